@@ -1,0 +1,48 @@
+/**
+ * The environment contract between the Pulumi program (which sets these on every Lambda function), the local
+ * stack (which sets them on its process) and the runtime (which reads them once, in runtime/config.ts).
+ * Endpoints are not here: the AWS SDK reads `AWS_ENDPOINT_URL_<SERVICE>` itself.
+ */
+export const ENV = {
+  /** Physical name of the connections table. */
+  connectionsTable: "CONNECTIONS_TABLE",
+  /** Physical name of the chat history table. */
+  historyTable: "HISTORY_TABLE",
+  /** https URL of this region's @connections API: `https://<apiId>.execute-api.<region>.amazonaws.com/<stage>`. */
+  connectionsEndpoint: "CONNECTIONS_ENDPOINT",
+  /** Bedrock model id or inference profile id/ARN. */
+  modelId: "MODEL_ID",
+  /** `InvokeModelWithResponseStream` (default) or `ConverseStream`. */
+  modelApi: "MODEL_API",
+  /** Bedrock Guardrail id and published version for this region. */
+  guardrailId: "GUARDRAIL_ID",
+  guardrailVersion: "GUARDRAIL_VERSION",
+  /** `sync` or `async` guardrail stream processing. */
+  guardrailStreamMode: "GUARDRAIL_STREAM_MODE",
+  /** Upper bound on the model's answer, in tokens. */
+  maxOutputTokens: "MAX_OUTPUT_TOKENS",
+  /** How much history (in estimated tokens) is sent with a prompt. */
+  contextBudgetTokens: "CONTEXT_BUDGET_TOKENS",
+  /** Coalescing: at most one delta frame per this many milliseconds after the first. */
+  flushIntervalMs: "FLUSH_INTERVAL_MS",
+  /** How often a generating invocation checks for a stop request. */
+  stopPollMs: "STOP_POLL_MS",
+  /** Days a session's turns are kept (DynamoDB TTL); 0 keeps them forever. */
+  historyRetentionDays: "HISTORY_RETENTION_DAYS",
+  /** Per-user quotas. */
+  messagesPerMinute: "MESSAGES_PER_MINUTE",
+  maxConcurrentPerConnection: "MAX_CONCURRENT_PER_CONNECTION",
+  /** Cognito user pool and app client that tokens must come from. */
+  userPoolId: "USER_POOL_ID",
+  userPoolClientId: "USER_POOL_CLIENT_ID",
+  /** Name (or ARN) of the generation worker function that the message handler invokes asynchronously. */
+  workerFunctionName: "WORKER_FUNCTION_NAME",
+  /** Log level for the structured logger (Powertools reads POWERTOOLS_LOG_LEVEL too). */
+  logLevel: "LOG_LEVEL",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** The runtime's Lambda entry points, bundled by the program from `runtime/handlers/<name>.ts`, export `handler`. */
+export const HANDLERS = ["authorizer", "connect", "disconnect", "message", "worker"] as const;
+export type HandlerName = (typeof HANDLERS)[number];

@@ -1,0 +1,180 @@
+/**
+ * The WebSocket wire protocol (JSON text frames) shared by the runtime, the local stack and the web client.
+ * Contract: ../shared/ARCHITECTURE.md, "Wire protocol". This file holds types and constants only (no Node APIs),
+ * so the browser bundle can import it.
+ */
+
+/** Largest `text` accepted in a `send` frame, in UTF-8 bytes: well under API Gateway's 32 KB frame limit. */
+export const MAX_TEXT_BYTES = 16 * 1024;
+
+/** Largest client frame the runtime parses, in bytes (API Gateway itself refuses frames over 32 KB). */
+export const MAX_FRAME_BYTES = 32 * 1024;
+
+/** The query-string parameter that carries the Cognito token on the WebSocket handshake. */
+export const TOKEN_QUERY_PARAMETER = "token";
+
+// ---- client → server -------------------------------------------------------------------------------------
+
+export interface SendFrame {
+  action: "send";
+  /** A UUID the client generates per message; re-sending it never creates a second turn. */
+  clientMessageId: string;
+  text: string;
+  /** Absent: the message opens a new session. */
+  sessionId?: string;
+}
+export interface StopFrame {
+  action: "stop";
+  turnId: string;
+}
+export interface RegenerateFrame {
+  action: "regenerate";
+  /** An assistant turn: a new answer is generated to the user message it answered. */
+  turnId: string;
+}
+export interface SessionsFrame {
+  action: "sessions";
+}
+export interface HistoryFrame {
+  action: "history";
+  sessionId: string;
+  cursor?: string;
+}
+export interface PingFrame {
+  action: "ping";
+}
+
+export type ClientFrame = SendFrame | StopFrame | RegenerateFrame | SessionsFrame | HistoryFrame | PingFrame;
+export type ClientAction = ClientFrame["action"];
+export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping"];
+
+// ---- server → client -------------------------------------------------------------------------------------
+
+export type StopReason = "end_turn" | "max_tokens" | "stopped" | "guardrail" | "error";
+export type TurnStatus = "streaming" | "complete" | "stopped" | "guardrail" | "error";
+export type Role = "user" | "assistant";
+export type ErrorCode =
+  | "bad_request"
+  | "too_large"
+  | "not_found"
+  | "forbidden"
+  | "rate_limited"
+  | "busy"
+  | "model_error"
+  | "internal";
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface TurnStartedFrame {
+  type: "turn.started";
+  sessionId: string;
+  /** The assistant turn being generated. */
+  turnId: string;
+  clientMessageId: string;
+  /** The AWS region whose handlers generate this turn. */
+  region: string;
+  /** The user turn this answers (present for `send` and `regenerate`). */
+  userTurnId?: string;
+}
+export interface DeltaFrame {
+  type: "delta";
+  turnId: string;
+  /** 0, 1, 2, … per turn, with no gaps. */
+  seq: number;
+  text: string;
+}
+export interface TurnDoneFrame {
+  type: "turn.done";
+  turnId: string;
+  stopReason: StopReason;
+  usage: Usage;
+  /** Milliseconds from the send frame's arrival to the first delta; null when no text was generated. */
+  ttftMs: number | null;
+}
+export interface ErrorFrame {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+  turnId?: string;
+  clientMessageId?: string;
+}
+
+/** A session as listed by `sessions`. */
+export interface SessionSummary {
+  sessionId: string;
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface SessionsFrameOut {
+  type: "sessions";
+  sessions: SessionSummary[];
+}
+
+/** A turn as read back by `history`. */
+export interface TurnRecord {
+  turnId: string;
+  sessionId: string;
+  role: Role;
+  text: string;
+  status: TurnStatus;
+  /** For an assistant turn: the user turn it answers. */
+  parentTurnId?: string;
+  usage?: Usage;
+  model?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface HistoryFrameOut {
+  type: "history";
+  sessionId: string;
+  turns: TurnRecord[];
+  /** Present when more turns follow; pass it back as `cursor`. */
+  cursor?: string;
+}
+export interface PongFrame {
+  type: "pong";
+}
+
+export type ServerFrame =
+  | TurnStartedFrame
+  | DeltaFrame
+  | TurnDoneFrame
+  | ErrorFrame
+  | SessionsFrameOut
+  | HistoryFrameOut
+  | PongFrame;
+
+// ---- the web client's runtime config ----------------------------------------------------------------------
+
+/**
+ * `config.json`, served beside the web client: written by the Pulumi program into the web bucket and served by
+ * the local stack, so one build of `web/` serves every stack.
+ */
+export interface WebConfig {
+  /** WebSocket endpoints in order of preference; the client fails over to the next when one is unreachable. */
+  regions: { region: string; url: string }[];
+  auth:
+    | {
+        mode: "cognito";
+        /** OIDC authority: `https://cognito-idp.<region>.amazonaws.com/<userPoolId>`. */
+        authority: string;
+        clientId: string;
+        /** Hosted sign-in domain, `https://<prefix>.auth.<region>.amazoncognito.com`, for sign-out. */
+        domain: string;
+        redirectUri: string;
+        logoutUri: string;
+      }
+    | {
+        mode: "local";
+        /** `GET <tokenUrl>?user=NAME` answers `{"token":"<jwt>"}`. */
+        tokenUrl: string;
+      };
+  /** Shown in the page, e.g. the model id, or "local emulator". */
+  modelLabel: string;
+  /** True when answers come from the local Bedrock emulator, so the page can say so plainly. */
+  emulator: boolean;
+}
