@@ -1,0 +1,134 @@
+/**
+ * What the mocked AWS provider answers for each resource type: the inputs plus the computed attributes the program
+ * reads (ids, ARNs, endpoints), shaped like the real ones so that ARNs built from them can be asserted.
+ */
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+
+export const MOCK_ACCOUNT = "123456789012";
+
+type State = Record<string, unknown>;
+
+/** A short, stable, lower-case id derived from a resource's name (API ids are 10 such characters). */
+export function mockId(name: string, length = 10): string {
+  return createHash("sha1").update(name).digest("hex").slice(0, length);
+}
+
+/** The id and state the mocked provider returns for a new resource in `region`. */
+export function mockResource(args: pulumi.runtime.MockResourceArgs, region: string): { id: string; state: State } {
+  const inputs = args.inputs as State;
+  const name = typeof inputs.name === "string" ? inputs.name : `${args.name}-${mockId(args.name, 7)}`;
+  const arn = (service: string, resource: string, inRegion = region) =>
+    `arn:aws:${service}:${inRegion}:${MOCK_ACCOUNT}:${resource}`;
+  const base = { ...inputs };
+  switch (args.type) {
+    case "pulumi:providers:aws":
+      return { id: `provider-${args.name}`, state: base };
+    case "aws:apigatewayv2/api:Api": {
+      const id = mockId(args.name);
+      return {
+        id,
+        state: {
+          ...base,
+          arn: `arn:aws:apigateway:${region}::/apis/${id}`,
+          apiEndpoint: `wss://${id}.execute-api.${region}.amazonaws.com`,
+          executionArn: arn("execute-api", id),
+        },
+      };
+    }
+    case "aws:apigatewayv2/stage:Stage":
+      return {
+        id: String(inputs.name),
+        state: {
+          ...base,
+          invokeUrl: `wss://${String(inputs.apiId)}.execute-api.${region}.amazonaws.com/${String(inputs.name)}`,
+          executionArn: arn("execute-api", `${String(inputs.apiId)}/${String(inputs.name)}`),
+        },
+      };
+    case "aws:lambda/function:Function": {
+      const functionArn = arn("lambda", `function:${name}`);
+      return {
+        id: name,
+        state: {
+          ...base,
+          name,
+          arn: functionArn,
+          qualifiedArn: `${functionArn}:$LATEST`,
+          invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${functionArn}/invocations`,
+        },
+      };
+    }
+    case "aws:iam/role:Role":
+      return { id: name, state: { ...base, name, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}` } };
+    case "aws:dynamodb/table:Table": {
+      const tableArn = arn("dynamodb", `table/${name}`);
+      return {
+        id: name,
+        state: { ...base, name, arn: tableArn, streamArn: `${tableArn}/stream/2026-01-01T00:00:00.000` },
+      };
+    }
+    case "aws:cognito/userPool:UserPool": {
+      const id = `${region}_${mockId(args.name, 9)}`;
+      return { id, state: { ...base, arn: arn("cognito-idp", `userpool/${id}`), endpoint: `cognito-idp.${region}.amazonaws.com/${id}` } };
+    }
+    case "aws:cloudfront/distribution:Distribution": {
+      const id = `E${mockId(args.name, 13).toUpperCase()}`;
+      return {
+        id,
+        state: {
+          ...base,
+          arn: `arn:aws:cloudfront::${MOCK_ACCOUNT}:distribution/${id}`,
+          domainName: `d${mockId(args.name, 13)}.cloudfront.net`,
+          hostedZoneId: "Z2FDTNDATAQYW2",
+        },
+      };
+    }
+    case "aws:cloudfront/function:Function":
+      return { id: name, state: { ...base, arn: `arn:aws:cloudfront::${MOCK_ACCOUNT}:function/${name}` } };
+    case "aws:s3/bucket:Bucket": {
+      const bucket = typeof inputs.bucket === "string" ? inputs.bucket : name;
+      return {
+        id: bucket,
+        state: { ...base, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` },
+      };
+    }
+    case "aws:bedrock/guardrail:Guardrail": {
+      const guardrailId = mockId(args.name, 12);
+      return {
+        id: `${guardrailId},DRAFT`,
+        state: { ...base, guardrailId, guardrailArn: arn("bedrock", `guardrail/${guardrailId}`), version: "DRAFT" },
+      };
+    }
+    case "aws:bedrock/guardrailVersion:GuardrailVersion":
+      return { id: `${String(inputs.guardrailArn)},1`, state: { ...base, version: "1" } };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { id: name, state: { ...base, name, arn: arn("logs", `log-group:${name}`) } };
+    case "aws:acm/certificate:Certificate":
+      return {
+        id: mockId(args.name, 36),
+        state: {
+          ...base,
+          arn: arn("acm", `certificate/${mockId(args.name, 36)}`, "us-east-1"),
+          domainValidationOptions: [
+            { domainName: inputs.domainName, resourceRecordName: `_x.${String(inputs.domainName)}.`, resourceRecordType: "CNAME", resourceRecordValue: "_y.acm-validations.aws." },
+          ],
+        },
+      };
+    default:
+      return { id: `${args.name}-id`, state: { ...base, arn: arn("mock", `${args.type}/${name}`) } };
+  }
+}
+
+/** Provider functions the program may call; anything else is an error the harness reports. */
+export function mockCall(args: pulumi.runtime.MockCallArgs, region: string | undefined): Record<string, unknown> | undefined {
+  switch (args.token) {
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/test`, userId: "AIDAMOCK", id: MOCK_ACCOUNT };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+    case "aws:index/getRegion:getRegion":
+      return region ? { name: region, region, id: region, endpoint: `ec2.${region}.amazonaws.com`, description: region } : undefined;
+    default:
+      return undefined;
+  }
+}
