@@ -1,0 +1,92 @@
+/**
+ * Rules that need the whole stack (CrossGuard stack-validation policies): a route and its authorizer, a function
+ * and the policies of its role, a bucket and its public access block.
+ */
+import { statementGrants } from "./iam";
+import { ofType, refersTo, roleStatements } from "./links";
+import { T } from "./types";
+import { label, record, type StackResourceView, type StackRule, type Violation } from "./view";
+
+const websocketConnectAuthorizer: StackRule = {
+  name: "websocket-connect-authorized",
+  description:
+    "Every WebSocket API has a `$connect` route behind a Lambda REQUEST authorizer of the same API (without a " +
+    "`$connect` route API Gateway accepts every connection).",
+  check(resources) {
+    const violations: Violation[] = [];
+    const routes = ofType(resources, T.route);
+    const authorizers = ofType(resources, T.authorizer);
+    for (const api of ofType(resources, T.api)) {
+      if (api.props.protocolType !== "WEBSOCKET") continue;
+      const connects = routes.filter((route) => refersTo(route, "apiId", api) && route.props.routeKey === "$connect");
+      if (connects.length === 0) {
+        violations.push({ message: `${label(api)} has no $connect route, so connections are never authorized`, urn: api.urn, name: api.name });
+      }
+      for (const route of connects) {
+        const problem = connectProblem(route, api, authorizers);
+        if (problem) violations.push({ message: `${label(route)}: ${problem}`, urn: route.urn, name: route.name });
+      }
+    }
+    return violations;
+  },
+};
+
+function connectProblem(route: StackResourceView, api: StackResourceView, authorizers: StackResourceView[]): string | undefined {
+  if (route.props.authorizationType !== "CUSTOM") {
+    return `$connect authorizationType is ${String(route.props.authorizationType)}, expected CUSTOM (Lambda authorizer)`;
+  }
+  const authorizer = authorizers.find((a) => refersTo(route, "authorizerId", a));
+  if (!authorizer) return "$connect names no authorizer of this stack";
+  if (!refersTo(authorizer, "apiId", api)) return `$connect uses ${label(authorizer)} of another API`;
+  if (authorizer.props.authorizerType !== "REQUEST") return `${label(authorizer)} is not a REQUEST authorizer`;
+  return undefined;
+}
+
+/** The Bedrock actions that run a model; ConverseStream and Converse are authorized by the InvokeModel actions. */
+const MODEL_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"];
+const GUARDRAIL_ENV = ["GUARDRAIL_ID", "GUARDRAIL_VERSION"];
+
+const modelCallersGuarded: StackRule = {
+  name: "model-callers-guarded",
+  description:
+    "Every Lambda function whose role may invoke a Bedrock model gets a guardrail: GUARDRAIL_ID and " +
+    "GUARDRAIL_VERSION in its environment.",
+  check(resources) {
+    const violations: Violation[] = [];
+    const roles = ofType(resources, T.role);
+    for (const fn of ofType(resources, T.lambdaFunction)) {
+      const role = roles.find((r) => refersTo(fn, "role", r));
+      if (!role) continue;
+      const statements = roleStatements(role, resources);
+      const callsModel = statements.some((s) => MODEL_ACTIONS.some((action) => statementGrants(s, action)));
+      if (!callsModel) continue;
+      // `in` and Object.keys do not read values, so they work in a preview where the guardrail id is unknown.
+      const variables = record(record(fn.props.environment).variables);
+      const missing = GUARDRAIL_ENV.filter((key) => !(key in variables));
+      if (missing.length > 0) {
+        violations.push({
+          message: `${label(fn)} may invoke a model but its environment lacks ${missing.join(", ")}`,
+          urn: fn.urn,
+          name: fn.name,
+        });
+      }
+    }
+    return violations;
+  },
+};
+
+const BUCKET_TYPES: readonly string[] = [T.bucket, T.bucketV2];
+
+const bucketsBlocked: StackRule = {
+  name: "s3-buckets-have-public-access-block",
+  description: "Every S3 bucket has its own public access block resource (the flags are judged by s3-public-access-blocked).",
+  check(resources) {
+    const blocks = ofType(resources, T.bucketPublicAccessBlock);
+    return resources
+      .filter((r) => BUCKET_TYPES.includes(r.type))
+      .filter((bucket) => !blocks.some((block) => refersTo(block, "bucket", bucket)))
+      .map((bucket) => ({ message: `${label(bucket)} has no BucketPublicAccessBlock`, urn: bucket.urn, name: bucket.name }));
+  },
+};
+
+export const stackRules: readonly StackRule[] = [websocketConnectAuthorizer, modelCallersGuarded, bucketsBlocked];
