@@ -1,0 +1,103 @@
+/**
+ * The GitHub workflows that run the policy pack: PR preview (with a comment) and deploy on main, both with AWS
+ * credentials from OIDC. Text checks over the YAML (the workflows are small and written in block style): the
+ * essentials that, if lost in an edit, would silently stop previews, drop the policy pack or leak credentials.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+
+const ROOT = path.resolve(__dirname, "../..");
+const WORKFLOWS = path.join(ROOT, ".github/workflows");
+const read = (file: string) => readFileSync(path.join(WORKFLOWS, file), "utf8");
+
+/** The lines of a block that starts at `header` (exact line) and ends before the next line indented as much or less. */
+function block(text: string, header: RegExp): string {
+  const lines = text.split("\n");
+  const start = lines.findIndex((line) => header.test(line));
+  if (start < 0) throw new Error(`no block ${header}`);
+  const indent = lines[start].search(/\S/);
+  const end = lines.findIndex((line, i) => i > start && line.trim() !== "" && !line.trim().startsWith("#") && line.search(/\S/) <= indent);
+  return lines.slice(start, end < 0 ? undefined : end).join("\n");
+}
+
+/** The step (`- …` list item) that uses `action`, with its `with:` and `env:`. */
+function step(job: string, action: RegExp): string {
+  const steps = job.split(/\n(?=\s+- )/);
+  const found = steps.find((s) => action.test(s));
+  if (!found) throw new Error(`no step using ${action}`);
+  return found;
+}
+
+/** The value of `key: value` in a block (first match, comments stripped). */
+function value(text: string, key: string): string | undefined {
+  const match = new RegExp(`^\\s*-?\\s*${key.replace(/[-.]/g, "\\$&")}:\\s*(.+?)\\s*(#.*)?$`, "m").exec(text);
+  return match?.[1];
+}
+
+describe("GitHub workflows", () => {
+  const preview = read("preview.yml");
+  const deploy = read("deploy.yml");
+  const test = read("test.yml");
+
+  it("pins every action to a major version or a commit", () => {
+    for (const file of readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f))) {
+      const uses = [...read(file).matchAll(/uses:\s*(\S+)/g)].map((m) => m[1]);
+      for (const action of uses) {
+        if (action.startsWith("./")) expect(existsSync(path.join(ROOT, action)), `${file}: ${action}`).to.equal(true);
+        else expect(action, file).to.match(/@(v\d+(\.\d+)*|[0-9a-f]{40})$/);
+      }
+    }
+  });
+
+  it("runs the tests (npm ci && npm test through .ci/run) before any preview or deploy", () => {
+    expect(block(test, /^on:/)).to.match(/workflow_call:/);
+    expect(test).to.match(/run:\s*\.ci\/run/);
+    expect(readFileSync(path.join(ROOT, ".ci/run"), "utf8")).to.match(/^npm ci\b/m).and.match(/^npm test$/m);
+    expect(readFileSync(path.join(ROOT, ".nvmrc"), "utf8").trim()).to.match(/^22/);
+    for (const [workflow, job] of [[preview, /^ {2}preview:/], [deploy, /^ {2}deploy:/]] as const) {
+      expect(value(block(workflow, /^ {2}test:/), "uses")).to.equal("./.github/workflows/test.yml");
+      expect(value(block(workflow, job), "needs")).to.equal("test");
+    }
+  });
+
+  it("previews pull requests with the policy pack and comments on the PR, with OIDC credentials", () => {
+    expect(block(preview, /^on:/)).to.match(/^\s+pull_request:/m).and.not.match(/pull_request_target/);
+    const job = block(preview, /^ {2}preview:/);
+    expect(value(block(job, /^\s+permissions:/), "id-token")).to.equal("write");
+    expect(value(block(job, /^\s+permissions:/), "pull-requests")).to.equal("write");
+    const aws = step(job, /aws-actions\/configure-aws-credentials@/);
+    expect(value(aws, "role-to-assume")).to.match(/^\$\{\{ vars\.\w+ \}\}$/);
+    const pulumi = step(job, /pulumi\/actions@/);
+    expect(value(pulumi, "command")).to.equal("preview");
+    expect(value(pulumi, "policyPacks")).to.equal("infra/policy");
+    expect(value(pulumi, "comment-on-pr")).to.equal("true");
+    expect(value(pulumi, "stack-name")).to.match(/^\$\{\{ vars\.\w+ \}\}$/);
+    expect(job.indexOf("npm ci")).to.be.within(0, job.indexOf("pulumi/actions@"));
+    expect(job.indexOf("configure-aws-credentials@")).to.be.below(job.indexOf("pulumi/actions@"));
+  });
+
+  it("deploys main with `pulumi up`, the policy pack, OIDC credentials, and never two at once", () => {
+    const on = block(deploy, /^on:/);
+    expect(block(on, /^\s+push:/)).to.match(/branches:\s*\[main\]/);
+    const concurrency = block(deploy, /^concurrency:/);
+    expect(value(concurrency, "group")).to.match(/^deploy-/);
+    expect(value(concurrency, "cancel-in-progress")).to.equal("false");
+    const job = block(deploy, /^ {2}deploy:/);
+    expect(value(block(job, /^\s+permissions:/), "id-token")).to.equal("write");
+    const pulumi = step(job, /pulumi\/actions@/);
+    expect(value(pulumi, "command")).to.equal("up");
+    expect(value(pulumi, "policyPacks")).to.equal("infra/policy");
+    expect(value(pulumi, "stack-name")).to.match(/^\$\{\{ vars\.\w+ \}\}$/);
+  });
+
+  it("points at a policy pack folder the Pulumi CLI can load, and stores no static AWS keys", () => {
+    for (const file of ["PulumiPolicy.yaml", "package.json", "index.ts"]) {
+      expect(existsSync(path.join(ROOT, "infra/policy", file)), file).to.equal(true);
+    }
+    expect(readFileSync(path.join(ROOT, "infra/policy/PulumiPolicy.yaml"), "utf8")).to.match(/^runtime: nodejs$/m);
+    for (const workflow of [preview, deploy, test]) {
+      expect(workflow).to.not.match(/aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY/);
+    }
+  });
+});
