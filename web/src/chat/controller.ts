@@ -1,0 +1,395 @@
+/**
+ * The chat's behaviour: turns protocol frames into the conversation the page shows, and the user's actions into
+ * frames. It owns no DOM: it drives a ConversationPort and a SessionsPort, so its rules read in one place.
+ */
+import type {
+  ClientFrame,
+  DeltaFrame,
+  ErrorFrame,
+  HistoryFrameOut,
+  ServerFrame,
+  SessionSummary,
+  TurnDoneFrame,
+  TurnRecord,
+  TurnStartedFrame,
+} from "../../../runtime/protocol";
+import { MAX_TEXT_BYTES } from "../../../runtime/protocol";
+import { DeltaSequencer } from "./sequencer";
+import { describeError } from "./errors";
+import { statusFromStopReason, turnsFromHistory, type TurnView } from "./turns";
+
+export interface ConversationSnapshot {
+  sessionId: string | null;
+  turns: readonly TurnView[];
+  /** The answer being generated, if any. */
+  generatingKey: string | null;
+  /** The answer that Regenerate applies to (the last one, when nothing is generating). */
+  lastAnswerKey: string | null;
+  loadingHistory: boolean;
+  moreHistory: boolean;
+}
+
+export interface ConversationPort {
+  render(snapshot: ConversationSnapshot): void;
+  /** Streaming text of one answer (the whole text so far). */
+  streamText(key: string, text: string, added: string): void;
+  /** A message not tied to a turn (e.g. rate limited before anything started). */
+  notice(message: string): void;
+}
+
+export interface SessionsPort {
+  render(sessions: readonly SessionSummary[], currentSessionId: string | null): void;
+}
+
+export interface ChatOptions {
+  send: (frame: ClientFrame) => void;
+  answered: (clientMessageId: string) => void;
+  conversation: ConversationPort;
+  sessions: SessionsPort;
+  /** The open session changed (new chat, opened from the list, or created by the first message). */
+  onSessionChange: (sessionId: string | null) => void;
+  newId?: () => string;
+}
+
+/** History pages read automatically when a session opens; later pages on request ("Load earlier messages"). */
+const AUTO_PAGES = 5;
+/** A gap in a turn's seq that does not close within this time is repaired from history. */
+const GAP_REPAIR_MS = 2000;
+/** How often a turn still `streaming` in history (generated for an earlier connection) is re-read. */
+const STREAMING_POLL_MS = 1500;
+
+interface LiveTurn {
+  sequencer: DeltaSequencer;
+  gapTimer: ReturnType<typeof setTimeout> | null;
+}
+
+export class ChatController {
+  private sessionId: string | null = null;
+  private turns: TurnView[] = [];
+  private sessionList: SessionSummary[] = [];
+  private readonly live = new Map<string, LiveTurn>();
+  private readonly pendingSends = new Map<string, { userKey: string; answerKey: string }>();
+  private pendingRegenerate: { answerKey: string; previous: TurnView } | null = null;
+  private generatingKey: string | null = null;
+  private stopWanted = false;
+  private history: { sessionId: string; records: Map<string, TurnRecord>; pages: number; cursor?: string; loading: boolean } | null = null;
+  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly newId: () => string;
+
+  constructor(private readonly options: ChatOptions) {
+    this.newId = options.newId ?? (() => crypto.randomUUID());
+  }
+
+  get currentSessionId(): string | null {
+    return this.sessionId;
+  }
+
+  get isGenerating(): boolean {
+    return this.generatingKey !== null;
+  }
+
+  // ---- user actions ------------------------------------------------------------------------------------------
+
+  /** Returns a reason when the message cannot be sent, or null when it was sent (or queued). */
+  sendMessage(text: string): string | null {
+    const trimmed = text.trim();
+    if (trimmed === "") return "Type a message first.";
+    if (new TextEncoder().encode(trimmed).length > MAX_TEXT_BYTES) {
+      return `That message is too long (the limit is ${MAX_TEXT_BYTES / 1024} KB).`;
+    }
+    if (this.generatingKey !== null) return "Wait for the answer to finish, or stop it.";
+    const clientMessageId = this.newId();
+    const userKey = `user:${clientMessageId}`;
+    const answerKey = `answer:${clientMessageId}`;
+    this.turns.push({ key: userKey, role: "user", text: trimmed, status: "pending" });
+    this.turns.push({ key: answerKey, role: "assistant", text: "", status: "pending", parentKey: userKey });
+    this.pendingSends.set(clientMessageId, { userKey, answerKey });
+    this.generatingKey = answerKey;
+    this.stopWanted = false;
+    this.options.send({ action: "send", clientMessageId, text: trimmed, ...(this.sessionId !== null ? { sessionId: this.sessionId } : {}) });
+    this.render();
+    return null;
+  }
+
+  stop(): void {
+    const turn = this.generatingKey === null ? undefined : this.find(this.generatingKey);
+    if (turn === undefined) return;
+    if (turn.turnId === undefined) {
+      this.stopWanted = true; // sent as soon as turn.started names the turn
+      return;
+    }
+    this.options.send({ action: "stop", turnId: turn.turnId });
+  }
+
+  regenerate(): void {
+    const key = this.lastAnswerKey();
+    const turn = key === null ? undefined : this.find(key);
+    if (turn?.turnId === undefined || this.generatingKey !== null) return;
+    const answerKey = `answer:${this.newId()}`;
+    const previous = turn.version ?? { index: 1, count: 1 };
+    const index = this.turns.indexOf(turn);
+    this.turns[index] = {
+      key: answerKey,
+      role: "assistant",
+      text: "",
+      status: "pending",
+      parentKey: turn.parentKey,
+      version: { index: previous.count + 1, count: previous.count + 1 },
+    };
+    this.pendingRegenerate = { answerKey, previous: turn };
+    this.generatingKey = answerKey;
+    this.stopWanted = false;
+    this.options.send({ action: "regenerate", turnId: turn.turnId });
+    this.render();
+  }
+
+  /** Opens a session from the list (null: a new, empty chat). */
+  openSession(sessionId: string | null): void {
+    if (sessionId === this.sessionId && sessionId !== null) return;
+    this.resetConversation();
+    this.sessionId = sessionId;
+    this.options.onSessionChange(sessionId);
+    if (sessionId !== null) this.requestHistory(sessionId);
+    this.render();
+    this.options.sessions.render(this.sessionList, this.sessionId);
+  }
+
+  loadEarlier(): void {
+    if (this.history?.cursor !== undefined && !this.history.loading) this.requestHistory(this.history.sessionId, this.history.cursor);
+  }
+
+  /** A (re)opened connection: refresh the list, and re-read the open session, which may have moved on. */
+  connected(reconnected: boolean): void {
+    this.options.send({ action: "sessions" });
+    if (reconnected) {
+      // Deltas of a turn started on the old connection are posted to that connection: history is the truth now.
+      for (const live of this.live.values()) if (live.gapTimer !== null) clearTimeout(live.gapTimer);
+      this.live.clear();
+    }
+    if (this.sessionId !== null && (reconnected || this.turns.length === 0)) this.requestHistory(this.sessionId);
+  }
+
+  // ---- frames from the server ----------------------------------------------------------------------------------
+
+  handleFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "turn.started":
+        return this.onTurnStarted(frame);
+      case "delta":
+        return this.onDelta(frame);
+      case "turn.done":
+        return this.onTurnDone(frame);
+      case "error":
+        return this.onError(frame);
+      case "sessions":
+        this.sessionList = [...frame.sessions].sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
+        this.options.sessions.render(this.sessionList, this.sessionId);
+        return;
+      case "history":
+        return this.onHistory(frame);
+      case "pong":
+        return;
+    }
+  }
+
+  private onTurnStarted(frame: TurnStartedFrame): void {
+    this.options.answered(frame.clientMessageId);
+    const pending = this.pendingSends.get(frame.clientMessageId);
+    let answerKey: string | undefined;
+    if (pending !== undefined) {
+      this.pendingSends.delete(frame.clientMessageId);
+      answerKey = pending.answerKey;
+      const user = this.find(pending.userKey);
+      if (user !== undefined) {
+        user.status = "complete";
+        if (frame.userTurnId !== undefined) user.turnId = frame.userTurnId;
+      }
+    } else if (this.pendingRegenerate !== null) {
+      answerKey = this.pendingRegenerate.answerKey;
+      this.pendingRegenerate = null;
+    } else if (this.find(frame.turnId) !== undefined) {
+      return; // a repeated turn.started (the same clientMessageId re-sent after a reconnect)
+    } else {
+      return; // not ours to show (another session)
+    }
+    const answer = this.find(answerKey);
+    if (answer === undefined) return;
+    answer.turnId = frame.turnId;
+    answer.region = frame.region;
+    if (answer.status === "pending") answer.status = "streaming";
+    this.live.set(frame.turnId, { sequencer: new DeltaSequencer(), gapTimer: null });
+    if (this.sessionId !== frame.sessionId) {
+      const isNew = this.sessionId === null;
+      this.sessionId = frame.sessionId;
+      this.options.onSessionChange(frame.sessionId);
+      if (isNew) this.options.send({ action: "sessions" });
+    }
+    if (this.stopWanted && this.generatingKey === answerKey) this.options.send({ action: "stop", turnId: frame.turnId });
+    this.render();
+  }
+
+  private onDelta(frame: DeltaFrame): void {
+    const live = this.live.get(frame.turnId);
+    const turn = this.findByTurnId(frame.turnId);
+    if (live === undefined || turn === undefined) return;
+    const result = live.sequencer.accept(frame);
+    if (result.kind === "append") {
+      if (live.gapTimer !== null && !live.sequencer.hasGap) {
+        clearTimeout(live.gapTimer);
+        live.gapTimer = null;
+      }
+      turn.text += result.text;
+      turn.status = "streaming";
+      this.options.conversation.streamText(turn.key, turn.text, result.text);
+    } else if (result.kind === "held" && live.gapTimer === null) {
+      live.gapTimer = setTimeout(() => this.repairFromHistory(), GAP_REPAIR_MS);
+    }
+  }
+
+  private onTurnDone(frame: TurnDoneFrame): void {
+    const turn = this.findByTurnId(frame.turnId);
+    const live = this.live.get(frame.turnId);
+    this.live.delete(frame.turnId);
+    if (live?.gapTimer != null) clearTimeout(live.gapTimer);
+    if (turn === undefined) return;
+    turn.status = statusFromStopReason(frame.stopReason);
+    turn.stopReason = frame.stopReason;
+    turn.usage = frame.usage;
+    turn.ttftMs = frame.ttftMs;
+    if (frame.stopReason === "guardrail" && turn.text === "") turn.error = "The answer was blocked by the content guardrail.";
+    if (frame.stopReason === "error") turn.error ??= "The model failed while answering.";
+    if (this.generatingKey === turn.key) this.generatingKey = null;
+    this.render();
+    if (live?.sequencer.hasGap) this.repairFromHistory();
+  }
+
+  private onError(frame: ErrorFrame): void {
+    const text = describeError(frame);
+    if (frame.clientMessageId !== undefined) {
+      this.options.answered(frame.clientMessageId);
+      const pending = this.pendingSends.get(frame.clientMessageId);
+      if (pending !== undefined) {
+        this.pendingSends.delete(frame.clientMessageId);
+        const user = this.find(pending.userKey);
+        if (user !== undefined) {
+          user.status = "error";
+          user.error = text;
+        }
+        this.turns = this.turns.filter((t) => t.key !== pending.answerKey);
+        if (this.generatingKey === pending.answerKey) this.generatingKey = null;
+        this.render();
+        return;
+      }
+    }
+    const turn = frame.turnId === undefined ? undefined : this.findByTurnId(frame.turnId);
+    if (turn !== undefined) {
+      turn.error = text;
+      if (turn.status === "pending" || turn.status === "streaming") turn.status = "error";
+      if (this.generatingKey === turn.key) this.generatingKey = null;
+      this.live.delete(frame.turnId!);
+      this.render();
+      return;
+    }
+    if (this.pendingRegenerate !== null && frame.clientMessageId === undefined && frame.turnId !== undefined) {
+      // The regenerate was refused before a turn started (e.g. busy): the previous answer comes back.
+      const { answerKey, previous } = this.pendingRegenerate;
+      this.pendingRegenerate = null;
+      const index = this.turns.findIndex((t) => t.key === answerKey);
+      if (index >= 0) this.turns[index] = previous;
+      this.generatingKey = null;
+      this.render();
+      this.options.conversation.notice(text);
+      return;
+    }
+    this.options.conversation.notice(text);
+  }
+
+  private onHistory(frame: HistoryFrameOut): void {
+    const history = this.history;
+    if (history === null || frame.sessionId !== history.sessionId || frame.sessionId !== this.sessionId) return;
+    for (const record of frame.turns) history.records.set(record.turnId, record);
+    history.pages += 1;
+    history.cursor = frame.cursor;
+    history.loading = false;
+    if (frame.cursor !== undefined && history.pages < AUTO_PAGES) this.requestHistory(history.sessionId, frame.cursor);
+    this.applyHistory();
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------------
+
+  private requestHistory(sessionId: string, cursor?: string): void {
+    if (cursor === undefined) this.history = { sessionId, records: new Map(), pages: 0, loading: true };
+    else if (this.history !== null) this.history.loading = true;
+    this.options.send({ action: "history", sessionId, ...(cursor !== undefined ? { cursor } : {}) });
+  }
+
+  /** History is the truth for every turn not streaming live on this connection; local unsent messages stay. */
+  private applyHistory(): void {
+    const history = this.history!;
+    const fromHistory = turnsFromHistory(history.records.values());
+    // A turn streaming live on this connection keeps its local view (its deltas are still arriving).
+    const merged = fromHistory.map((t) => (t.turnId !== undefined && this.live.has(t.turnId) ? (this.findByTurnId(t.turnId) ?? t) : t));
+    const known = new Set(merged.map((t) => t.turnId));
+    const localOnly = this.turns.filter(
+      (t) => (t.turnId === undefined && t.status === "pending") || (t.turnId !== undefined && this.live.has(t.turnId) && !known.has(t.turnId)),
+    );
+    this.turns = [...merged, ...localOnly];
+    if (this.generatingKey !== null && this.find(this.generatingKey) === undefined) this.generatingKey = null;
+    this.render();
+    this.pollWhileStreaming(fromHistory);
+  }
+
+  /** A turn generated for an earlier connection shows up as `streaming`: re-read until it settles. */
+  private pollWhileStreaming(fromHistory: TurnView[]): void {
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    const orphan = fromHistory.some((t) => t.status === "streaming" && t.turnId !== undefined && !this.live.has(t.turnId));
+    if (!orphan || this.history?.cursor !== undefined) return;
+    const sessionId = this.history!.sessionId;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      if (this.sessionId === sessionId) this.requestHistory(sessionId);
+    }, STREAMING_POLL_MS);
+  }
+
+  private repairFromHistory(): void {
+    if (this.sessionId !== null) this.requestHistory(this.sessionId);
+  }
+
+  private resetConversation(): void {
+    for (const live of this.live.values()) if (live.gapTimer !== null) clearTimeout(live.gapTimer);
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.live.clear();
+    this.pendingSends.clear();
+    this.pendingRegenerate = null;
+    this.generatingKey = null;
+    this.turns = [];
+    this.history = null;
+  }
+
+  private lastAnswerKey(): string | null {
+    if (this.generatingKey !== null) return null;
+    const last = this.turns[this.turns.length - 1];
+    return last?.role === "assistant" && last.turnId !== undefined ? last.key : null;
+  }
+
+  private find(key: string): TurnView | undefined {
+    return this.turns.find((t) => t.key === key);
+  }
+
+  private findByTurnId(turnId: string): TurnView | undefined {
+    return this.turns.find((t) => t.turnId === turnId);
+  }
+
+  private render(): void {
+    this.options.conversation.render({
+      sessionId: this.sessionId,
+      turns: this.turns,
+      generatingKey: this.generatingKey,
+      lastAnswerKey: this.lastAnswerKey(),
+      loadingHistory: this.history?.loading === true && this.turns.length === 0,
+      moreHistory: this.history?.cursor !== undefined && this.history.pages >= AUTO_PAGES,
+    });
+  }
+}

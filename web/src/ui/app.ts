@@ -1,0 +1,135 @@
+/** The signed-in page: wires the connection, the chat controller and the views together. */
+import type { WebConfig } from "../../../runtime/protocol";
+import type { SignedInUser } from "../auth/types";
+import { ChatController } from "../chat/controller";
+import { ChatConnection } from "../net/connection";
+import { Announcer } from "./announcer";
+import { Composer } from "./composer";
+import { ConversationView } from "./conversation-view";
+import { h, icon, ICONS } from "./dom";
+import { Sidebar, sessionHref } from "./sidebar";
+import { ConnectionStatus } from "./status";
+import { themeToggle } from "./theme";
+
+export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUser, onSignedOut: () => void): void {
+  // Listeners on window/document live as long as this signed-in page: sign-out removes them all.
+  const lifetime = new AbortController();
+  const announcerRegion = h("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "true", id: "announcer" });
+  const announcer = new Announcer(announcerRegion);
+
+  const signOut = h("button", { type: "button", class: "ghost small" }, icon(ICONS.signOut), "Sign out");
+  const footer = h(
+    "div",
+    { class: "sidebar-foot" },
+    h("div", { class: "user" }, h("span", { class: "user-avatar", "aria-hidden": "true" }, initials(user.displayName)), h("span", { class: "user-name" }, user.displayName)),
+    h("div", { class: "foot-actions" }, themeToggle(), signOut),
+  );
+
+  const layout = h("div", { class: "layout" });
+  const closeSidebar = () => setSidebarOpen(false);
+  const sidebar = new Sidebar(() => {
+    closeSidebar();
+    if (location.hash === "#/" || location.hash === "") controller.openSession(null);
+    else location.hash = "#/";
+    composer.input.focus();
+  }, footer);
+  const conversation = new ConversationView(
+    {
+      onRegenerate: () => controller.regenerate(),
+      onLoadEarlier: () => controller.loadEarlier(),
+      onSuggestion: (text) => composer.setText(text),
+    },
+    announcer,
+    "How can I help?",
+  );
+  const composer = new Composer(
+    {
+      onSend: (text) => controller.sendMessage(text),
+      onStop: () => controller.stop(),
+    },
+    config.emulator ? "Answers come from the local emulator, not a real model. Enter to send · Shift+Enter for a new line" : "Enter to send · Shift+Enter for a new line · Answers can be wrong: check what matters.",
+  );
+
+  const controller = new ChatController({
+    send: (frame) => connection.send(frame),
+    answered: (id) => connection.answered(id),
+    conversation: {
+      render: (snapshot) => {
+        conversation.render(snapshot);
+        composer.setGenerating(snapshot.generatingKey !== null);
+      },
+      streamText: (key, text, added) => conversation.streamText(key, text, added),
+      notice: (message) => conversation.notice(message),
+    },
+    sessions: sidebar,
+    onSessionChange: (sessionId) => {
+      const hash = sessionId === null ? "#/" : sessionHref(sessionId);
+      if (location.hash !== hash) history.replaceState(null, "", hash);
+    },
+  });
+
+  const status = new ConnectionStatus(() => connection.connectNow());
+  const connection = new ChatConnection({
+    regions: config.regions,
+    token: (force) => user.token(force),
+    onFrame: (frame) => controller.handleFrame(frame),
+    onState: (state) => status.show(state),
+    onOpen: (reconnected) => controller.connected(reconnected),
+  });
+
+  const menu = h("button", { type: "button", class: "ghost icon-button menu", "aria-label": "Conversations", "aria-expanded": "false", "aria-controls": "sidebar" }, icon(ICONS.menu));
+  const setSidebarOpen = (open: boolean) => {
+    layout.classList.toggle("sidebar-open", open);
+    menu.setAttribute("aria-expanded", String(open));
+    if (open) sidebar.newChat.focus();
+  };
+  menu.addEventListener("click", () => setSidebarOpen(!layout.classList.contains("sidebar-open")));
+  const scrim = h("div", { class: "scrim", "aria-hidden": "true" });
+  scrim.addEventListener("click", closeSidebar);
+  sidebar.root.addEventListener("click", (event) => {
+    if (event.target instanceof Element && event.target.closest("a.session") !== null) closeSidebar();
+  });
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key === "Escape" && layout.classList.contains("sidebar-open")) {
+        closeSidebar();
+        menu.focus();
+      }
+    },
+    { signal: lifetime.signal },
+  );
+
+  const header = h(
+    "header",
+    { class: "topbar" },
+    menu,
+    h("div", { class: "model" }, h("span", { class: "model-label" }, config.modelLabel || "Chat"), config.emulator ? h("span", { class: "tag local" }, "Local emulator") : null),
+    status.root,
+  );
+  const banner = config.emulator ? h("p", { class: "emulator-note", role: "note" }, "Answers on this page come from the local emulator, not from a real model.") : null;
+  layout.append(sidebar.root, scrim, h("main", { class: "main" }, header, banner, conversation.root, composer.root), announcerRegion);
+  app.replaceChildren(layout);
+  app.removeAttribute("aria-busy");
+
+  signOut.addEventListener("click", () => {
+    lifetime.abort();
+    connection.stop();
+    history.replaceState(null, "", "#/");
+    void user.signOut().then(onSignedOut);
+  });
+
+  const openFromHash = () => {
+    const match = /^#\/s\/(.+)$/.exec(location.hash);
+    controller.openSession(match === null ? null : decodeURIComponent(match[1]!));
+  };
+  window.addEventListener("hashchange", openFromHash, { signal: lifetime.signal });
+  openFromHash();
+  connection.start();
+  composer.input.focus();
+}
+
+function initials(name: string): string {
+  const parts = name.replace(/@.*/, "").split(/[\s._-]+/).filter(Boolean);
+  return ((parts[0]?.[0] ?? "?") + (parts[1]?.[0] ?? "")).toUpperCase();
+}

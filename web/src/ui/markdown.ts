@@ -1,0 +1,81 @@
+/**
+ * Model output → safe HTML. Model text is untrusted (a prompt injection can make it emit anything), so:
+ *  1. raw HTML in the markdown is shown as text, never interpreted (a `<script>` in an answer reads as code);
+ *  2. images become plain links: a remote image would load by itself and could leak the conversation in its URL;
+ *  3. everything marked produces passes DOMPurify (HTML profile only, no forms, no styles), and links open in a
+ *     new tab without an opener. The page's Content-Security-Policy (index.html) forbids inline script besides.
+ */
+import DOMPurify from "dompurify";
+import { Marked } from "marked";
+
+const marked = new Marked({
+  gfm: true,
+  breaks: false,
+  async: false,
+  renderer: {
+    html({ text }) {
+      return escapeHtml(text);
+    },
+    image({ href, text }) {
+      const label = text.trim() === "" ? "image" : text;
+      return `<a href="${escapeHtml(href)}" class="image-link">${escapeHtml(label)}</a>`;
+    },
+  },
+});
+
+const FORBID_TAGS = ["style", "form", "input", "button", "textarea", "select", "option", "iframe", "img", "video", "audio", "source", "picture", "object", "embed", "link", "meta", "base"];
+
+let hooksInstalled = false;
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+    if (node instanceof HTMLAnchorElement) {
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", "noopener noreferrer nofollow");
+    }
+  });
+}
+
+/** Renders markdown to sanitized HTML (a string safe to assign to innerHTML). */
+export function renderMarkdown(markdown: string): string {
+  installHooks();
+  const html = marked.parse(markdown) as string;
+  return DOMPurify.sanitize(html, {
+    USE_PROFILES: { html: true },
+    FORBID_TAGS,
+    FORBID_ATTR: ["style", "id", "name"],
+    ALLOW_DATA_ATTR: false,
+  });
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The end of the last block that later text cannot change: a blank line outside a fenced code block, followed by
+ * a line that starts a new top-level block (not indented: an indented line may continue a list item). Text up to
+ * here is rendered once and kept; only the tail after it is re-parsed as more deltas arrive.
+ */
+export function stableBoundary(text: string): number {
+  const lines = text.split("\n");
+  let fence: string | null = null;
+  let offset = 0;
+  let boundary = 0;
+  // The last element is an unfinished line: it can still change, so it never decides anything.
+  for (let i = 0; i < lines.length - 1; i += 1) {
+    const line = lines[i]!;
+    const lineEnd = offset + line.length + 1;
+    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (marker !== undefined) {
+      if (fence === null) fence = marker;
+      else if (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = null;
+    } else if (fence === null && line.trim() === "" && i > 0) {
+      const next = lines[i + 1]!;
+      if (i + 1 < lines.length - 1 && next !== "" && !/^\s/.test(next)) boundary = lineEnd;
+    }
+    offset = lineEnd;
+  }
+  return boundary;
+}

@@ -1,0 +1,37 @@
+/** The connection state in words (role=status, so a change is announced politely), with "Retry now" when waiting. */
+import type { ConnectionState } from "../net/connection";
+import { h } from "./dom";
+
+export class ConnectionStatus {
+  readonly root: HTMLElement;
+  private readonly text: HTMLElement;
+  private readonly retry: HTMLButtonElement;
+
+  constructor(onRetry: () => void) {
+    this.text = h("span", { class: "status-text", role: "status", id: "connection-status" }, "Connecting…");
+    this.retry = h("button", { type: "button", class: "ghost small", hidden: true }, "Retry now");
+    this.retry.addEventListener("click", onRetry);
+    this.root = h("div", { class: "status", "data-state": "connecting" }, h("span", { class: "dot", "aria-hidden": "true" }), this.text, this.retry);
+  }
+
+  show(state: ConnectionState): void {
+    this.root.dataset.state = state.kind;
+    this.text.textContent = describeState(state);
+    this.retry.hidden = !(state.kind === "reconnecting" && state.delayMs > 0) && state.kind !== "error";
+  }
+}
+
+export function describeState(state: ConnectionState): string {
+  switch (state.kind) {
+    case "connecting":
+      return `Connecting to ${state.region}…`;
+    case "open":
+      return `Connected · ${state.region}`;
+    case "reconnecting":
+      return state.delayMs > 0 ? `Reconnecting in ${Math.max(1, Math.round(state.delayMs / 1000))} s…` : `Reconnecting to ${state.region}…`;
+    case "offline":
+      return "Offline — waiting for the network";
+    case "error":
+      return `Connection error: ${state.message}`;
+  }
+}

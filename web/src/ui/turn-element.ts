@@ -1,0 +1,148 @@
+/** One turn of the conversation in the DOM: a user message, or an answer with its actions and details. */
+import type { TurnView } from "../chat/turns";
+import { AnswerRenderer } from "./answer-renderer";
+import { copyText } from "./clipboard";
+import { h, icon, ICONS, srOnly } from "./dom";
+
+export interface TurnContext {
+  generating: boolean;
+  isLastAnswer: boolean;
+  onRegenerate: () => void;
+  /** Called after the answer's DOM changed (auto-scroll follows it). */
+  onPaint: () => void;
+}
+
+const STOP_NOTES: Partial<Record<TurnView["status"], string>> = {
+  stopped: "Stopped",
+  guardrail: "Blocked by the content guardrail",
+  error: "The answer did not complete",
+};
+
+export class TurnElement {
+  readonly el: HTMLElement;
+  private readonly body: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly actions: HTMLElement | null = null;
+  private readonly details: HTMLDetailsElement | null = null;
+  private renderer: AnswerRenderer | null = null;
+  private finishedText: string | null = null;
+  private signature = "";
+  private status: TurnView["status"] | null = null;
+
+  constructor(turn: TurnView, private readonly context: () => TurnContext) {
+    if (turn.role === "user") {
+      this.body = h("div", { class: "bubble" });
+      this.note = h("div", { class: "turn-note" });
+      this.el = h("article", { class: "turn user", "aria-label": "You said" }, this.body, this.note);
+    } else {
+      this.body = h("div", { class: "markdown" });
+      this.note = h("div", { class: "turn-note" });
+      this.actions = h("div", { class: "turn-actions" });
+      this.details = h("details", { class: "turn-details" });
+      this.el = h(
+        "article",
+        { class: "turn assistant", "aria-label": "Answer" },
+        h("div", { class: "avatar", "aria-hidden": "true" }, "AI"),
+        h("div", { class: "answer" }, this.body, this.note, this.actions, this.details),
+      );
+    }
+    this.el.dataset.key = turn.key;
+  }
+
+  /** Brings the element up to date with the turn (cheap when nothing visible changed). */
+  update(turn: TurnView): void {
+    if (turn.turnId !== undefined) this.el.dataset.turnId = turn.turnId;
+    this.el.dataset.status = turn.status;
+    const ctx = this.context();
+    const signature = JSON.stringify([turn.status, turn.error, turn.usage, turn.ttftMs, turn.region, turn.version, ctx.isLastAnswer, ctx.generating, turn.role === "user" ? turn.text : ""]);
+    const finalNow = turn.status !== "pending" && turn.status !== "streaming";
+    if (turn.role === "assistant" && finalNow && this.finishedText !== turn.text) {
+      this.finishedText = turn.text;
+      this.answerRenderer().finish(turn.text);
+    } else if (turn.role === "assistant" && !finalNow && turn.text !== "" && this.finishedText === null) {
+      this.answerRenderer().update(turn.text);
+    }
+    if (signature === this.signature) return;
+    this.signature = signature;
+    this.status = turn.status;
+    if (turn.role === "user") this.renderUser(turn);
+    else this.renderAnswer(turn, ctx);
+  }
+
+  /** Streaming text: rendered on the next animation frame. */
+  stream(text: string): void {
+    this.finishedText = null;
+    this.el.dataset.status = "streaming";
+    this.el.classList.add("streaming");
+    this.el.querySelector(".thinking")?.remove();
+    this.answerRenderer().update(text);
+  }
+
+  get currentStatus(): TurnView["status"] | null {
+    return this.status;
+  }
+
+  private answerRenderer(): AnswerRenderer {
+    this.renderer ??= new AnswerRenderer(this.body, () => this.context().onPaint());
+    return this.renderer;
+  }
+
+  private renderUser(turn: TurnView): void {
+    this.body.textContent = turn.text;
+    this.el.classList.toggle("failed", turn.status === "error");
+    this.note.replaceChildren();
+    if (turn.status === "pending") this.note.append(h("span", { class: "muted" }, "Sending…"));
+    if (turn.error !== undefined) this.note.append(h("span", { class: "error-text", role: "alert" }, turn.error));
+  }
+
+  private renderAnswer(turn: TurnView, ctx: TurnContext): void {
+    const active = turn.status === "pending" || turn.status === "streaming";
+    this.el.classList.toggle("streaming", active);
+    this.el.setAttribute("aria-busy", String(active));
+    if (turn.status === "pending" && turn.text === "" && this.body.querySelector(".thinking") === null) {
+      this.body.replaceChildren(h("div", { class: "thinking" }, h("span"), h("span"), h("span"), srOnly("Thinking…")));
+    }
+    this.note.replaceChildren();
+    const stopNote = STOP_NOTES[turn.status];
+    if (stopNote !== undefined) this.note.append(h("span", { class: `badge ${turn.status}` }, stopNote));
+    if (turn.status === "complete" && turn.stopReason === "max_tokens") this.note.append(h("span", { class: "badge" }, "Reached the length limit"));
+    if (turn.error !== undefined) this.note.append(h("span", { class: "error-text", role: "alert" }, turn.error));
+
+    this.actions!.replaceChildren();
+    if (!active) {
+      const copyLabel = h("span", {}, "Copy");
+      const copy = h("button", { type: "button", class: "ghost small" }, icon(ICONS.copy), copyLabel);
+      copy.addEventListener("click", () => void copyText(turn.text, copyLabel, "Copy"));
+      if (turn.text !== "") this.actions!.append(copy);
+      if (ctx.isLastAnswer && !ctx.generating) {
+        const regenerate = h("button", { type: "button", class: "ghost small" }, icon(ICONS.regenerate), "Regenerate");
+        regenerate.addEventListener("click", () => ctx.onRegenerate());
+        this.actions!.append(regenerate);
+      }
+      if (turn.version !== undefined && turn.version.count > 1) {
+        this.actions!.append(h("span", { class: "muted small" }, `Answer ${turn.version.index} of ${turn.version.count}`));
+      }
+    }
+    this.renderDetails(turn, active);
+  }
+
+  private renderDetails(turn: TurnView, active: boolean): void {
+    const details = this.details!;
+    const rows: [string, string][] = [];
+    if (turn.ttftMs !== undefined) rows.push(["Time to first token", turn.ttftMs === null ? "no text generated" : `${turn.ttftMs} ms`]);
+    if (turn.usage !== undefined) {
+      rows.push(["Input tokens", String(turn.usage.inputTokens)]);
+      rows.push(["Output tokens", String(turn.usage.outputTokens)]);
+    }
+    if (turn.stopReason !== undefined) rows.push(["Stop reason", turn.stopReason]);
+    if (turn.region !== undefined) rows.push(["Region", turn.region]);
+    if (turn.model !== undefined) rows.push(["Model", turn.model]);
+    details.hidden = active || rows.length === 0;
+    const open = details.open;
+    details.replaceChildren(
+      h("summary", {}, "Details"),
+      h("dl", {}, ...rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
+    );
+    details.open = open;
+  }
+}
