@@ -39,6 +39,13 @@ export const ENV = {
   workerFunctionName: "WORKER_FUNCTION_NAME",
   /** Log level for the structured logger (Powertools reads POWERTOOLS_LOG_LEVEL too). */
   logLevel: "LOG_LEVEL",
+  /**
+   * Optional: the InvokeModelWithResponseStream body format, `anthropic` or `nova`. Inferred from MODEL_ID when it
+   * names the model (ids and system inference profiles do); needed for application inference profile ARNs.
+   */
+  modelFamily: "MODEL_FAMILY",
+  /** Optional: the worker closes a turn cleanly when less than this many ms of its Lambda time remain (10000). */
+  deadlineMarginMs: "DEADLINE_MARGIN_MS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

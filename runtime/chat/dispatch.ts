@@ -1,0 +1,75 @@
+/**
+ * One client frame, from any route (`send`, `stop`, …, `$default`): validate it, run its use case and answer
+ * through the @connections API. Failures become an `error` frame; the connection stays usable.
+ */
+import type { ClientFrame, ServerFrame } from "../protocol";
+import { ChatError } from "./errors";
+import { parseClientFrame } from "./frames";
+import type { ChatMetrics, Connection } from "./ports";
+import { listSessions, readHistory } from "./read";
+import { regenerate, sendMessage, type StartTurnDeps } from "./start-turn";
+import { stopTurn } from "./stop";
+
+export type MessageDeps = StartTurnDeps & { metrics: ChatMetrics };
+
+export interface IncomingFrame {
+  connectionId: string;
+  body: string | null | undefined;
+  receivedAt: number;
+}
+
+export type MessageOutcome = { action: ClientFrame["action"] | "invalid"; error?: ChatError["code"] };
+
+async function reply(deps: MessageDeps, connectionId: string, frame: ServerFrame): Promise<void> {
+  await deps.sender.post(connectionId, frame);
+}
+
+async function run(frame: ClientFrame, connection: Connection, receivedAt: number, deps: MessageDeps): Promise<void> {
+  const caller = { connection, receivedAt };
+  switch (frame.action) {
+    case "send":
+      return sendMessage(frame, caller, deps);
+    case "regenerate":
+      return regenerate(frame, caller, deps);
+    case "stop":
+      return stopTurn(frame, connection, deps);
+    case "sessions":
+      return reply(deps, connection.connectionId, await listSessions(connection, deps));
+    case "history":
+      return reply(deps, connection.connectionId, await readHistory(frame, connection, deps));
+    case "ping":
+      return reply(deps, connection.connectionId, { type: "pong" });
+  }
+}
+
+export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps): Promise<MessageOutcome> {
+  const { connectionId } = input;
+  let action: MessageOutcome["action"] = "invalid";
+  try {
+    const frame = parseClientFrame(input.body);
+    action = frame.action;
+    if (frame.action === "ping") {
+      await reply(deps, connectionId, { type: "pong" });
+      return { action };
+    }
+    const connection = await deps.connections.get(connectionId);
+    if (!connection) throw new ChatError("forbidden", "connection is not registered; reconnect");
+    await run(frame, connection, input.receivedAt, deps);
+    return { action };
+  } catch (error) {
+    const chatError =
+      error instanceof ChatError ? error : new ChatError("internal", "something went wrong; try again");
+    if (!(error instanceof ChatError)) {
+      deps.log.error("frame failed", { connectionId, action, error: error instanceof Error ? error.name : typeof error });
+    } else {
+      deps.log.info("frame refused", { connectionId, action, code: chatError.code });
+    }
+    deps.metrics.error(chatError.code);
+    try {
+      await reply(deps, connectionId, chatError.toFrame());
+    } catch (postError) {
+      deps.log.warn("could not post the error frame", { connectionId, error: postError instanceof Error ? postError.name : typeof postError });
+    }
+    return { action, error: chatError.code };
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * The worker's use case: generate one assistant turn and stream it to the client.
+ *
+ * Every path ends the turn: it is saved with a final status (never left `streaming`) and the client gets exactly
+ * one `turn.done`, or one `error` naming the turn when the model failed before any text. Endings:
+ * - model end → `complete` (stopReason `end_turn` / `max_tokens`); guardrail → `guardrail`
+ * - `stop` request (polled every stopPollMs) → model stream aborted, `stopped`
+ * - Lambda deadline near (remaining < deadlineMarginMs) → aborted, `stopped` (partial answer kept)
+ * - 410 from @connections → aborted, saved `stopped`, connection deleted, no frame (nobody to send it to)
+ * - model failure before the first text → bounded retry with backoff + jitter, then `error` frame `model_error`
+ * - model failure or stall after text → `error`, partial text saved, `turn.done` with stopReason `error`
+ */
+import type { StopReason, TurnStatus, Usage } from "../protocol";
+import { buildContext } from "./context";
+import { DeltaStreamer, type Undeliverable } from "./delta-streamer";
+import { backoffDelay, withRetry, type RetryPolicy } from "./retry";
+import {
+  ModelError,
+  type ChatMetrics,
+  type Clock,
+  type ConnectionSender,
+  type ConnectionStore,
+  type GenerationJob,
+  type HistoryStore,
+  type Log,
+  type ModelStopReason,
+  type ModelStream,
+  type TimerHandle,
+  type Turn,
+} from "./ports";
+
+export interface GenerateSettings {
+  flushIntervalMs: number;
+  stopPollMs: number;
+  contextBudgetTokens: number;
+  maxOutputTokens: number;
+  deadlineMarginMs: number;
+  /** Model calls before the first text: attempts, backoff base and cap. */
+  modelRetry: RetryPolicy;
+  /** The final save of the turn (the SDK already retries each call). */
+  saveRetry: RetryPolicy;
+  /** A model stream silent for this long is abandoned. */
+  idleTimeoutMs: number;
+}
+
+export const DEFAULT_GENERATE_SETTINGS: Omit<GenerateSettings, "flushIntervalMs" | "stopPollMs" | "contextBudgetTokens" | "maxOutputTokens" | "deadlineMarginMs"> = {
+  modelRetry: { attempts: 3, baseMs: 300, maxMs: 3000 },
+  saveRetry: { attempts: 4, baseMs: 100, maxMs: 1000 },
+  idleTimeoutMs: 60_000,
+};
+
+export interface GenerateDeps {
+  history: HistoryStore;
+  connections: ConnectionStore;
+  sender: ConnectionSender;
+  model: ModelStream;
+  clock: Clock;
+  log: Log;
+  metrics: ChatMetrics;
+  settings: GenerateSettings;
+}
+
+/** Why generation ended, for logs and metrics. */
+export type GenerationCause =
+  | "end_turn"
+  | "max_tokens"
+  | "guardrail"
+  | "stopped"
+  | "deadline"
+  | "gone"
+  | "undeliverable"
+  | "idle"
+  | "model_error"
+  | "internal";
+
+export interface GenerationOutcome {
+  turnId: string;
+  status: TurnStatus | "skipped";
+  stopReason?: StopReason;
+  cause?: GenerationCause;
+  frames: number;
+  text: string;
+}
+
+type AbortCause = "stopped" | "deadline" | "gone" | "undeliverable" | "idle";
+
+const ENDINGS: Record<GenerationCause, { status: Exclude<TurnStatus, "streaming">; stopReason: StopReason }> = {
+  end_turn: { status: "complete", stopReason: "end_turn" },
+  max_tokens: { status: "complete", stopReason: "max_tokens" },
+  guardrail: { status: "guardrail", stopReason: "guardrail" },
+  stopped: { status: "stopped", stopReason: "stopped" },
+  deadline: { status: "stopped", stopReason: "stopped" },
+  gone: { status: "stopped", stopReason: "stopped" },
+  undeliverable: { status: "error", stopReason: "error" },
+  idle: { status: "error", stopReason: "error" },
+  model_error: { status: "error", stopReason: "error" },
+  internal: { status: "error", stopReason: "error" },
+};
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function isRetryableModelError(error: unknown): boolean {
+  return error instanceof ModelError && error.retryable;
+}
+
+export async function generateTurn(
+  job: GenerationJob,
+  remainingMs: () => number,
+  deps: GenerateDeps,
+): Promise<GenerationOutcome> {
+  const { history, clock, log } = deps;
+  const ids = { connectionId: job.connectionId, turnId: job.turnId };
+  const turn = await history.startGeneration(job.sessionId, job.turnId, iso(clock.now()));
+  if (!turn) {
+    log.info("turn already generated or closed; nothing to do", ids);
+    return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };
+  }
+  return new Generation(job, turn, remainingMs, deps).run();
+}
+
+class Generation {
+  private readonly abort = new AbortController();
+  private readonly finished = new AbortController();
+  private abortCause: AbortCause | undefined;
+  private readonly streamer: DeltaStreamer;
+  private readonly ids: { connectionId: string; turnId: string };
+  private usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  private ttftMs: number | null = null;
+  private modelStop: ModelStopReason | undefined;
+  private guardrail = false;
+  private failure: unknown;
+  private idleTimer: TimerHandle | undefined;
+
+  constructor(
+    private readonly job: GenerationJob,
+    private readonly turn: Turn,
+    private readonly remainingMs: () => number,
+    private readonly deps: GenerateDeps,
+  ) {
+    this.ids = { connectionId: job.connectionId, turnId: job.turnId };
+    this.streamer = new DeltaStreamer({
+      turnId: job.turnId,
+      connectionId: job.connectionId,
+      sender: deps.sender,
+      clock: deps.clock,
+      intervalMs: deps.settings.flushIntervalMs,
+      onUndeliverable: (why: Undeliverable, error?: unknown) => {
+        if (why === "failed") this.deps.log.warn("delta post failed", { ...this.ids, error: describe(error) });
+        this.stop(why === "gone" ? "gone" : "undeliverable");
+      },
+    });
+  }
+
+  async run(): Promise<GenerationOutcome> {
+    const { clock, settings } = this.deps;
+    const deadline = clock.setTimer(Math.max(0, this.remainingMs() - settings.deadlineMarginMs), () => this.stop("deadline"));
+    if (this.turn.stopRequestedAt) this.stop("stopped");
+    const stopWatch = this.watchForStop();
+    let cause: GenerationCause;
+    try {
+      cause = await this.generate();
+    } catch (error) {
+      this.deps.log.error("generation failed", { ...this.ids, error: describe(error) });
+      cause = "internal";
+    } finally {
+      deadline.cancel();
+      this.idleTimer?.cancel();
+      this.finished.abort();
+    }
+    await this.streamer.close();
+    await stopWatch;
+    return this.close(cause);
+  }
+
+  private stop(cause: AbortCause): void {
+    if (this.abort.signal.aborted) return;
+    this.abortCause = cause;
+    this.abort.abort(new Error(`generation ${cause}`));
+  }
+
+  /** Polls the turn item (consistent read) for a stop request while the generation runs. */
+  private async watchForStop(): Promise<void> {
+    const { clock, history, settings, log } = this.deps;
+    while (!this.finished.signal.aborted && !this.abort.signal.aborted) {
+      await clock.sleep(settings.stopPollMs, this.finished.signal);
+      if (this.finished.signal.aborted) return;
+      try {
+        const current = await history.getTurn(this.job.sessionId, this.job.turnId);
+        if (current?.stopRequestedAt) this.stop("stopped");
+      } catch (error) {
+        log.warn("stop poll failed", { ...this.ids, error: describe(error) });
+      }
+    }
+  }
+
+  private resetIdleTimer(): void {
+    this.idleTimer?.cancel();
+    this.idleTimer = this.deps.clock.setTimer(this.deps.settings.idleTimeoutMs, () => this.stop("idle"));
+  }
+
+  private async generate(): Promise<GenerationCause> {
+    const { history, model, settings, clock, log } = this.deps;
+    if (this.abort.signal.aborted) return this.abortCause!;
+    const userTurn = this.turn.parentTurnId ? await history.getTurn(this.job.sessionId, this.turn.parentTurnId) : undefined;
+    if (!userTurn) {
+      log.error("the user turn this answers is missing", { ...this.ids, parentTurnId: this.turn.parentTurnId });
+      return "internal";
+    }
+    const messages = await buildContext(history, userTurn, settings.contextBudgetTokens);
+    const signal = this.abort.signal;
+
+    for (let attempt = 1; ; attempt++) {
+      this.resetIdleTimer();
+      try {
+        for await (const event of model.stream({ messages, maxOutputTokens: settings.maxOutputTokens, signal })) {
+          // An aborted HTTP/2 stream may end the loop silently or keep yielding buffered events: check the signal.
+          if (signal.aborted) break;
+          this.resetIdleTimer();
+          switch (event.type) {
+            case "text":
+              if (event.text.length === 0) break;
+              if (this.ttftMs === null) this.ttftMs = Math.max(0, clock.now() - this.job.receivedAt);
+              this.streamer.push(event.text);
+              break;
+            case "usage":
+              this.usage = {
+                inputTokens: event.inputTokens ?? this.usage.inputTokens,
+                outputTokens: event.outputTokens ?? this.usage.outputTokens,
+              };
+              break;
+            case "guardrail":
+              this.guardrail = true;
+              break;
+            case "stop":
+              this.modelStop = event.reason;
+              break;
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        const delay = backoffDelay(attempt, settings.modelRetry);
+        const timeLeft = this.remainingMs() - settings.deadlineMarginMs;
+        if (this.ttftMs === null && isRetryableModelError(error) && attempt < settings.modelRetry.attempts && timeLeft > delay) {
+          log.warn("model call failed before the first token; retrying", { ...this.ids, attempt, delayMs: delay, error: describe(error) });
+          await clock.sleep(delay, signal);
+          if (signal.aborted) break;
+          continue;
+        }
+        this.failure = error;
+        log.error("model stream failed", { ...this.ids, attempt, error: describe(error) });
+      }
+      break;
+    }
+
+    if (signal.aborted) return this.abortCause!;
+    if (this.failure !== undefined) return "model_error";
+    if (this.guardrail || this.modelStop === "guardrail") return "guardrail";
+    if (this.modelStop === undefined) log.warn("model stream ended without a stop reason", this.ids);
+    return this.modelStop ?? "end_turn";
+  }
+
+  private async close(cause: GenerationCause): Promise<GenerationOutcome> {
+    const { history, connections, sender, clock, log, metrics, settings } = this.deps;
+    const { status, stopReason } = ENDINGS[cause];
+    const text = this.streamer.sentText;
+    const ttftMs = text.length > 0 ? this.ttftMs : null;
+
+    try {
+      const closed = await withRetry(
+        () => history.finishTurn(this.job.sessionId, this.job.turnId, { text, status, stopReason, usage: this.usage, ttftMs, updatedAt: iso(clock.now()) }),
+        settings.saveRetry,
+        clock,
+        () => true,
+        (error, attempt) => log.warn("saving the turn failed; retrying", { ...this.ids, attempt, error: describe(error) }),
+      );
+      if (!closed) log.warn("turn was already closed", this.ids);
+    } catch (error) {
+      log.error("saving the turn failed", { ...this.ids, error: describe(error) });
+      metrics.error("internal");
+    }
+
+    let gone = cause === "gone";
+    if (!gone) {
+      const frame =
+        (cause === "model_error" || cause === "idle" || cause === "internal") && text.length === 0
+          ? ({ type: "error", code: cause === "internal" ? "internal" : "model_error", message: "the answer could not be generated", turnId: this.job.turnId } as const)
+          : ({ type: "turn.done", turnId: this.job.turnId, stopReason, usage: this.usage, ttftMs } as const);
+      try {
+        gone = (await sender.post(this.job.connectionId, frame)) === "gone";
+      } catch (error) {
+        log.warn("posting the end of the turn failed", { ...this.ids, error: describe(error) });
+      }
+      if (frame.type === "error") metrics.error(frame.code);
+    }
+
+    try {
+      if (gone) await connections.delete(this.job.connectionId);
+      else await connections.releaseSlot(this.job.connectionId, this.job.turnId);
+    } catch (error) {
+      log.warn("updating the connection failed", { ...this.ids, error: describe(error) });
+    }
+
+    const frames = this.streamer.frames;
+    metrics.turnFinished({ ttftMs, outputTokens: this.usage.outputTokens, frames, stopReason, cause });
+    log.info("turn finished", { ...this.ids, cause, status, stopReason, frames, ttftMs, outputTokens: this.usage.outputTokens, chars: text.length });
+    return { turnId: this.job.turnId, status, stopReason, cause, frames, text };
+  }
+}
+
+/** An error's name and code for logs (never its payload, which may quote the prompt). */
+export function describe(error: unknown): string {
+  if (error instanceof ModelError) return `${error.name}:${error.code}`;
+  if (error instanceof Error) return error.name;
+  return typeof error;
+}

@@ -1,0 +1,38 @@
+/**
+ * Session and turn ids. Both are opaque to clients. A turn id starts with its creation time (fixed-width base 36)
+ * so turns sort by creation time under `TURN#<turnId>`, and ends with its session id, so `stop` and `regenerate`
+ * (which carry only a turn id) find the turn with one GetItem; ownership is still checked on the item.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+export function newSessionId(): string {
+  return randomUUID();
+}
+
+/**
+ * `count` turn ids for one session, in creation order even within one millisecond
+ * (a user turn and its answer are created together).
+ */
+export function newTurnIds(sessionId: string, nowMs: number, count: number): string[] {
+  const time = nowMs.toString(36).padStart(9, "0");
+  const random = randomBytes(4).toString("hex");
+  return Array.from({ length: count }, (_, i) => `${time}${i.toString(36)}${random}_${sessionId}`);
+}
+
+export function newTurnId(sessionId: string, nowMs: number): string {
+  return newTurnIds(sessionId, nowMs, 1)[0]!;
+}
+
+/** The session a turn id belongs to, or undefined when the id is not one of ours. */
+export function sessionOfTurn(turnId: string): string | undefined {
+  const at = turnId.indexOf("_");
+  if (at < 10) return undefined;
+  const sessionId = turnId.slice(at + 1);
+  return isUuid(sessionId) ? sessionId : undefined;
+}

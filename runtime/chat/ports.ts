@@ -1,0 +1,226 @@
+/**
+ * The small interfaces the chat use cases depend on. AWS adapters implement them in runtime/store,
+ * runtime/connections, runtime/model and runtime/aws; unit tests implement them in memory.
+ */
+import type { Role, ServerFrame, StopReason, TurnStatus, Usage } from "../protocol";
+
+// ---- connections ---------------------------------------------------------------------------------------------
+
+export interface Connection {
+  connectionId: string;
+  userId: string;
+  username: string;
+  /** The region whose API Gateway holds the socket. */
+  region: string;
+  /** The @connections endpoint that reaches this socket. */
+  callbackEndpoint: string;
+  connectedAt: string;
+}
+
+export interface ConnectionStore {
+  put(connection: Connection, expiresAtEpochSeconds: number): Promise<void>;
+  get(connectionId: string): Promise<Connection | undefined>;
+  delete(connectionId: string): Promise<void>;
+  /** Reserves one of the connection's concurrent generation slots for a turn; false when all `max` are taken. */
+  acquireSlot(connectionId: string, turnId: string, max: number): Promise<boolean>;
+  releaseSlot(connectionId: string, turnId: string): Promise<void>;
+}
+
+/** "gone": API Gateway answered 410, the socket is closed. Other failures throw. */
+export type PostResult = "ok" | "gone";
+
+export interface ConnectionSender {
+  post(connectionId: string, frame: ServerFrame): Promise<PostResult>;
+}
+
+// ---- sessions and turns --------------------------------------------------------------------------------------
+
+export interface Session {
+  sessionId: string;
+  userId: string;
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Turn {
+  turnId: string;
+  sessionId: string;
+  userId: string;
+  role: Role;
+  text: string;
+  status: TurnStatus;
+  clientMessageId: string;
+  /** Assistant turns: the user turn answered. */
+  parentTurnId?: string;
+  usage?: Usage;
+  model?: string;
+  stopReason?: StopReason;
+  ttftMs?: number | null;
+  /** Assistant turns: the region whose worker generates it (a turn is only written by that region). */
+  region?: string;
+  /** Assistant turns: the connection that receives the deltas. */
+  connectionId?: string;
+  /** Set by `stop`; the worker polls for it. */
+  stopRequestedAt?: string;
+  /** Set once by the worker that generates the turn (an async invoke may be delivered twice). */
+  generationStartedAt?: string;
+  /** A regenerated answer replaced this one: hidden from history and from the model context. */
+  supersededBy?: string;
+  supersedes?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TurnResult {
+  text: string;
+  status: Exclude<TurnStatus, "streaming">;
+  stopReason: StopReason;
+  usage: Usage;
+  ttftMs: number | null;
+  updatedAt: string;
+}
+
+export interface TurnPage {
+  turns: Turn[];
+  cursor?: string;
+}
+
+export interface HistoryStore {
+  getSession(sessionId: string): Promise<Session | undefined>;
+  /** Creates a new session (the id is fresh). */
+  createSession(session: Session): Promise<void>;
+  touchSession(sessionId: string, at: string): Promise<void>;
+  /** Newest first. */
+  listSessions(userId: string, limit: number): Promise<Session[]>;
+  getTurn(sessionId: string, turnId: string): Promise<Turn | undefined>;
+  putTurn(turn: Turn): Promise<void>;
+  deleteTurn(sessionId: string, turnId: string): Promise<void>;
+  /** Oldest first, superseded turns left out; `cursor` continues a previous page. Throws InvalidCursor. */
+  pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage>;
+  /** Turns created before `beforeTurnId`, newest first, at most `limit` (paged internally by Query). */
+  turnsBefore(sessionId: string, beforeTurnId: string, limit: number): AsyncIterable<Turn>;
+  /** Marks a streaming turn for stopping; false when it is no longer streaming. */
+  requestStop(sessionId: string, turnId: string, at: string): Promise<boolean>;
+  /** Claims the generation of a streaming turn; undefined when another worker claimed it or it is closed. */
+  startGeneration(sessionId: string, turnId: string, at: string): Promise<Turn | undefined>;
+  /** Closes a streaming turn; false when it was already closed. */
+  finishTurn(sessionId: string, turnId: string, result: TurnResult): Promise<boolean>;
+  /** Marks `turnId` replaced by `newTurnId` unless it already was; returns the turn that replaces it. */
+  supersede(sessionId: string, turnId: string, newTurnId: string, at: string): Promise<string>;
+}
+
+export class InvalidCursor extends Error {
+  override name = "InvalidCursor";
+}
+
+// ---- per-user bookkeeping ------------------------------------------------------------------------------------
+
+/** What a clientMessageId started: a duplicate re-announces it. */
+export interface MessageClaim {
+  userId: string;
+  clientMessageId: string;
+  sessionId: string;
+  userTurnId: string;
+  assistantTurnId: string;
+  createdAt: string;
+}
+
+export interface UserLedger {
+  getClaim(userId: string, clientMessageId: string): Promise<MessageClaim | undefined>;
+  /** Claims a clientMessageId; returns the existing claim when it was claimed before. */
+  claim(claim: MessageClaim): Promise<MessageClaim | "claimed">;
+  releaseClaim(userId: string, clientMessageId: string): Promise<void>;
+  /** Counts one message in the user's current minute; false when `max` were already counted. */
+  countMessage(userId: string, minuteKey: string, max: number): Promise<boolean>;
+}
+
+// ---- generation ----------------------------------------------------------------------------------------------
+
+/** The small payload the message handler passes to the worker (Lambda Invoke, InvocationType Event). */
+export interface GenerationJob {
+  kind: "generate";
+  sessionId: string;
+  /** The assistant turn to generate (status `streaming`). */
+  turnId: string;
+  userTurnId: string;
+  connectionId: string;
+  userId: string;
+  /** Epoch ms at which the client's frame arrived, for time-to-first-token. */
+  receivedAt: number;
+}
+
+export interface GenerationQueue {
+  enqueue(job: GenerationJob): Promise<void>;
+}
+
+// ---- model ---------------------------------------------------------------------------------------------------
+
+export interface ModelMessage {
+  role: Role;
+  text: string;
+}
+
+export interface ModelRequest {
+  messages: ModelMessage[];
+  maxOutputTokens: number;
+  signal: AbortSignal;
+}
+
+export type ModelStopReason = "end_turn" | "max_tokens" | "guardrail";
+
+export type ModelEvent =
+  | { type: "text"; text: string }
+  | { type: "usage"; inputTokens?: number; outputTokens?: number }
+  /** A guardrail intervened (input or output); the text the stream carries is its blocked message. */
+  | { type: "guardrail" }
+  | { type: "stop"; reason: ModelStopReason };
+
+export interface ModelStream {
+  readonly modelId: string;
+  /** Errors before the first event are thrown by the iterator; `retryable` tells the caller it may try again. */
+  stream(request: ModelRequest): AsyncIterable<ModelEvent>;
+}
+
+export class ModelError extends Error {
+  override name = "ModelError";
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+// ---- cross-cutting -------------------------------------------------------------------------------------------
+
+export type LogAttributes = Record<string, string | number | boolean | null | undefined>;
+
+export interface Log {
+  debug(message: string, attributes?: LogAttributes): void;
+  info(message: string, attributes?: LogAttributes): void;
+  warn(message: string, attributes?: LogAttributes): void;
+  error(message: string, attributes?: LogAttributes): void;
+}
+
+export interface ChatMetrics {
+  turnFinished(summary: {
+    ttftMs: number | null;
+    outputTokens: number;
+    frames: number;
+    stopReason: StopReason;
+    cause: string;
+  }): void;
+  error(code: string): void;
+}
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  now(): number;
+  setTimer(ms: number, fn: () => void): TimerHandle;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,51 @@
+/** `sessions` and `history`: a user reads only their own sessions (another user's is `not_found`). */
+import type { HistoryFrame, HistoryFrameOut, SessionsFrameOut, TurnRecord } from "../protocol";
+import { ChatError, notFound } from "./errors";
+import { isUuid } from "./ids";
+import { InvalidCursor, type Connection, type HistoryStore, type Turn } from "./ports";
+
+export const SESSIONS_LIMIT = 50;
+export const HISTORY_PAGE_SIZE = 50;
+
+export interface ReadDeps {
+  history: HistoryStore;
+}
+
+export async function listSessions(connection: Connection, deps: ReadDeps): Promise<SessionsFrameOut> {
+  const sessions = await deps.history.listSessions(connection.userId, SESSIONS_LIMIT);
+  return {
+    type: "sessions",
+    sessions: sessions.map((s) => ({ sessionId: s.sessionId, title: s.title, createdAt: s.createdAt, updatedAt: s.updatedAt })),
+  };
+}
+
+export function toRecord(turn: Turn): TurnRecord {
+  const record: TurnRecord = {
+    turnId: turn.turnId,
+    sessionId: turn.sessionId,
+    role: turn.role,
+    text: turn.text,
+    status: turn.status,
+    createdAt: turn.createdAt,
+    updatedAt: turn.updatedAt,
+  };
+  if (turn.parentTurnId !== undefined) record.parentTurnId = turn.parentTurnId;
+  if (turn.usage !== undefined) record.usage = turn.usage;
+  if (turn.model !== undefined) record.model = turn.model;
+  return record;
+}
+
+/** One page of a session's turns, oldest first; replaced (regenerated) answers are left out. */
+export async function readHistory(frame: HistoryFrame, connection: Connection, deps: ReadDeps): Promise<HistoryFrameOut> {
+  const session = isUuid(frame.sessionId) ? await deps.history.getSession(frame.sessionId) : undefined;
+  if (!session || session.userId !== connection.userId) throw notFound("session");
+  try {
+    const page = await deps.history.pageTurns(frame.sessionId, HISTORY_PAGE_SIZE, frame.cursor);
+    const out: HistoryFrameOut = { type: "history", sessionId: frame.sessionId, turns: page.turns.map(toRecord) };
+    if (page.cursor !== undefined) out.cursor = page.cursor;
+    return out;
+  } catch (error) {
+    if (error instanceof InvalidCursor) throw new ChatError("bad_request", "cursor is not valid for this session");
+    throw error;
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * `send` and `regenerate`: the quick part that runs in the route handler (well inside API Gateway's 29 s
+ * integration timeout). It validates, applies quotas, writes the user turn and an assistant turn in status
+ * `streaming`, announces `turn.started` and hands the generation to the worker (asynchronous Lambda invoke).
+ */
+import type { RegenerateFrame, SendFrame, TurnStartedFrame } from "../protocol";
+import { ChatError, notFound } from "./errors";
+import { isUuid, newSessionId, newTurnId, newTurnIds, sessionOfTurn } from "./ids";
+import type {
+  Clock,
+  Connection,
+  ConnectionSender,
+  ConnectionStore,
+  GenerationQueue,
+  HistoryStore,
+  Log,
+  MessageClaim,
+  Turn,
+  UserLedger,
+} from "./ports";
+
+export interface StartTurnDeps {
+  history: HistoryStore;
+  ledger: UserLedger;
+  connections: ConnectionStore;
+  sender: ConnectionSender;
+  queue: GenerationQueue;
+  clock: Clock;
+  log: Log;
+  settings: {
+    region: string;
+    modelId: string;
+    messagesPerMinute: number;
+    maxConcurrentPerConnection: number;
+  };
+}
+
+export interface Caller {
+  connection: Connection;
+  /** Epoch ms at which the frame arrived. */
+  receivedAt: number;
+}
+
+const TITLE_LENGTH = 80;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The quota counter's key: one item per user per UTC minute. */
+export function minuteKey(ms: number): string {
+  return iso(ms).slice(0, 16);
+}
+
+function started(sessionId: string, turnId: string, userTurnId: string, clientMessageId: string, region: string): TurnStartedFrame {
+  return { type: "turn.started", sessionId, turnId, clientMessageId, region, userTurnId };
+}
+
+async function announce(deps: StartTurnDeps, connectionId: string, frame: TurnStartedFrame): Promise<void> {
+  await deps.sender.post(connectionId, frame);
+}
+
+/** Applies the per-user message quota and the per-connection concurrency limit. */
+async function admit(deps: StartTurnDeps, caller: Caller, turnId: string, ids: { clientMessageId?: string; turnId?: string }): Promise<void> {
+  const { connection } = caller;
+  const counted = await deps.ledger.countMessage(connection.userId, minuteKey(caller.receivedAt), deps.settings.messagesPerMinute);
+  if (!counted) throw new ChatError("rate_limited", `at most ${deps.settings.messagesPerMinute} messages per minute`, ids);
+  const slot = await deps.connections.acquireSlot(connection.connectionId, turnId, deps.settings.maxConcurrentPerConnection);
+  if (!slot) {
+    throw new ChatError("rate_limited", `at most ${deps.settings.maxConcurrentPerConnection} answers at a time per connection`, ids);
+  }
+}
+
+/** Hands the turn to the worker; when that fails the turn is closed as an error so it never stays `streaming`. */
+async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, clientMessageId: string): Promise<void> {
+  try {
+    await deps.queue.enqueue({
+      kind: "generate",
+      sessionId: assistant.sessionId,
+      turnId: assistant.turnId,
+      userTurnId: assistant.parentTurnId!,
+      connectionId: caller.connection.connectionId,
+      userId: caller.connection.userId,
+      receivedAt: caller.receivedAt,
+    });
+  } catch (error) {
+    deps.log.error("could not invoke the worker", { connectionId: caller.connection.connectionId, turnId: assistant.turnId, error: error instanceof Error ? error.name : "unknown" });
+    const now = iso(deps.clock.now());
+    await deps.history
+      .finishTurn(assistant.sessionId, assistant.turnId, { text: "", status: "error", stopReason: "error", usage: { inputTokens: 0, outputTokens: 0 }, ttftMs: null, updatedAt: now })
+      .catch(() => undefined);
+    await deps.connections.releaseSlot(caller.connection.connectionId, assistant.turnId).catch(() => undefined);
+    throw new ChatError("internal", "the answer could not be started", { turnId: assistant.turnId, clientMessageId });
+  }
+}
+
+function assistantTurn(base: { sessionId: string; turnId: string; userId: string; parentTurnId: string; clientMessageId: string; at: string }, deps: StartTurnDeps, caller: Caller): Turn {
+  return {
+    turnId: base.turnId,
+    sessionId: base.sessionId,
+    userId: base.userId,
+    role: "assistant",
+    text: "",
+    status: "streaming",
+    clientMessageId: base.clientMessageId,
+    parentTurnId: base.parentTurnId,
+    model: deps.settings.modelId,
+    region: deps.settings.region,
+    connectionId: caller.connection.connectionId,
+    createdAt: base.at,
+    updatedAt: base.at,
+  };
+}
+
+export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartTurnDeps): Promise<void> {
+  const { connection } = caller;
+  const { clientMessageId } = frame;
+  const ids = { clientMessageId };
+  const reannounce = (claim: MessageClaim) =>
+    announce(deps, connection.connectionId, started(claim.sessionId, claim.assistantTurnId, claim.userTurnId, clientMessageId, deps.settings.region));
+
+  // A duplicate (client retry, reconnect) re-announces the turn it started and never starts a second one.
+  const existing = await deps.ledger.getClaim(connection.userId, clientMessageId);
+  if (existing) {
+    deps.log.info("duplicate clientMessageId; re-announcing its turn", { connectionId: connection.connectionId, turnId: existing.assistantTurnId });
+    return reannounce(existing);
+  }
+
+  const now = deps.clock.now();
+  const at = iso(now);
+  let sessionId = frame.sessionId;
+  if (sessionId !== undefined) {
+    const session = isUuid(sessionId) ? await deps.history.getSession(sessionId) : undefined;
+    if (!session || session.userId !== connection.userId) throw notFound("session", ids);
+  }
+  const isNewSession = sessionId === undefined;
+  sessionId ??= newSessionId();
+  const [userTurnId, assistantTurnId] = newTurnIds(sessionId, now, 2) as [string, string];
+
+  await admit(deps, caller, assistantTurnId, ids);
+  const claim = await deps.ledger.claim({ userId: connection.userId, clientMessageId, sessionId, userTurnId, assistantTurnId, createdAt: at });
+  if (claim !== "claimed") {
+    // Lost a race with a concurrent duplicate: that one generates.
+    await deps.connections.releaseSlot(connection.connectionId, assistantTurnId);
+    return reannounce(claim);
+  }
+
+  const userTurn: Turn = {
+    turnId: userTurnId,
+    sessionId,
+    userId: connection.userId,
+    role: "user",
+    text: frame.text,
+    status: "complete",
+    clientMessageId,
+    createdAt: at,
+    updatedAt: at,
+  };
+  const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
+  try {
+    if (isNewSession) {
+      const title = frame.text.trim().replace(/\s+/g, " ").slice(0, TITLE_LENGTH);
+      await deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at });
+    } else {
+      await deps.history.touchSession(sessionId, at);
+    }
+    await deps.history.putTurn(userTurn);
+    await deps.history.putTurn(assistant);
+  } catch (error) {
+    // Nothing was started: free the clientMessageId so the client's retry can start it.
+    await deps.ledger.releaseClaim(connection.userId, clientMessageId).catch(() => undefined);
+    await deps.connections.releaseSlot(connection.connectionId, assistantTurnId).catch(() => undefined);
+    throw error;
+  }
+
+  await announce(deps, connection.connectionId, started(sessionId, assistantTurnId, userTurnId, clientMessageId, deps.settings.region));
+  await dispatch(deps, caller, assistant, clientMessageId);
+}
+
+export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: StartTurnDeps): Promise<void> {
+  const { connection } = caller;
+  const ids = { turnId: frame.turnId };
+  const sessionId = sessionOfTurn(frame.turnId);
+  const old = sessionId ? await deps.history.getTurn(sessionId, frame.turnId) : undefined;
+  if (!sessionId || !old || old.userId !== connection.userId || old.role !== "assistant" || !old.parentTurnId) {
+    throw notFound("turn", ids);
+  }
+  const reannounce = async (turnId: string) => {
+    const replacement = await deps.history.getTurn(sessionId, turnId);
+    if (!replacement) throw notFound("turn", ids);
+    await announce(deps, connection.connectionId, started(sessionId, replacement.turnId, old.parentTurnId!, old.clientMessageId, deps.settings.region));
+  };
+  if (old.supersededBy) return reannounce(old.supersededBy);
+  if (old.status === "streaming") throw new ChatError("busy", "that answer is still being generated; stop it first", ids);
+
+  const now = deps.clock.now();
+  const at = iso(now);
+  const turnId = newTurnId(sessionId, now);
+  await admit(deps, caller, turnId, ids);
+  const assistant: Turn = {
+    ...assistantTurn({ sessionId, turnId, userId: connection.userId, parentTurnId: old.parentTurnId, clientMessageId: old.clientMessageId, at }, deps, caller),
+    supersedes: old.turnId,
+  };
+  let winner: string;
+  try {
+    await deps.history.putTurn(assistant);
+    winner = await deps.history.supersede(sessionId, old.turnId, turnId, at);
+  } catch (error) {
+    await deps.history.deleteTurn(sessionId, turnId).catch(() => undefined);
+    await deps.connections.releaseSlot(connection.connectionId, turnId).catch(() => undefined);
+    throw error;
+  }
+  if (winner !== turnId) {
+    // A concurrent regenerate of the same answer won: drop ours and point at theirs.
+    await deps.history.deleteTurn(sessionId, turnId);
+    await deps.connections.releaseSlot(connection.connectionId, turnId);
+    return reannounce(winner);
+  }
+  await deps.history.touchSession(sessionId, at).catch((error: unknown) =>
+    deps.log.warn("could not update the session's last activity", { turnId, error: error instanceof Error ? error.name : "unknown" }),
+  );
+  await announce(deps, connection.connectionId, started(sessionId, turnId, old.parentTurnId, old.clientMessageId, deps.settings.region));
+  await dispatch(deps, caller, assistant, old.clientMessageId);
+}

@@ -1,0 +1,33 @@
+/**
+ * ConnectionSender over the API Gateway @connections API (PostToConnection). A closed socket answers 410
+ * GoneException (API Gateway developer guide, "Use @connections commands in your backend service").
+ */
+import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import type { ServerFrame } from "../protocol";
+import type { ConnectionSender, PostResult } from "../chat/ports";
+import { timeout } from "../aws/clients";
+
+export const POST_TIMEOUT_MS = 5_000;
+
+export function isGone(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  return e.name === "GoneException" || e.$metadata?.httpStatusCode === 410;
+}
+
+export class ApiGatewayConnectionSender implements ConnectionSender {
+  constructor(private readonly client: () => ApiGatewayManagementApiClient) {}
+
+  async post(connectionId: string, frame: ServerFrame): Promise<PostResult> {
+    try {
+      await this.client().send(
+        new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(JSON.stringify(frame)) }),
+        timeout(POST_TIMEOUT_MS),
+      );
+      return "ok";
+    } catch (error) {
+      if (isGone(error)) return "gone";
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The generation worker, invoked asynchronously (InvocationType Event) by the message handler with a
+ * GenerationJob. Failures before the turn is claimed are thrown, so Lambda's async retries try again (the claim
+ * makes a second delivery harmless); after the claim, generateTurn closes the turn on every path.
+ */
+import type { Context } from "aws-lambda";
+import { generateTurn, type GenerateDeps, type GenerationOutcome } from "../chat/generate";
+import type { GenerationJob } from "../chat/ports";
+import { generateDependencies } from "../container";
+
+export function parseJob(event: unknown): GenerationJob | undefined {
+  if (typeof event !== "object" || event === null) return undefined;
+  const e = event as Record<string, unknown>;
+  const strings = ["sessionId", "turnId", "userTurnId", "connectionId", "userId"] as const;
+  if (e.kind !== "generate" || strings.some((k) => typeof e[k] !== "string" || (e[k] as string).length === 0)) return undefined;
+  if (typeof e.receivedAt !== "number") return undefined;
+  return {
+    kind: "generate",
+    sessionId: e.sessionId as string,
+    turnId: e.turnId as string,
+    userTurnId: e.userTurnId as string,
+    connectionId: e.connectionId as string,
+    userId: e.userId as string,
+    receivedAt: e.receivedAt,
+  };
+}
+
+export function createWorkerHandler(deps: () => GenerateDeps) {
+  return async (event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<GenerationOutcome | { status: "rejected" }> => {
+    const d = deps();
+    const job = parseJob(event);
+    if (!job) {
+      d.log.error("worker received an invalid job");
+      return { status: "rejected" };
+    }
+    return generateTurn(job, () => context.getRemainingTimeInMillis(), d);
+  };
+}
+
+export const handler = createWorkerHandler(generateDependencies);

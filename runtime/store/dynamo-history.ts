@@ -1,0 +1,286 @@
+/**
+ * HistoryStore over the history table (keys and index: ./schema.ts). Reads are Query/GetItem, never Scan.
+ * A turn is written only by the region that generates it (global tables: last writer wins per item).
+ */
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
+import type { StopReason, TurnStatus, Usage } from "../protocol";
+import { ChatError } from "../chat/errors";
+import { InvalidCursor, type HistoryStore, type Session, type Turn, type TurnPage, type TurnResult } from "../chat/ports";
+import { DYNAMO_TIMEOUT_MS, epochSeconds, isConditionFailure, timeout } from "./dynamo";
+import { historyTable } from "./schema";
+
+const PK = historyTable.hashKey.name;
+const SK = historyTable.rangeKey!.name;
+const TTL = historyTable.ttlAttribute;
+const SESSIONS_INDEX = historyTable.globalIndexes.find((i) => i.name === "sessionsByUser")!;
+
+export const sessionKey = (sessionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: "META" });
+export const turnKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `TURN#${turnId}` });
+
+type Item = Record<string, unknown>;
+
+const TURN_FIELDS = [
+  "turnId", "sessionId", "userId", "role", "text", "status", "clientMessageId", "parentTurnId", "usage", "model",
+  "stopReason", "ttftMs", "region", "connectionId", "stopRequestedAt", "generationStartedAt", "supersededBy",
+  "supersedes", "createdAt", "updatedAt",
+] as const;
+
+export function toTurn(item: Item): Turn {
+  const turn: Record<string, unknown> = {};
+  for (const field of TURN_FIELDS) if (item[field] !== undefined && item[field] !== null) turn[field] = item[field];
+  return turn as unknown as Turn;
+}
+
+function toSession(item: Item): Session {
+  return {
+    sessionId: String(item.sessionId),
+    userId: String(item[SESSIONS_INDEX.hashKey.name]),
+    title: String(item.title ?? ""),
+    createdAt: String(item.createdAt),
+    updatedAt: String(item[SESSIONS_INDEX.rangeKey!.name]),
+  };
+}
+
+function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  if (!key || typeof key[SK] !== "string") return undefined;
+  return Buffer.from(JSON.stringify({ sk: key[SK] }), "utf8").toString("base64url");
+}
+
+function decodeCursor(sessionId: string, cursor: string): Item {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    const sk = (parsed as { sk?: unknown }).sk;
+    if (typeof sk === "string" && sk.startsWith("TURN#") && sk.length < 400) return { [PK]: `SESSION#${sessionId}`, [SK]: sk };
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursor("cursor is not valid");
+}
+
+export class DynamoHistoryStore implements HistoryStore {
+  constructor(
+    private readonly client: () => DynamoDBDocumentClient,
+    private readonly tableName: string,
+    /** 0 keeps history forever. */
+    private readonly retentionDays: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private expiry(): Item {
+    return this.retentionDays > 0 ? { [TTL]: epochSeconds(this.now()) + this.retentionDays * 86_400 } : {};
+  }
+
+  async getSession(sessionId: string): Promise<Session | undefined> {
+    const { Item } = await this.client().send(
+      new GetCommand({ TableName: this.tableName, Key: sessionKey(sessionId), ConsistentRead: true }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+    return Item ? toSession(Item) : undefined;
+  }
+
+  async createSession(session: Session): Promise<void> {
+    await this.client().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...sessionKey(session.sessionId),
+          sessionId: session.sessionId,
+          [SESSIONS_INDEX.hashKey.name]: session.userId,
+          [SESSIONS_INDEX.rangeKey!.name]: session.updatedAt,
+          title: session.title,
+          createdAt: session.createdAt,
+          ...this.expiry(),
+        },
+        ConditionExpression: `attribute_not_exists(${PK})`,
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+  }
+
+  async touchSession(sessionId: string, at: string): Promise<void> {
+    const expiry = this.expiry();
+    await this.client().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: sessionKey(sessionId),
+        UpdateExpression: TTL in expiry ? "SET #last = :at, #ttl = :ttl" : "SET #last = :at",
+        ConditionExpression: `attribute_exists(${PK})`,
+        ExpressionAttributeNames: { "#last": SESSIONS_INDEX.rangeKey!.name, ...(TTL in expiry ? { "#ttl": TTL } : {}) },
+        ExpressionAttributeValues: { ":at": at, ...(TTL in expiry ? { ":ttl": expiry[TTL] } : {}) },
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+  }
+
+  async listSessions(userId: string, limit: number): Promise<Session[]> {
+    const { Items } = await this.client().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: SESSIONS_INDEX.name,
+        KeyConditionExpression: "#owner = :owner",
+        ExpressionAttributeNames: { "#owner": SESSIONS_INDEX.hashKey.name },
+        ExpressionAttributeValues: { ":owner": userId },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+    return (Items ?? []).map(toSession);
+  }
+
+  async getTurn(sessionId: string, turnId: string): Promise<Turn | undefined> {
+    const { Item } = await this.client().send(
+      new GetCommand({ TableName: this.tableName, Key: turnKey(sessionId, turnId), ConsistentRead: true }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+    return Item ? toTurn(Item) : undefined;
+  }
+
+  async putTurn(turn: Turn): Promise<void> {
+    await this.client().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...turnKey(turn.sessionId, turn.turnId), ...turn, ...this.expiry() },
+        ConditionExpression: `attribute_not_exists(${PK})`,
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+  }
+
+  async deleteTurn(sessionId: string, turnId: string): Promise<void> {
+    await this.client().send(new DeleteCommand({ TableName: this.tableName, Key: turnKey(sessionId, turnId) }), timeout(DYNAMO_TIMEOUT_MS));
+  }
+
+  async pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage> {
+    let startKey: Item | undefined = cursor === undefined ? undefined : decodeCursor(sessionId, cursor);
+    const turns: Turn[] = [];
+    // A filter drops replaced answers after the read, so a page may need a few reads (bounded).
+    for (let reads = 0; reads < 5 && turns.length < limit; reads++) {
+      const { Items, LastEvaluatedKey }: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.client().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :turn)",
+          FilterExpression: "attribute_not_exists(supersededBy)",
+          ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+          ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":turn": "TURN#" },
+          ExclusiveStartKey: startKey,
+          Limit: limit - turns.length,
+        }),
+        timeout(DYNAMO_TIMEOUT_MS),
+      );
+      turns.push(...(Items ?? []).map(toTurn));
+      startKey = LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    const next = encodeCursor(startKey);
+    return next === undefined ? { turns } : { turns, cursor: next };
+  }
+
+  async *turnsBefore(sessionId: string, beforeTurnId: string, limit: number): AsyncIterable<Turn> {
+    let startKey: Item | undefined;
+    let seen = 0;
+    do {
+      const { Items, LastEvaluatedKey }: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.client().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          // BETWEEN is inclusive: the upper bound (the turn itself) is skipped below.
+          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :first AND :before",
+          ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+          ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":first": "TURN#", ":before": `TURN#${beforeTurnId}` },
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+          Limit: Math.min(100, limit - seen + 1),
+        }),
+        timeout(DYNAMO_TIMEOUT_MS),
+      );
+      for (const item of Items ?? []) {
+        const turn = toTurn(item);
+        if (turn.turnId === beforeTurnId) continue;
+        if (seen++ >= limit) return;
+        yield turn;
+      }
+      startKey = LastEvaluatedKey;
+    } while (startKey && seen < limit);
+  }
+
+  async requestStop(sessionId: string, turnId: string, at: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: turnKey(sessionId, turnId),
+      UpdateExpression: "SET stopRequestedAt = :at",
+      ConditionExpression: "#status = :streaming",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: { ":at": at, ":streaming": "streaming" satisfies TurnStatus },
+    });
+  }
+
+  async startGeneration(sessionId: string, turnId: string, at: string): Promise<Turn | undefined> {
+    try {
+      const { Attributes } = await this.client().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: turnKey(sessionId, turnId),
+          UpdateExpression: "SET generationStartedAt = :at",
+          ConditionExpression: "#status = :streaming AND attribute_not_exists(generationStartedAt)",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: { ":at": at, ":streaming": "streaming" satisfies TurnStatus },
+          ReturnValues: "ALL_NEW",
+        }),
+        timeout(DYNAMO_TIMEOUT_MS),
+      );
+      return Attributes ? toTurn(Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async finishTurn(sessionId: string, turnId: string, result: TurnResult): Promise<boolean> {
+    const usage: Usage = { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
+    return this.conditionalUpdate({
+      Key: turnKey(sessionId, turnId),
+      UpdateExpression: "SET #text = :text, #status = :status, stopReason = :reason, #usage = :usage, ttftMs = :ttft, updatedAt = :at",
+      ConditionExpression: "#status = :streaming",
+      ExpressionAttributeNames: { "#text": "text", "#status": "status", "#usage": "usage" },
+      ExpressionAttributeValues: {
+        ":text": result.text,
+        ":status": result.status,
+        ":reason": result.stopReason satisfies StopReason,
+        ":usage": usage,
+        ":ttft": result.ttftMs,
+        ":at": result.updatedAt,
+        ":streaming": "streaming" satisfies TurnStatus,
+      },
+    });
+  }
+
+  async supersede(sessionId: string, turnId: string, newTurnId: string, at: string): Promise<string> {
+    const done = await this.conditionalUpdate({
+      Key: turnKey(sessionId, turnId),
+      UpdateExpression: "SET supersededBy = :next, updatedAt = :at",
+      ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(supersededBy) AND #status <> :streaming",
+      ExpressionAttributeNames: { "#pk": PK, "#status": "status" },
+      ExpressionAttributeValues: { ":next": newTurnId, ":at": at, ":streaming": "streaming" satisfies TurnStatus },
+    });
+    if (done) return newTurnId;
+    const current = await this.getTurn(sessionId, turnId);
+    if (current?.supersededBy) return current.supersededBy;
+    throw new ChatError("busy", "that answer is still being generated; stop it first", { turnId });
+  }
+
+  private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], "TableName">): Promise<boolean> {
+    try {
+      await this.client().send(new UpdateCommand({ TableName: this.tableName, ...input }), timeout(DYNAMO_TIMEOUT_MS));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
