@@ -58,9 +58,16 @@ const GAP_REPAIR_MS = 2000;
 /** How often a turn still `streaming` in history (generated for an earlier connection) is re-read. */
 const STREAMING_POLL_MS = 1500;
 
+/** A live turn with no frame for this long is checked against history (its deltas may go to an old connection). */
+const STALL_MS = 4000;
+/** Re-reads of a turn that stays `streaming` in history before the page stops waiting for it. */
+const MAX_STREAMING_POLLS = 60;
+
 interface LiveTurn {
   sequencer: DeltaSequencer;
   gapTimer: ReturnType<typeof setTimeout> | null;
+  stallTimer: ReturnType<typeof setTimeout> | null;
+  stalled: boolean;
 }
 
 export class ChatController {
@@ -74,6 +81,7 @@ export class ChatController {
   private stopWanted = false;
   private history: { sessionId: string; records: Map<string, TurnRecord>; pages: number; cursor?: string; loading: boolean } | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private streamingPolls = 0;
   private readonly newId: () => string;
 
   constructor(private readonly options: ChatOptions) {
@@ -163,8 +171,7 @@ export class ChatController {
     this.options.send({ action: "sessions" });
     if (reconnected) {
       // Deltas of a turn started on the old connection are posted to that connection: history is the truth now.
-      for (const live of this.live.values()) if (live.gapTimer !== null) clearTimeout(live.gapTimer);
-      this.live.clear();
+      this.clearLive();
     }
     if (this.sessionId !== null && (reconnected || this.turns.length === 0)) this.requestHistory(this.sessionId);
   }
@@ -217,7 +224,8 @@ export class ChatController {
     answer.turnId = frame.turnId;
     answer.region = frame.region;
     if (answer.status === "pending") answer.status = "streaming";
-    this.live.set(frame.turnId, { sequencer: new DeltaSequencer(), gapTimer: null });
+    this.live.set(frame.turnId, { sequencer: new DeltaSequencer(), gapTimer: null, stallTimer: null, stalled: false });
+    this.watch(frame.turnId);
     if (this.sessionId !== frame.sessionId) {
       const isNew = this.sessionId === null;
       this.sessionId = frame.sessionId;
@@ -233,6 +241,7 @@ export class ChatController {
     const turn = this.findByTurnId(frame.turnId);
     if (live === undefined || turn === undefined) return;
     const result = live.sequencer.accept(frame);
+    this.watch(frame.turnId);
     if (result.kind === "append") {
       if (live.gapTimer !== null && !live.sequencer.hasGap) {
         clearTimeout(live.gapTimer);
@@ -249,8 +258,7 @@ export class ChatController {
   private onTurnDone(frame: TurnDoneFrame): void {
     const turn = this.findByTurnId(frame.turnId);
     const live = this.live.get(frame.turnId);
-    this.live.delete(frame.turnId);
-    if (live?.gapTimer != null) clearTimeout(live.gapTimer);
+    this.dropLive(frame.turnId);
     if (turn === undefined) return;
     turn.status = statusFromStopReason(frame.stopReason);
     turn.stopReason = frame.stopReason;
@@ -286,7 +294,7 @@ export class ChatController {
       turn.error = text;
       if (turn.status === "pending" || turn.status === "streaming") turn.status = "error";
       if (this.generatingKey === turn.key) this.generatingKey = null;
-      this.live.delete(frame.turnId!);
+      this.dropLive(frame.turnId!);
       this.render();
       return;
     }
@@ -323,28 +331,47 @@ export class ChatController {
     this.options.send({ action: "history", sessionId, ...(cursor !== undefined ? { cursor } : {}) });
   }
 
-  /** History is the truth for every turn not streaming live on this connection; local unsent messages stay. */
+  /**
+   * History is the truth, except for a turn streaming live on this connection (its deltas are still arriving)
+   * and local messages the server has not answered yet.
+   */
   private applyHistory(): void {
     const history = this.history!;
     const fromHistory = turnsFromHistory(history.records.values());
-    // A turn streaming live on this connection keeps its local view (its deltas are still arriving).
-    const merged = fromHistory.map((t) => (t.turnId !== undefined && this.live.has(t.turnId) ? (this.findByTurnId(t.turnId) ?? t) : t));
+    const merged = fromHistory.map((stored) => {
+      const live = stored.turnId === undefined ? undefined : this.live.get(stored.turnId);
+      const local = stored.turnId === undefined ? undefined : this.findByTurnId(stored.turnId);
+      if (live === undefined || local === undefined) return stored;
+      // Finished in history, or stalled here while history moved on: adopt history, keep what only the live
+      // frames told (region, time to first token).
+      if (stored.status !== "streaming" || (live.stalled && stored.text.length > local.text.length)) {
+        this.dropLive(stored.turnId!);
+        return { ...stored, region: local.region, ttftMs: local.ttftMs, stopReason: local.stopReason, usage: stored.usage ?? local.usage };
+      }
+      return local;
+    });
     const known = new Set(merged.map((t) => t.turnId));
     const localOnly = this.turns.filter(
       (t) => (t.turnId === undefined && t.status === "pending") || (t.turnId !== undefined && this.live.has(t.turnId) && !known.has(t.turnId)),
     );
     this.turns = [...merged, ...localOnly];
-    if (this.generatingKey !== null && this.find(this.generatingKey) === undefined) this.generatingKey = null;
+    this.pollWhileStreaming();
+    const inFlight = this.turns.find((t) => t.role === "assistant" && (t.status === "pending" || t.status === "streaming"));
+    this.generatingKey = inFlight !== undefined && this.streamingPolls < MAX_STREAMING_POLLS ? inFlight.key : null;
     this.render();
-    this.pollWhileStreaming(fromHistory);
   }
 
-  /** A turn generated for an earlier connection shows up as `streaming`: re-read until it settles. */
-  private pollWhileStreaming(fromHistory: TurnView[]): void {
+  /** A turn generated for an earlier connection shows as `streaming` in history: re-read until it settles. */
+  private pollWhileStreaming(): void {
     if (this.pollTimer !== null) clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    const orphan = fromHistory.some((t) => t.status === "streaming" && t.turnId !== undefined && !this.live.has(t.turnId));
-    if (!orphan || this.history?.cursor !== undefined) return;
+    const orphan = this.turns.some((t) => t.status === "streaming" && t.turnId !== undefined && (!this.live.has(t.turnId) || this.live.get(t.turnId)!.stalled));
+    if (!orphan) {
+      this.streamingPolls = 0;
+      return;
+    }
+    if (this.history?.cursor !== undefined || this.streamingPolls >= MAX_STREAMING_POLLS) return;
+    this.streamingPolls += 1;
     const sessionId = this.history!.sessionId;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
@@ -352,15 +379,39 @@ export class ChatController {
     }, STREAMING_POLL_MS);
   }
 
+  /** (Re)arms the stall check of a live turn. */
+  private watch(turnId: string): void {
+    const live = this.live.get(turnId);
+    if (live === undefined) return;
+    live.stalled = false;
+    if (live.stallTimer !== null) clearTimeout(live.stallTimer);
+    live.stallTimer = setTimeout(() => {
+      live.stalled = true;
+      this.repairFromHistory();
+    }, STALL_MS);
+  }
+
+  private dropLive(turnId: string): void {
+    const live = this.live.get(turnId);
+    if (live === undefined) return;
+    if (live.gapTimer !== null) clearTimeout(live.gapTimer);
+    if (live.stallTimer !== null) clearTimeout(live.stallTimer);
+    this.live.delete(turnId);
+  }
+
+  private clearLive(): void {
+    for (const turnId of [...this.live.keys()]) this.dropLive(turnId);
+  }
+
   private repairFromHistory(): void {
     if (this.sessionId !== null) this.requestHistory(this.sessionId);
   }
 
   private resetConversation(): void {
-    for (const live of this.live.values()) if (live.gapTimer !== null) clearTimeout(live.gapTimer);
+    this.clearLive();
     if (this.pollTimer !== null) clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    this.live.clear();
+    this.streamingPolls = 0;
     this.pendingSends.clear();
     this.pendingRegenerate = null;
     this.generatingKey = null;

@@ -1,0 +1,78 @@
+/**
+ * Browser-test plumbing: Debian's Chromium driven by playwright-core (never `playwright install`), and the web
+ * build (dist/web) made once if a test run starts without it (`npm test` builds it first).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+export const REPO_ROOT = resolve(__dirname, "../../..");
+export const WEB_DIST = join(REPO_ROOT, "dist/web");
+
+export function ensureWebBuild(): string {
+  if (existsSync(join(WEB_DIST, "index.html"))) return WEB_DIST;
+  const vite = require.resolve("vite/bin/vite.js", { paths: [REPO_ROOT] });
+  const result = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: REPO_ROOT, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`web build failed:\n${result.stdout}\n${result.stderr}`);
+  return WEB_DIST;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking"],
+  });
+}
+
+export interface PageOptions {
+  colorScheme?: "light" | "dark";
+  viewport?: { width: number; height: number };
+}
+
+/** A fresh context (its own storage) whose page records uncaught errors and console errors. */
+export async function openPage(browser: Browser, options: PageOptions = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ colorScheme: options.colorScheme ?? "light", viewport: options.viewport ?? { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  return { context, page, errors };
+}
+
+/** Dev sign-in through the page's own form, then waits for the connection. */
+export async function signIn(page: Page, webUrl: string, userName: string): Promise<void> {
+  await page.goto(webUrl);
+  await page.getByLabel("User name").fill(userName);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await waitConnected(page);
+}
+
+export async function waitConnected(page: Page): Promise<void> {
+  await page.getByRole("status").filter({ hasText: "Connected" }).waitFor({ timeout: 15_000 });
+}
+
+/** Types into the box labelled "Message" and presses Enter. */
+export async function sendMessage(page: Page, text: string): Promise<void> {
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** Waits until the last answer is no longer pending or streaming and returns its status. */
+export async function waitAnswerDone(page: Page, timeout = 20_000): Promise<string> {
+  const last = page.locator("article.turn.assistant").last();
+  await page.waitForFunction(
+    () => {
+      const answers = document.querySelectorAll("article.turn.assistant");
+      const status = answers[answers.length - 1]?.getAttribute("data-status");
+      return status !== undefined && status !== null && status !== "pending" && status !== "streaming";
+    },
+    undefined,
+    { timeout },
+  );
+  return (await last.getAttribute("data-status")) ?? "";
+}
