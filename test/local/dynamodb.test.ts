@@ -1,0 +1,104 @@
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDynamo, type DynamoKind, type LocalDynamo } from "../../runtime/local/dynamodb";
+import { historyTable } from "../../runtime/store/schema";
+
+function clients(store: LocalDynamo) {
+  const raw = new DynamoDBClient({ endpoint: store.endpoint, region: "us-east-1", credentials: { accessKeyId: "l", secretAccessKey: "l" } });
+  return { raw, doc: DynamoDBDocumentClient.from(raw) };
+}
+
+for (const kind of ["dynamodb-local", "dynalite"] as DynamoKind[]) {
+  describe(`local/dynamodb: ${kind} with tables from runtime/store/schema.ts`, function () {
+    this.timeout(40_000);
+    let store: LocalDynamo;
+    let c: ReturnType<typeof clients>;
+    before(async () => {
+      store = await startDynamo({ kind, region: "us-east-1" });
+      c = clients(store);
+    });
+    after(async () => {
+      c?.raw.destroy();
+      await store?.stop();
+    });
+
+    it("creates both tables with the schema's keys and indexes", async () => {
+      const history = (await c.raw.send(new DescribeTableCommand({ TableName: store.tables.history }))).Table!;
+      expect(history.KeySchema).to.deep.equal([
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ]);
+      const gsi = history.GlobalSecondaryIndexes!.map((i) => ({ name: i.IndexName, keys: i.KeySchema, projection: i.Projection?.ProjectionType }));
+      expect(gsi).to.deep.equal(
+        historyTable.globalIndexes.map((i) => ({
+          name: i.name,
+          keys: [
+            { AttributeName: i.hashKey.name, KeyType: "HASH" },
+            { AttributeName: i.rangeKey!.name, KeyType: "RANGE" },
+          ],
+          projection: "ALL",
+        })),
+      );
+      const connections = (await c.raw.send(new DescribeTableCommand({ TableName: store.tables.connections }))).Table!;
+      expect(connections.KeySchema).to.deep.equal([{ AttributeName: "connectionId", KeyType: "HASH" }]);
+    });
+
+    it("serves the document client: conditional put, consistent get, update, query on the index newest first", async () => {
+      const TableName = store.tables.history;
+      for (const [id, at] of [["s1", "2026-01-01T00:00:00Z"], ["s2", "2026-01-02T00:00:00Z"]]) {
+        await c.doc.send(
+          new PutCommand({
+            TableName,
+            Item: { pk: `SESSION#${id}`, sk: "META", sessionOwner: "u1", lastActiveAt: at },
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        );
+      }
+      const duplicate = await c.doc
+        .send(new PutCommand({ TableName, Item: { pk: "SESSION#s1", sk: "META" }, ConditionExpression: "attribute_not_exists(pk)" }))
+        .then(() => null, (e: Error) => e.name);
+      expect(duplicate).to.equal("ConditionalCheckFailedException");
+      await c.doc.send(
+        new UpdateCommand({ TableName, Key: { pk: "SESSION#s1", sk: "META" }, UpdateExpression: "SET title = :t", ExpressionAttributeValues: { ":t": "hello" } }),
+      );
+      const got = await c.doc.send(new GetCommand({ TableName, Key: { pk: "SESSION#s1", sk: "META" }, ConsistentRead: true }));
+      expect(got.Item).to.include({ title: "hello" });
+      const sessions = await c.doc.send(
+        new QueryCommand({
+          TableName,
+          IndexName: "sessionsByUser",
+          KeyConditionExpression: "sessionOwner = :u",
+          ExpressionAttributeValues: { ":u": "u1" },
+          ScanIndexForward: false,
+        }),
+      );
+      expect(sessions.Items!.map((i) => i.pk)).to.deep.equal(["SESSION#s2", "SESSION#s1"]);
+    });
+  });
+}
+
+describe("local/dynamodb: dynalite keeps data in its data directory across restarts", function () {
+  this.timeout(20_000);
+  it("reads back an item written before a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dynalite-"));
+    try {
+      const first = await startDynamo({ kind: "dynalite", region: "us-east-1", dataPath: dir });
+      let c = clients(first);
+      await c.doc.send(new PutCommand({ TableName: first.tables.connections, Item: { connectionId: "abc=", userId: "u1" } }));
+      c.raw.destroy();
+      await first.stop();
+      const second = await startDynamo({ kind: "dynalite", region: "us-east-1", dataPath: dir });
+      c = clients(second);
+      const got = await c.doc.send(new GetCommand({ TableName: second.tables.connections, Key: { connectionId: "abc=" } }));
+      expect(got.Item).to.deep.equal({ connectionId: "abc=", userId: "u1" });
+      c.raw.destroy();
+      await second.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
