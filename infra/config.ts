@@ -86,6 +86,8 @@ export interface ChatConfig {
   environment: Environment;
   /** Deletion protection on tables and the user pool; on everywhere but `dev`. */
   protectData: boolean;
+  /** Set the account's API Gateway CloudWatch Logs role in every region (needed once per account and region). */
+  apiGatewayLoggingRole: boolean;
   /** Cognito hosted UI domain prefix; derived from project, stack and account when absent. */
   authDomainPrefix?: string;
   domain?: CustomDomain;
@@ -131,6 +133,7 @@ export const CONFIG_KEYS = [
   "logRetentionDays",
   "logLevel",
   "environment",
+  "apiGatewayLoggingRole",
   "authDomainPrefix",
   "domainName",
   "hostedZoneId",
@@ -143,7 +146,7 @@ export type RawConfig = Partial<Record<ConfigKey, unknown>>;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 // Bedrock model ids (`anthropic.claude-…-v1:0`), inference profile ids (`us.anthropic.…`, `global.…`) and ARNs.
-const MODEL_ID = /^(arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d{0,12}:[a-z-]+\/[A-Za-z0-9.:_/-]+|[a-z0-9-]+(\.[A-Za-z0-9_-]+)+(:\d+)?(:[0-9a-z]+)?)$/;
+const MODEL_ID = /^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:(inference-profile|foundation-model)\/[A-Za-z0-9.:_-]+|[a-z0-9-]+(\.[A-Za-z0-9_-]+)+(:\d+)?(:[0-9a-z]+)?)$/;
 const TOPIC_NAME = /^[0-9A-Za-z_ !?.-]{1,100}$/;
 
 /** Reads `chat:*` from the running Pulumi program. */
@@ -228,6 +231,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     logLevel: oneOf(raw, "logLevel", LOG_LEVELS, "INFO"),
     environment,
     protectData: environment !== "dev",
+    apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", true),
     ...(authDomainPrefix !== undefined ? { authDomainPrefix } : {}),
     ...(domainName !== undefined && hostedZoneId !== undefined
       ? { domain: { name: domainName, hostedZoneId, ...(certificateArn !== undefined ? { certificateArn } : {}) } }
@@ -290,7 +294,7 @@ function logRetention(raw: RawConfig): number {
 
 function modelIdValue(key: ConfigKey, id: string): string {
   if (!MODEL_ID.test(id)) {
-    throw new ConfigError(key, "a Bedrock model id (anthropic.claude-…), inference profile id (us.anthropic.…) or ARN", id);
+    throw new ConfigError(key, "a Bedrock model id (anthropic.claude-…), a cross-region inference profile id (us.anthropic.…), or the ARN of either", id);
   }
   return id;
 }
@@ -321,6 +325,13 @@ function optionalStr(raw: RawConfig, key: ConfigKey): string | undefined {
   if (value === undefined || value === null || value === "") return undefined;
   if (typeof value !== "string") throw new ConfigError(key, "a string", value);
   return value;
+}
+
+function bool(raw: RawConfig, key: ConfigKey, fallback: boolean): boolean {
+  const value = raw[key] ?? fallback;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new ConfigError(key, "true or false", value);
 }
 
 function int(raw: RawConfig, key: ConfigKey, fallback: number, min: number, max: number): number {

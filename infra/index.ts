@@ -5,6 +5,20 @@
 import { readConfig } from "./config";
 import { createStack } from "./stack";
 
-const outputs = createStack(readConfig());
+const stack = createStack(readConfig());
 
-export const regions = outputs.regions;
+/** The web client: open this in a browser. */
+export const webUrl = stack.webUrl;
+export const primaryRegion = stack.primaryRegion;
+/** Per region: the WebSocket URL through CloudFront, the API's own URL, and the guardrail id and version. */
+export const regions = stack.regions;
+/** Cognito: create users here (or enable self sign-up) and sign in through the hosted page. */
+export const userPoolId = stack.userPoolId;
+export const userPoolClientId = stack.userPoolClientId;
+export const hostedSignInUrl = stack.hostedSignInUrl;
+/** The global tables (replicated to every region). */
+export const connectionsTableName = stack.connectionsTableName;
+export const historyTableName = stack.historyTableName;
+/** For re-uploading the web client or invalidating the cache by hand. */
+export const webBucketName = stack.webBucketName;
+export const distributionId = stack.distributionId;

@@ -1,21 +1,166 @@
 /**
- * The whole program as a function of the validated config, so the entry point (`index.ts`) and the tests
- * (which build several configs in one process) share it.
+ * The whole program as a function of the validated config, so the entry point (`index.ts`) and the tests (which
+ * build several configs in one process) share it.
+ *
+ * Order of construction: tables and sign-in in the primary region, one regional slice per region, then the edge
+ * (which needs every region's API) and the web client's files (which need the edge's host name). Cognito's
+ * callback URLs need the edge's host too, so they arrive through a deferred output.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { WebConfig } from "../runtime/protocol";
+import { ChatAuth } from "./auth";
+import { bundleHandler, type HandlerBundler } from "./bundle";
 import type { ChatConfig } from "./config";
+import { EdgeCertificate, EdgeDnsRecords } from "./custom-domain";
+import { RegionalChat } from "./regional-chat";
+import { ChatTables } from "./tables";
+import { ChatEdge, websocketPath } from "./web-edge";
+import { WebContent } from "./web-content";
+
+export interface StackOptions {
+  /** Builds a handler's code archive; esbuild over runtime/handlers by default. */
+  bundle?: HandlerBundler;
+  /** The web client's build folder; dist/web by default. */
+  webDistDir?: string;
+}
+
+export interface RegionOutputs {
+  /** Through CloudFront: `wss://<host>/ws/<region>`. */
+  websocketUrl: pulumi.Output<string>;
+  /** The API's own endpoint: `wss://<apiId>.execute-api.<region>.amazonaws.com/<stage>`. */
+  directWebsocketUrl: pulumi.Output<string>;
+  guardrailId: pulumi.Output<string>;
+  guardrailVersion: pulumi.Output<string>;
+}
 
 export interface StackOutputs {
-  [name: string]: pulumi.Input<unknown>;
+  webUrl: pulumi.Output<string>;
+  primaryRegion: string;
+  regions: Record<string, RegionOutputs>;
+  userPoolId: pulumi.Output<string>;
+  userPoolClientId: pulumi.Output<string>;
+  hostedSignInUrl: pulumi.Output<string>;
+  connectionsTableName: pulumi.Output<string>;
+  historyTableName: pulumi.Output<string>;
+  webBucketName: pulumi.Output<string>;
+  distributionId: pulumi.Output<string>;
 }
 
 /** One AWS provider per configured region; every regional resource is created through its region's provider. */
 export function regionProviders(config: ChatConfig): Map<string, aws.Provider> {
-  return new Map(config.regions.map((region) => [region, new aws.Provider(`aws-${region}`, { region })]));
+  return new Map(config.regions.map((region) => [region, new aws.Provider(`aws-${region}`, { region: region as aws.Region })]));
 }
 
-export function createStack(config: ChatConfig): StackOutputs {
+export function createStack(config: ChatConfig, options: StackOptions = {}): StackOutputs {
   const providers = regionProviders(config);
-  return { regions: [...providers.keys()] };
+  const primary = providerOf(providers, config.primaryRegion);
+  const onPrimary = { providers: { aws: primary } };
+
+  const tables = new ChatTables(
+    "chat-tables",
+    { replicaRegions: config.regions.slice(1), deletionProtection: config.protectData },
+    onPrimary,
+  );
+
+  const [webUrl, resolveWebUrl] = pulumi.deferredOutput<string>();
+  const auth = new ChatAuth(
+    "chat-auth",
+    {
+      callbackUrls: [webUrl.apply((url) => `${url}/`)],
+      logoutUrls: [webUrl.apply((url) => `${url}/`)],
+      deletionProtection: config.protectData,
+      ...(config.authDomainPrefix !== undefined ? { domainPrefix: config.authDomainPrefix } : {}),
+    },
+    onPrimary,
+  );
+
+  const bundle = options.bundle ?? bundleHandler;
+  const slices = config.regions.map(
+    (region) =>
+      new RegionalChat(
+        `chat-${region}`,
+        {
+          config,
+          connectionsTableName: tables.connections.name,
+          historyTableName: tables.history.name,
+          userPoolId: auth.userPoolId,
+          userPoolClientId: auth.clientId,
+          bundle,
+        },
+        { providers: { aws: providerOf(providers, region) } },
+      ),
+  );
+
+  const certificate = config.domain
+    ? new EdgeCertificate("chat-domain", { domain: config.domain }, { providers: { aws: usEast1(providers) } })
+    : undefined;
+  const edge = new ChatEdge(
+    "chat-edge",
+    {
+      origins: config.regions.map((region, i) => ({ region, apiDomain: slices[i]!.apiDomain })),
+      ...(config.domain && certificate
+        ? { customDomain: pulumi.output({ name: config.domain.name, certificateArn: certificate.certificateArn }) }
+        : {}),
+    },
+    onPrimary,
+  );
+  if (config.domain) {
+    new EdgeDnsRecords(
+      "chat-domain",
+      { domain: config.domain, distributionDomain: edge.distributionDomain, distributionZoneId: edge.distributionZoneId },
+      onPrimary,
+    );
+  }
+  const url = pulumi.interpolate`https://${edge.host}`;
+  resolveWebUrl(url);
+
+  const websocketUrl = (region: string) => pulumi.interpolate`wss://${edge.host}${websocketPath(region)}`;
+  const webConfig: pulumi.Output<WebConfig> = pulumi
+    .all([url, auth.authority, auth.clientId, auth.hostedDomainUrl, ...config.regions.map(websocketUrl)])
+    .apply(([web, authority, clientId, domain, ...urls]): WebConfig => ({
+      regions: config.regions.map((region, i) => ({ region, url: urls[i]! })),
+      auth: { mode: "cognito" as const, authority, clientId, domain, redirectUri: `${web}/`, logoutUri: `${web}/` },
+      modelLabel: config.modelId,
+      emulator: false,
+    }));
+  new WebContent(
+    "chat-web",
+    { bucketName: edge.bucketName, config: webConfig, ...(options.webDistDir ? { distDir: options.webDistDir } : {}) },
+    onPrimary,
+  );
+
+  return {
+    webUrl: url,
+    primaryRegion: config.primaryRegion,
+    regions: Object.fromEntries(
+      config.regions.map((region, i) => [
+        region,
+        {
+          websocketUrl: websocketUrl(region),
+          directWebsocketUrl: slices[i]!.directUrl,
+          guardrailId: slices[i]!.guardrailId,
+          guardrailVersion: slices[i]!.guardrailVersion,
+        },
+      ]),
+    ),
+    userPoolId: auth.userPoolId,
+    userPoolClientId: auth.clientId,
+    hostedSignInUrl: auth.signInUrl,
+    connectionsTableName: tables.connections.name,
+    historyTableName: tables.history.name,
+    webBucketName: edge.bucketName,
+    distributionId: edge.distributionId,
+  };
+}
+
+function providerOf(providers: Map<string, aws.Provider>, region: string): aws.Provider {
+  const provider = providers.get(region);
+  if (!provider) throw new Error(`no provider for region ${region}`);
+  return provider;
+}
+
+/** CloudFront certificates live in us-east-1: reuse that region's provider, or add one. */
+function usEast1(providers: Map<string, aws.Provider>): aws.Provider {
+  return providers.get("us-east-1") ?? new aws.Provider("aws-us-east-1-edge", { region: "us-east-1" });
 }

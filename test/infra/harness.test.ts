@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { bundleOptions } from "./fixtures";
 import { buildStack, regionOfProvider, runProgram } from "./harness";
 
 describe("infra test harness", () => {
   it("builds a one-region and a two-region stack in the same process, each with its own record", async () => {
-    const one = await buildStack({ regions: ["eu-west-1"] });
-    const two = await buildStack({ regions: ["us-east-1", "us-west-2"] });
+    const one = await buildStack({ regions: ["eu-west-1"] }, bundleOptions());
+    const two = await buildStack({ regions: ["us-east-1", "us-west-2"] }, bundleOptions());
     const regionsOf = (resources: typeof one.resources) =>
       resources.filter((r) => r.type === "pulumi:providers:aws").map((r) => r.inputs.region as string);
     expect(regionsOf(one.resources)).to.deep.equal(["eu-west-1"]);

@@ -10,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { readConfig } from "../../infra/config";
-import { createStack } from "../../infra/stack";
+import { createStack, type StackOptions } from "../../infra/stack";
 import { mockCall, mockResource } from "./mock-state";
 
 export interface RecordedResource {
@@ -31,16 +31,21 @@ export function regionOfProvider(provider: string | undefined): string | undefin
 const providerRegions = new Map<string, string>();
 let queue: Promise<unknown> = Promise.resolve();
 
+/**
+ * Builds the program for one `chat:*` config (keys without the `chat:` prefix). `bundle` and `webDistDir` replace
+ * the esbuild bundler and the dist/web folder (see infra/stack.ts StackOptions); by default the real ones run.
+ */
 export async function buildStack(
   config: Record<string, unknown>,
-  opts?: { stack?: string },
+  opts?: { stack?: string } & StackOptions,
 ): Promise<{ resources: RecordedResource[]; outputs: Record<string, unknown> }> {
-  return runProgram(() => createStack(readConfig()), config, opts);
+  const { stack, ...options } = opts ?? {};
+  return runProgram(() => createStack(readConfig(), options), config, stack !== undefined ? { stack } : {});
 }
 
 /** Runs any program under the same mocks (the harness's own tests use it to show that failures are loud). */
 export async function runProgram(
-  program: () => Record<string, unknown>,
+  program: () => object,
   config: Record<string, unknown>,
   opts?: { stack?: string },
 ): Promise<{ resources: RecordedResource[]; outputs: Record<string, unknown> }> {
@@ -50,7 +55,7 @@ export async function runProgram(
 }
 
 async function build(
-  program: () => Record<string, unknown>,
+  program: () => object,
   config: Record<string, unknown>,
   stack: string,
 ): Promise<{ resources: RecordedResource[]; outputs: Record<string, unknown> }> {
@@ -60,17 +65,17 @@ async function build(
 
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
+      async newResource(args) {
         const region = args.type === "pulumi:providers:aws" ? String(args.inputs.region) : regionOfProvider(args.provider);
         const { id, state } = mockResource(args, region ?? "us-east-1");
         if (args.type === "pulumi:providers:aws") providerRegions.set(id, String(args.inputs.region));
         resources.push({
           type: args.type,
           name: args.name,
-          inputs: args.inputs as Record<string, unknown>,
+          inputs: (await plain(args.inputs)) as Record<string, unknown>,
           ...(args.provider !== undefined ? { provider: args.provider } : {}),
           id,
-          state,
+          state: (await plain(state)) as Record<string, unknown>,
         });
         return { id, state };
       },
@@ -122,6 +127,31 @@ async function waitForRegistrations(): Promise<void> {
   const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
   if (typeof runtime.waitForRPCs !== "function") throw new Error("@pulumi/pulumi no longer exposes runtime.waitForRPCs");
   await runtime.waitForRPCs();
+}
+
+/**
+ * Inputs as plain, cloneable data: Pulumi assets and archives hold promises, so they are recorded as
+ * `{ text }` / `{ path }` / `{ uri }` (assets) and `{ assets: {...} }` / `{ path }` / `{ uri }` (archives).
+ */
+async function plain(value: unknown): Promise<unknown> {
+  if (isAssetOrArchive(value)) {
+    const fields = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of ["text", "path", "uri", "assets"]) {
+      if (fields[key] !== undefined) out[key] = await plain(await fields[key]);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(plain));
+  if (value !== null && typeof value === "object") {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await plain(v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+function isAssetOrArchive(value: unknown): value is object {
+  return pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value);
 }
 
 function describe(reason: unknown): string {

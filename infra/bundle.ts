@@ -1,0 +1,63 @@
+/**
+ * Bundles each Lambda entry point `runtime/handlers/<name>.ts` with esbuild into a one-file zip
+ * (`index.js`, handler `index.handler`). Every dependency, the AWS SDK included, is bundled so the function does
+ * not depend on the SDK version the Lambda runtime happens to ship. Each handler is bundled once per process and
+ * the archive reused by every region.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as esbuild from "esbuild";
+import * as pulumi from "@pulumi/pulumi";
+import { HANDLERS, type HandlerName } from "../runtime/env";
+
+/** Where the handlers live, relative to the repository root. */
+export const HANDLER_DIR = path.join(__dirname, "..", "runtime", "handlers");
+
+/** The `handler` setting of every function built from these archives. */
+export const LAMBDA_HANDLER = "index.handler";
+
+export type HandlerBundler = (name: HandlerName) => pulumi.asset.Archive;
+
+const cache = new Map<HandlerName, pulumi.asset.Archive>();
+
+/** The zip archive of one handler, built on first use. Throws naming the file when the entry point is missing. */
+export function bundleHandler(name: HandlerName): pulumi.asset.Archive {
+  const cached = cache.get(name);
+  if (cached) return cached;
+  const archive = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundleSource(name)) });
+  cache.set(name, archive);
+  return archive;
+}
+
+/** The bundled JavaScript of one handler (exported for tests). */
+export function bundleSource(name: HandlerName): string {
+  if (!(HANDLERS as readonly string[]).includes(name)) {
+    throw new Error(`unknown handler "${name}": expected one of ${HANDLERS.join(", ")} (runtime/env.ts HANDLERS)`);
+  }
+  const entry = path.join(HANDLER_DIR, `${name}.ts`);
+  if (!fs.existsSync(entry)) {
+    throw new Error(`cannot bundle the ${name} Lambda: ${path.relative(process.cwd(), entry)} does not exist (every name in runtime/env.ts HANDLERS needs runtime/handlers/<name>.ts exporting handler)`);
+  }
+  const result = esbuild.buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    minify: true,
+    treeShaking: true,
+    // Keep names readable in stack traces after minification.
+    keepNames: true,
+    legalComments: "none",
+    logLevel: "silent",
+  });
+  const [output] = result.outputFiles;
+  if (!output) throw new Error(`esbuild produced no output for ${entry}`);
+  return output.text;
+}
+
+/** True when every handler named in runtime/env.ts has its entry point (lets tests choose a stand-in bundler). */
+export function allHandlersPresent(): boolean {
+  return HANDLERS.every((name) => fs.existsSync(path.join(HANDLER_DIR, `${name}.ts`)));
+}

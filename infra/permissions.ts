@@ -1,0 +1,177 @@
+/**
+ * Least-privilege IAM for the chat's functions, as plain data: which handler touches what, and the policy
+ * statements that grant exactly that on named resources. Pure functions, so the tests and the policy pack read the
+ * same rules the program renders.
+ */
+import type { HandlerName } from "../runtime/env";
+
+export interface Statement {
+  Sid: string;
+  Effect: "Allow";
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: Statement[];
+}
+
+/** What each handler does in AWS, by resource. The DynamoDB actions are the item-level calls it makes. */
+export interface HandlerAccess {
+  connectionsTable: readonly string[];
+  historyTable: readonly string[];
+  /** Query on the history table's global secondary indexes. */
+  historyIndexes: boolean;
+  /** `execute-api:ManageConnections` HTTP methods on this stage's `@connections` API. */
+  connections: readonly ("POST" | "GET" | "DELETE")[];
+  invokesWorker: boolean;
+  invokesModel: boolean;
+}
+
+const none: HandlerAccess = {
+  connectionsTable: [],
+  historyTable: [],
+  historyIndexes: false,
+  connections: [],
+  invokesWorker: false,
+  invokesModel: false,
+};
+
+/**
+ * The access each handler needs (architecture: connect stores the connection, disconnect removes it, message
+ * handles every action and hands generation to the worker, the worker streams the model's answer).
+ * Transactions need the item-level action of each item they write (there is no TransactWriteItems IAM action).
+ */
+export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
+  authorizer: none,
+  connect: { ...none, connectionsTable: ["dynamodb:PutItem"] },
+  disconnect: { ...none, connectionsTable: ["dynamodb:DeleteItem"] },
+  message: {
+    ...none,
+    connectionsTable: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"],
+    historyIndexes: true,
+    connections: ["POST"],
+    invokesWorker: true,
+  },
+  worker: {
+    ...none,
+    connectionsTable: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    connections: ["POST"],
+    invokesModel: true,
+  },
+};
+
+/** The resolved names and ARNs a handler's policy refers to (all in the function's own region). */
+export interface PolicyTargets {
+  region: string;
+  account: string;
+  logGroupArn: string;
+  connectionsTableName: string;
+  historyTableName: string;
+  historyIndexNames: readonly string[];
+  apiId: string;
+  stageName: string;
+  workerFunctionArn: string;
+  modelId: string;
+  guardrailArn: string;
+}
+
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+/** The policy document for one handler's role. */
+export function handlerPolicy(handler: HandlerName, t: PolicyTargets): PolicyDocument {
+  const access = HANDLER_ACCESS[handler];
+  const p = partitionOf(t.region);
+  const tableArn = (name: string) => `arn:${p}:dynamodb:${t.region}:${t.account}:table/${name}`;
+  const statements: Statement[] = [
+    // The function's own log group only (instead of AWSLambdaBasicExecutionRole's logs on "*").
+    { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${t.logGroupArn}:*`] },
+  ];
+  if (access.connectionsTable.length > 0) {
+    statements.push({ Sid: "ConnectionsTable", Effect: "Allow", Action: [...access.connectionsTable], Resource: [tableArn(t.connectionsTableName)] });
+  }
+  if (access.historyTable.length > 0) {
+    statements.push({ Sid: "HistoryTable", Effect: "Allow", Action: [...access.historyTable], Resource: [tableArn(t.historyTableName)] });
+  }
+  if (access.historyIndexes && t.historyIndexNames.length > 0) {
+    statements.push({
+      Sid: "HistoryIndexes",
+      Effect: "Allow",
+      Action: ["dynamodb:Query"],
+      Resource: t.historyIndexNames.map((index) => `${tableArn(t.historyTableName)}/index/${index}`),
+    });
+  }
+  if (access.connections.length > 0) {
+    statements.push({
+      Sid: "PostToConnections",
+      Effect: "Allow",
+      Action: ["execute-api:ManageConnections"],
+      // arn:aws:execute-api:region:account:api-id/stage/METHOD/@connections/connection-id (API Gateway developer guide,
+      // "Use @connections commands in your backend service").
+      Resource: access.connections.map((method) => `arn:${p}:execute-api:${t.region}:${t.account}:${t.apiId}/${t.stageName}/${method}/@connections/*`),
+    });
+  }
+  if (access.invokesWorker) {
+    statements.push({ Sid: "InvokeWorker", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [t.workerFunctionArn] });
+  }
+  if (access.invokesModel) {
+    statements.push(...modelStatements(t.modelId, t.region, t.account));
+    // Invoking a model with a guardrail needs ApplyGuardrail on it (Bedrock user guide, "Set up permissions to use
+    // guardrails for content filtering").
+    statements.push({ Sid: "ApplyOwnGuardrail", Effect: "Allow", Action: ["bedrock:ApplyGuardrail"], Resource: [t.guardrailArn] });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The action both streaming APIs need (InvokeModelWithResponseStream and ConverseStream). */
+export const MODEL_STREAM_ACTION = "bedrock:InvokeModelWithResponseStream";
+
+const PROFILE_PREFIX = /^(us|eu|apac|global|us-gov|ca|jp|au)\./;
+
+/**
+ * Statements to stream from `modelId` in `region`:
+ * - a foundation model id: that model in this region;
+ * - a cross-region inference profile (`us.anthropic.…` or its ARN): the profile in this region, plus the
+ *   foundation model in whichever destination region the profile routes to, but only through that profile
+ *   (condition `bedrock:InferenceProfileArn`; Bedrock user guide, "Prerequisites for inference profiles").
+ */
+export function modelStatements(modelId: string, region: string, account: string): Statement[] {
+  const p = partitionOf(region);
+  const arnMatch = /^arn:[^:]+:bedrock:([^:]*):([^:]*):(inference-profile|foundation-model)\/(.+)$/.exec(modelId);
+  if (arnMatch?.[3] === "foundation-model") {
+    return [{ Sid: "StreamFromModel", Effect: "Allow", Action: [MODEL_STREAM_ACTION], Resource: [modelId] }];
+  }
+  const profileId = arnMatch ? arnMatch[4]! : PROFILE_PREFIX.test(modelId) ? modelId : undefined;
+  if (profileId === undefined) {
+    return [{ Sid: "StreamFromModel", Effect: "Allow", Action: [MODEL_STREAM_ACTION], Resource: [`arn:${p}:bedrock:${region}::foundation-model/${modelId}`] }];
+  }
+  const profileArn = arnMatch ? modelId : `arn:${p}:bedrock:${region}:${account}:inference-profile/${profileId}`;
+  const foundationModel = profileId.replace(PROFILE_PREFIX, "");
+  return [
+    { Sid: "StreamThroughProfile", Effect: "Allow", Action: [MODEL_STREAM_ACTION], Resource: [profileArn] },
+    {
+      Sid: "StreamFromProfileDestinations",
+      Effect: "Allow",
+      Action: [MODEL_STREAM_ACTION],
+      // The destination regions are the profile's, not ours to list; the condition pins the call to the profile.
+      Resource: [`arn:${p}:bedrock:*::foundation-model/${foundationModel}`],
+      Condition: { StringEquals: { "bedrock:InferenceProfileArn": profileArn } },
+    },
+  ];
+}
+
+/** Trust policy letting one AWS service assume a role. */
+export function assumeRolePolicy(service: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+  });
+}

@@ -1,0 +1,216 @@
+/**
+ * Everything one region runs: its guardrail, the five Lambda functions, the WebSocket API with its routes and
+ * stage, and alarms. Created once per configured region, on that region's provider (`{ providers: { aws } }`).
+ */
+import { createHash } from "node:crypto";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ENV, type HandlerName } from "../runtime/env";
+import { historyTable } from "../runtime/store/schema";
+import type { HandlerBundler } from "./bundle";
+import { ChatFunction } from "./chat-function";
+import type { ChatConfig } from "./config";
+import { ChatGuardrail } from "./guardrail";
+import { assumeRolePolicy, partitionOf } from "./permissions";
+import { createAlarms } from "./alarms";
+import { ROUTE_SELECTION_EXPRESSION, STAGE_NAME, WebSocketRoutes } from "./websocket-routes";
+
+/** Timeout (s) and memory (MB) per handler: the worker streams for minutes, the others answer within seconds. */
+export const FUNCTION_SIZES: Readonly<Record<HandlerName, { timeoutSeconds: number; memoryMb: number }>> = {
+  authorizer: { timeoutSeconds: 10, memoryMb: 256 },
+  connect: { timeoutSeconds: 10, memoryMb: 256 },
+  disconnect: { timeoutSeconds: 10, memoryMb: 256 },
+  // Below API Gateway's 29 s integration timeout: message only validates, writes and hands off to the worker.
+  message: { timeoutSeconds: 20, memoryMb: 512 },
+  worker: { timeoutSeconds: 900, memoryMb: 1024 },
+};
+
+export interface RegionalChatArgs {
+  /** The validated stack config (model, guardrail, limits, quotas, logging). */
+  readonly config: ChatConfig;
+  /** Physical names of the global tables (the same in every replica region). */
+  readonly connectionsTableName: pulumi.Input<string>;
+  readonly historyTableName: pulumi.Input<string>;
+  /** The Cognito user pool and web client that tokens must come from. */
+  readonly userPoolId: pulumi.Input<string>;
+  readonly userPoolClientId: pulumi.Input<string>;
+  /** Builds each handler's code archive (bundled once per process, shared by every region). */
+  readonly bundle: HandlerBundler;
+}
+
+export class RegionalChat extends pulumi.ComponentResource {
+  public readonly region: pulumi.Output<string>;
+  public readonly apiId: pulumi.Output<string>;
+  /** `wss://<apiId>.execute-api.<region>.amazonaws.com/<stage>`. */
+  public readonly directUrl: pulumi.Output<string>;
+  /** `<apiId>.execute-api.<region>.amazonaws.com`, the CloudFront origin. */
+  public readonly apiDomain: pulumi.Output<string>;
+  public readonly guardrailId: pulumi.Output<string>;
+  public readonly guardrailVersion: pulumi.Output<string>;
+  public readonly functionNames: Record<HandlerName, pulumi.Output<string>>;
+
+  constructor(name: string, args: RegionalChatArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("chat:regional:RegionalChat", name, {}, opts);
+    const { config } = args;
+    const parent = { parent: this };
+    const region = aws.getRegionOutput({}, parent).region;
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
+
+    const guardrail = new ChatGuardrail(`${name}-guardrail`, { settings: config.guardrail }, parent);
+    const api = new aws.apigatewayv2.Api(
+      `${name}-api`,
+      { protocolType: "WEBSOCKET", routeSelectionExpression: ROUTE_SELECTION_EXPRESSION, description: "Streaming chat" },
+      parent,
+    );
+    const apiDomain = pulumi.interpolate`${api.id}.execute-api.${region}.amazonaws.com`;
+
+    // The worker's name is fixed so the message handler (and the worker itself) can be told it before it exists.
+    const workerName = workerFunctionName();
+    const workerArn = pulumi.interpolate`arn:${region.apply(partitionOf)}:lambda:${region}:${account}:function:${workerName}`;
+    const modelId = region.apply((r) => config.modelIdByRegion[r] ?? config.modelId);
+
+    const chatEnvironment: Record<string, pulumi.Input<string>> = {
+      [ENV.connectionsTable]: args.connectionsTableName,
+      [ENV.historyTable]: args.historyTableName,
+      [ENV.connectionsEndpoint]: pulumi.interpolate`https://${apiDomain}/${STAGE_NAME}`,
+      [ENV.modelId]: modelId,
+      [ENV.modelApi]: config.modelApi,
+      [ENV.guardrailId]: guardrail.guardrailId,
+      [ENV.guardrailVersion]: guardrail.version,
+      [ENV.guardrailStreamMode]: config.guardrail.streamProcessingMode,
+      [ENV.maxOutputTokens]: String(config.maxOutputTokens),
+      [ENV.contextBudgetTokens]: String(config.contextBudgetTokens),
+      [ENV.flushIntervalMs]: String(config.flushIntervalMs),
+      [ENV.stopPollMs]: String(config.stopPollMs),
+      [ENV.historyRetentionDays]: String(config.historyRetentionDays),
+      [ENV.messagesPerMinute]: String(config.quotas.messagesPerMinute),
+      [ENV.maxConcurrentPerConnection]: String(config.quotas.maxConcurrentPerConnection),
+      [ENV.userPoolId]: args.userPoolId,
+      [ENV.userPoolClientId]: args.userPoolClientId,
+      [ENV.workerFunctionName]: workerName,
+      [ENV.logLevel]: config.logLevel,
+      POWERTOOLS_SERVICE_NAME: "streaming-chat",
+    };
+    // The authorizer needs only the pool and client: it does not depend on tables or the model.
+    const authorizerEnvironment: Record<string, pulumi.Input<string>> = {
+      [ENV.userPoolId]: args.userPoolId,
+      [ENV.userPoolClientId]: args.userPoolClientId,
+      [ENV.logLevel]: config.logLevel,
+      POWERTOOLS_SERVICE_NAME: "streaming-chat",
+    };
+
+    const policyTargets = pulumi.output({
+      region,
+      account,
+      connectionsTableName: args.connectionsTableName,
+      historyTableName: args.historyTableName,
+      historyIndexNames: historyTable.globalIndexes.map((index) => index.name),
+      apiId: api.id,
+      stageName: STAGE_NAME,
+      workerFunctionArn: workerArn,
+      modelId,
+      guardrailArn: guardrail.guardrailArn,
+    });
+    const fn = (handler: HandlerName, functionName?: pulumi.Input<string>) =>
+      new ChatFunction(
+        `${name}-${handler}`,
+        {
+          handler,
+          code: args.bundle(handler),
+          environment: handler === "authorizer" ? authorizerEnvironment : chatEnvironment,
+          ...FUNCTION_SIZES[handler],
+          policyTargets,
+          logRetentionDays: config.logRetentionDays,
+          ...(functionName !== undefined ? { functionName } : {}),
+        },
+        parent,
+      );
+    const functions = {
+      authorizer: fn("authorizer"),
+      connect: fn("connect"),
+      disconnect: fn("disconnect"),
+      message: fn("message"),
+      worker: fn("worker", workerName),
+    };
+    // The worker is invoked asynchronously; a retry would generate the same answer twice.
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-worker-async`,
+      { functionName: functions.worker.function.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 300 },
+      parent,
+    );
+
+    const stageDependsOn = config.apiGatewayLoggingRole ? [this.apiGatewayLoggingRole(name)] : [];
+    const target = (f: ChatFunction) => ({ arn: f.function.arn, invokeArn: f.function.invokeArn });
+    const routes = new WebSocketRoutes(
+      `${name}-ws`,
+      {
+        apiId: api.id,
+        executionArn: api.executionArn,
+        functions: {
+          authorizer: target(functions.authorizer),
+          connect: target(functions.connect),
+          disconnect: target(functions.disconnect),
+          message: target(functions.message),
+        },
+        throttling: config.throttling,
+        logRetentionDays: config.logRetentionDays,
+        stageDependsOn,
+      },
+      parent,
+    );
+    createAlarms(name, {
+      apiId: api.id,
+      stageName: routes.stageName,
+      functionNames: { message: functions.message.function.name, worker: functions.worker.function.name },
+    }, this);
+
+    this.region = region;
+    this.apiId = api.id;
+    this.apiDomain = apiDomain;
+    this.directUrl = pulumi.interpolate`wss://${apiDomain}/${routes.stageName}`;
+    this.guardrailId = guardrail.guardrailId;
+    this.guardrailVersion = guardrail.version;
+    this.functionNames = {
+      authorizer: functions.authorizer.function.name,
+      connect: functions.connect.function.name,
+      disconnect: functions.disconnect.function.name,
+      message: functions.message.function.name,
+      worker: functions.worker.function.name,
+    };
+    this.registerOutputs({
+      region: this.region,
+      directUrl: this.directUrl,
+      guardrailId: this.guardrailId,
+      guardrailVersion: this.guardrailVersion,
+    });
+  }
+
+  /**
+   * API Gateway writes access logs through one CloudWatch role per account and region (API Gateway developer
+   * guide, "Set up CloudWatch logging for WebSocket APIs"). Turn off with `chat:apiGatewayLoggingRole: false` when
+   * the account already has one.
+   */
+  private apiGatewayLoggingRole(name: string): pulumi.Resource {
+    const role = new aws.iam.Role(
+      `${name}-apigw-logs-role`,
+      { assumeRolePolicy: assumeRolePolicy("apigateway.amazonaws.com") },
+      { parent: this },
+    );
+    const attachment = new aws.iam.RolePolicyAttachment(
+      `${name}-apigw-logs-policy`,
+      { role: role.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" },
+      { parent: this },
+    );
+    return new aws.apigateway.Account(
+      `${name}-apigw-account`,
+      { cloudwatchRoleArn: role.arn },
+      { parent: this, dependsOn: [attachment] },
+    );
+  }
+}
+
+/** The worker's fixed function name: `<project>-<stack>-worker`, at most 64 characters. */
+export function workerFunctionName(project = pulumi.getProject(), stack = pulumi.getStack()): string {
+  const name = `${project}-${stack}-worker`.replace(/[^A-Za-z0-9_-]/g, "-");
+  return name.length <= 64 ? name : `${name.slice(0, 55)}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+}
