@@ -1,0 +1,346 @@
+/** In-memory implementations of every runtime port, for unit tests of the chat use cases. */
+import type { ServerFrame } from "../../runtime/protocol";
+import {
+  InvalidCursor,
+  type ChatMetrics,
+  type Clock,
+  type Connection,
+  type ConnectionSender,
+  type ConnectionStore,
+  type GenerationJob,
+  type GenerationQueue,
+  type HistoryStore,
+  type Log,
+  type LogAttributes,
+  type MessageClaim,
+  type ModelEvent,
+  type ModelRequest,
+  type ModelStream,
+  type PostResult,
+  type Session,
+  type TimerHandle,
+  type Turn,
+  type TurnPage,
+  type TurnResult,
+  type UserLedger,
+} from "../../runtime/chat/ports";
+import { ChatError } from "../../runtime/chat/errors";
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/** Makes the next `count` calls of `method` throw `error`. */
+export class Faults {
+  private readonly pending = new Map<string, { count: number; error: Error }>();
+  fail(method: string, count = 1, error: Error = Object.assign(new Error("injected"), { name: "ProvisionedThroughputExceededException" })): void {
+    this.pending.set(method, { count, error });
+  }
+  check(method: string): void {
+    const f = this.pending.get(method);
+    if (f && f.count > 0) {
+      f.count--;
+      throw f.error;
+    }
+  }
+}
+
+export class MemoryHistory implements HistoryStore {
+  readonly sessions = new Map<string, Session>();
+  readonly turns = new Map<string, Turn>();
+  readonly faults = new Faults();
+  calls: Record<string, number> = {};
+
+  private count(method: string): void {
+    this.calls[method] = (this.calls[method] ?? 0) + 1;
+    this.faults.check(method);
+  }
+
+  private key(sessionId: string, turnId: string): string {
+    return `${sessionId}/${turnId}`;
+  }
+
+  sessionTurns(sessionId: string): Turn[] {
+    return [...this.turns.values()].filter((t) => t.sessionId === sessionId).sort((a, b) => (a.turnId < b.turnId ? -1 : 1));
+  }
+
+  async getSession(sessionId: string) {
+    this.count("getSession");
+    const s = this.sessions.get(sessionId);
+    return s && clone(s);
+  }
+  async createSession(session: Session) {
+    this.count("createSession");
+    if (this.sessions.has(session.sessionId)) throw Object.assign(new Error("exists"), { name: "ConditionalCheckFailedException" });
+    this.sessions.set(session.sessionId, clone(session));
+  }
+  async touchSession(sessionId: string, at: string) {
+    this.count("touchSession");
+    const s = this.sessions.get(sessionId);
+    if (s) s.updatedAt = at;
+  }
+  async listSessions(userId: string, limit: number) {
+    this.count("listSessions");
+    return [...this.sessions.values()]
+      .filter((s) => s.userId === userId)
+      .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : -1))
+      .slice(0, limit)
+      .map(clone);
+  }
+  async getTurn(sessionId: string, turnId: string) {
+    this.count("getTurn");
+    const t = this.turns.get(this.key(sessionId, turnId));
+    return t && clone(t);
+  }
+  async putTurn(turn: Turn) {
+    this.count("putTurn");
+    this.turns.set(this.key(turn.sessionId, turn.turnId), clone(turn));
+  }
+  async deleteTurn(sessionId: string, turnId: string) {
+    this.count("deleteTurn");
+    this.turns.delete(this.key(sessionId, turnId));
+  }
+  async pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage> {
+    this.count("pageTurns");
+    if (cursor !== undefined && !cursor.startsWith("after:")) throw new InvalidCursor("bad");
+    const after = cursor?.slice("after:".length);
+    const all = this.sessionTurns(sessionId).filter((t) => !t.supersededBy && (after === undefined || t.turnId > after));
+    const page = all.slice(0, limit).map(clone);
+    return all.length > limit ? { turns: page, cursor: `after:${page[page.length - 1]!.turnId}` } : { turns: page };
+  }
+  async *turnsBefore(sessionId: string, beforeTurnId: string, limit: number): AsyncIterable<Turn> {
+    this.count("turnsBefore");
+    const older = this.sessionTurns(sessionId).filter((t) => t.turnId < beforeTurnId).reverse().slice(0, limit);
+    for (const t of older) yield clone(t);
+  }
+  async requestStop(sessionId: string, turnId: string, at: string) {
+    this.count("requestStop");
+    const t = this.turns.get(this.key(sessionId, turnId));
+    if (!t || t.status !== "streaming") return false;
+    t.stopRequestedAt = at;
+    return true;
+  }
+  async startGeneration(sessionId: string, turnId: string, at: string) {
+    this.count("startGeneration");
+    const t = this.turns.get(this.key(sessionId, turnId));
+    if (!t || t.status !== "streaming" || t.generationStartedAt) return undefined;
+    t.generationStartedAt = at;
+    return clone(t);
+  }
+  async finishTurn(sessionId: string, turnId: string, result: TurnResult) {
+    this.count("finishTurn");
+    const t = this.turns.get(this.key(sessionId, turnId));
+    if (!t || t.status !== "streaming") return false;
+    Object.assign(t, clone(result));
+    return true;
+  }
+  async supersede(sessionId: string, turnId: string, newTurnId: string, at: string) {
+    this.count("supersede");
+    const t = this.turns.get(this.key(sessionId, turnId))!;
+    if (t.supersededBy) return t.supersededBy;
+    if (t.status === "streaming") throw new ChatError("busy", "busy");
+    t.supersededBy = newTurnId;
+    t.updatedAt = at;
+    return newTurnId;
+  }
+}
+
+export class MemoryLedger implements UserLedger {
+  readonly claims = new Map<string, MessageClaim>();
+  readonly counters = new Map<string, number>();
+  async getClaim(userId: string, clientMessageId: string) {
+    const c = this.claims.get(`${userId}/${clientMessageId}`);
+    return c && clone(c);
+  }
+  async claim(claim: MessageClaim) {
+    const key = `${claim.userId}/${claim.clientMessageId}`;
+    const existing = this.claims.get(key);
+    if (existing) return clone(existing);
+    this.claims.set(key, clone(claim));
+    return "claimed" as const;
+  }
+  async releaseClaim(userId: string, clientMessageId: string) {
+    this.claims.delete(`${userId}/${clientMessageId}`);
+  }
+  async countMessage(userId: string, minuteKey: string, max: number) {
+    const key = `${userId}/${minuteKey}`;
+    const n = this.counters.get(key) ?? 0;
+    if (n >= max) return false;
+    this.counters.set(key, n + 1);
+    return true;
+  }
+}
+
+export class MemoryConnections implements ConnectionStore {
+  readonly items = new Map<string, { connection: Connection; expiresAt: number; activeTurns: Set<string> }>();
+  async put(connection: Connection, expiresAt: number) {
+    this.items.set(connection.connectionId, { connection: clone(connection), expiresAt, activeTurns: new Set() });
+  }
+  async get(connectionId: string) {
+    const item = this.items.get(connectionId);
+    return item && clone(item.connection);
+  }
+  async delete(connectionId: string) {
+    this.items.delete(connectionId);
+  }
+  async acquireSlot(connectionId: string, turnId: string, max: number) {
+    const item = this.items.get(connectionId);
+    if (!item || item.activeTurns.size >= max) return false;
+    item.activeTurns.add(turnId);
+    return true;
+  }
+  async releaseSlot(connectionId: string, turnId: string) {
+    this.items.get(connectionId)?.activeTurns.delete(turnId);
+  }
+}
+
+/** Records frames per connection; can answer 410 from a given post on, or hold posts until released. */
+export class RecordingSender implements ConnectionSender {
+  readonly frames: { connectionId: string; frame: ServerFrame }[] = [];
+  goneAfter = Number.POSITIVE_INFINITY;
+  failWith: Error | undefined;
+  inFlight = 0;
+  maxInFlight = 0;
+  posts = 0;
+  /** When set, each post waits for this gate before completing. */
+  gate: (() => Promise<void>) | undefined;
+
+  async post(connectionId: string, frame: ServerFrame): Promise<PostResult> {
+    this.posts++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.gate) await this.gate();
+      if (this.failWith) throw this.failWith;
+      if (this.frames.length >= this.goneAfter) return "gone";
+      this.frames.push({ connectionId, frame: clone(frame) });
+      return "ok";
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  of<T extends ServerFrame["type"]>(type: T, connectionId?: string): Extract<ServerFrame, { type: T }>[] {
+    return this.frames
+      .filter((f) => f.frame.type === type && (connectionId === undefined || f.connectionId === connectionId))
+      .map((f) => f.frame as Extract<ServerFrame, { type: T }>);
+  }
+
+  textOf(turnId: string): string {
+    return this.of("delta").filter((d) => d.turnId === turnId).map((d) => d.text).join("");
+  }
+}
+
+export class RecordingQueue implements GenerationQueue {
+  readonly jobs: GenerationJob[] = [];
+  failWith: Error | undefined;
+  async enqueue(job: GenerationJob) {
+    if (this.failWith) throw this.failWith;
+    this.jobs.push(clone(job));
+  }
+}
+
+export type ModelStep =
+  | ModelEvent
+  | { type: "wait"; ms: number }
+  | { type: "throw"; error: Error }
+  /** Waits until the signal aborts, then ends silently, as an aborted HTTP/2 stream does. */
+  | { type: "hang" };
+
+/** A model whose streams follow scripts: one script per call (the last repeats). */
+export class ScriptedModel implements ModelStream {
+  readonly modelId = "test.model";
+  calls = 0;
+  requests: ModelRequest[] = [];
+  /** Events yielded after the abort signal fired (should stay 0 once the consumer stops). */
+  yieldedAfterAbort = 0;
+
+  constructor(private readonly scripts: ModelStep[][]) {}
+
+  async *stream(request: ModelRequest): AsyncIterable<ModelEvent> {
+    const script = this.scripts[Math.min(this.calls, this.scripts.length - 1)]!;
+    this.calls++;
+    this.requests.push({ ...request, messages: clone(request.messages) });
+    for (const step of script) {
+      if (request.signal.aborted) return;
+      if (step.type === "wait") {
+        await sleep(step.ms, request.signal);
+        continue;
+      }
+      if (step.type === "hang") {
+        await new Promise<void>((resolve) => request.signal.addEventListener("abort", () => resolve(), { once: true }));
+        return;
+      }
+      if (step.type === "throw") throw step.error;
+      yield step;
+    }
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
+/** A clock whose time moves only when the test says so. */
+export class ManualClock implements Clock {
+  private time = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private nextId = 0;
+
+  now(): number {
+    return this.time;
+  }
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    const id = this.nextId++;
+    this.timers.push({ at: this.time + ms, fn, id });
+    return { cancel: () => (this.timers = this.timers.filter((t) => t.id !== id)) };
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const handle = this.setTimer(ms, resolve);
+      signal?.addEventListener("abort", () => (handle.cancel(), resolve()), { once: true });
+    });
+  }
+  /** Moves time forward, firing due timers in order and letting promise callbacks run in between. */
+  async advance(ms: number): Promise<void> {
+    const end = this.time + ms;
+    for (;;) {
+      await flushMicrotasks();
+      const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t.id !== due.id);
+      this.time = due.at;
+      due.fn();
+    }
+    this.time = end;
+    await flushMicrotasks();
+  }
+}
+
+export async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+export class RecordingLog implements Log {
+  readonly lines: { level: string; message: string; attributes?: LogAttributes }[] = [];
+  debug = (message: string, attributes?: LogAttributes) => void this.lines.push({ level: "debug", message, attributes });
+  info = (message: string, attributes?: LogAttributes) => void this.lines.push({ level: "info", message, attributes });
+  warn = (message: string, attributes?: LogAttributes) => void this.lines.push({ level: "warn", message, attributes });
+  error = (message: string, attributes?: LogAttributes) => void this.lines.push({ level: "error", message, attributes });
+  get text(): string {
+    return JSON.stringify(this.lines);
+  }
+}
+
+export class RecordingMetrics implements ChatMetrics {
+  readonly turns: Parameters<ChatMetrics["turnFinished"]>[0][] = [];
+  readonly errors: string[] = [];
+  turnFinished(summary: Parameters<ChatMetrics["turnFinished"]>[0]) {
+    this.turns.push(summary);
+  }
+  error(code: string) {
+    this.errors.push(code);
+  }
+}

@@ -1,0 +1,294 @@
+import { expect } from "chai";
+import { ModelError, type Turn } from "../../runtime/chat/ports";
+import type { ServerFrame, TurnStartedFrame } from "../../runtime/protocol";
+import type { ModelStep } from "./fakes";
+import { createWorld, endTurn, send, text, wait, type World, type WorldOptions } from "./world";
+
+const hang: ModelStep = { type: "hang" };
+const throttled = (): ModelStep => ({ type: "throw", error: new ModelError("slow down", "ThrottlingException", true) });
+
+async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function started(options: WorldOptions = {}, prompt = "Tell me a story") {
+  const w = createWorld(options);
+  const c = await w.connect("c1", "alice");
+  await w.frame(c, send(prompt));
+  const turn = w.sender.of("turn.started")[0]!;
+  return { w, c, turn };
+}
+
+function saved(w: World, t: TurnStartedFrame): Turn {
+  return w.history.sessionTurns(t.sessionId).find((x) => x.turnId === t.turnId)!;
+}
+
+/** The frames that end a turn: exactly one is expected on every path (none when the client is gone). */
+function endings(w: World, turnId: string, connectionId = "c1"): ServerFrame[] {
+  return w.sender.frames
+    .filter((f) => f.connectionId === connectionId)
+    .map((f) => f.frame)
+    .filter((f) => (f.type === "turn.done" || f.type === "error") && f.turnId === turnId);
+}
+
+function deltasOf(w: World, turnId: string) {
+  return w.sender.of("delta").filter((d) => d.turnId === turnId);
+}
+
+describe("runtime/chat/generate: the worker", () => {
+  it("streams deltas in seq order, saves exactly their concatenation and ends with one turn.done", async () => {
+    const { w, turn } = await started();
+    const [outcome] = await w.runJobs();
+    const deltas = deltasOf(w, turn.turnId);
+    expect(deltas.map((d) => d.seq)).to.deep.equal(deltas.map((_, i) => i));
+    expect(deltas.map((d) => d.text).join("")).to.equal("Hello, world.");
+    const record = saved(w, turn);
+    expect(record).to.include({ status: "complete", text: "Hello, world.", stopReason: "end_turn" });
+    expect(record.usage).to.deep.equal({ inputTokens: 12, outputTokens: 7 });
+    const done = endings(w, turn.turnId);
+    expect(done).to.have.length(1);
+    expect(done[0]).to.deep.include({ type: "turn.done", stopReason: "end_turn", usage: { inputTokens: 12, outputTokens: 7 } });
+    expect((done[0] as { ttftMs: number }).ttftMs).to.be.a("number").and.at.least(0);
+    expect(w.sender.frames.at(-1)!.frame.type).to.equal("turn.done", "turn.done comes after every delta");
+    expect(outcome).to.include({ status: "complete", cause: "end_turn", frames: deltas.length });
+    expect(w.metrics.turns).to.have.length(1);
+    expect(w.metrics.turns[0]).to.include({ outputTokens: 7, frames: deltas.length, stopReason: "end_turn" });
+    expect(w.model.requests[0]!.messages).to.deep.equal([{ role: "user", text: "Tell me a story" }]);
+  });
+
+  it("reports max_tokens as a complete turn with stopReason max_tokens", async () => {
+    const { w, turn } = await started({ scripts: [[text("cut"), { type: "stop", reason: "max_tokens" }]] });
+    await w.runJobs();
+    expect(saved(w, turn)).to.include({ status: "complete", stopReason: "max_tokens" });
+    expect(endings(w, turn.turnId)[0]).to.include({ stopReason: "max_tokens" });
+  });
+
+  it("stop: aborts the model stream, saves the partial answer as stopped and sends turn.done stopped", async () => {
+    const { w, c, turn } = await started({ scripts: [[text("Once upon "), wait(5), text("a time"), hang]] });
+    const run = w.runJobs();
+    await until(() => w.sender.textOf(turn.turnId) === "Once upon a time", "the partial answer");
+    await w.frame(c, { action: "stop", turnId: turn.turnId });
+    const [outcome] = await run;
+    expect(outcome).to.include({ status: "stopped", cause: "stopped" });
+    expect(w.model.requests[0]!.signal.aborted).to.equal(true, "the model stream was aborted");
+    expect(saved(w, turn)).to.include({ status: "stopped", text: "Once upon a time" });
+    expect(endings(w, turn.turnId)).to.have.length(1);
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "stopped" });
+    expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(0);
+  });
+
+  it("stop: another user's turn is not_found and keeps generating; stopping a finished turn changes nothing", async () => {
+    const { w, turn } = await started({ scripts: [[text("a"), wait(30), text("b"), ...endTurn]] });
+    const bob = await w.connect("c2", "bob");
+    const run = w.runJobs();
+    await w.frame(bob, { action: "stop", turnId: turn.turnId });
+    await w.frame(bob, { action: "stop", turnId: "garbage" });
+    expect(w.sender.of("error", "c2").map((e) => [e.code, e.message])).to.deep.equal([
+      ["not_found", "turn not found"],
+      ["not_found", "turn not found"],
+    ]);
+    await run;
+    expect(saved(w, turn)).to.include({ status: "complete", text: "ab" });
+    await w.frame("c1", { action: "stop", turnId: turn.turnId });
+    expect(saved(w, turn)).to.include({ status: "complete" });
+    expect(endings(w, turn.turnId)).to.have.length(1);
+  });
+
+  it("stop before the worker starts: the turn closes as stopped without calling the model", async () => {
+    const { w, c, turn } = await started();
+    await w.frame(c, { action: "stop", turnId: turn.turnId });
+    await w.runJobs();
+    expect(w.model.calls).to.equal(0);
+    expect(saved(w, turn)).to.include({ status: "stopped", text: "" });
+    expect(endings(w, turn.turnId)[0]).to.deep.include({ type: "turn.done", stopReason: "stopped", ttftMs: null });
+  });
+
+  it("a second delivery of the same job does nothing (async invokes may repeat)", async () => {
+    const { w } = await started();
+    const job = w.queue.jobs[0]!;
+    w.queue.jobs.push({ ...job });
+    const outcomes = await w.runJobs();
+    expect(outcomes.map((o) => o.status)).to.deep.equal(["complete", "skipped"]);
+    expect(w.model.calls).to.equal(1);
+  });
+
+  it("regenerate: a new answer to the same user message; history and the model context keep only what the user sees", async () => {
+    const { w, c, turn } = await started({
+      scripts: [[text("first answer"), ...endTurn], [text("second answer"), ...endTurn], [text("third"), ...endTurn]],
+    });
+    await w.runJobs();
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    const again = w.sender.of("turn.started")[1]!;
+    expect(again.turnId).not.to.equal(turn.turnId);
+    expect(again).to.include({ sessionId: turn.sessionId, userTurnId: turn.userTurnId, clientMessageId: turn.clientMessageId });
+    await w.runJobs();
+    expect(w.model.requests[1]!.messages).to.deep.equal([{ role: "user", text: "Tell me a story" }]);
+    expect(saved(w, turn).supersededBy).to.equal(again.turnId);
+
+    await w.frame(c, { action: "history", sessionId: turn.sessionId });
+    const history = w.sender.of("history")[0]!;
+    expect(history.turns.map((t) => [t.role, t.text])).to.deep.equal([
+      ["user", "Tell me a story"],
+      ["assistant", "second answer"],
+    ]);
+
+    await w.frame(c, send("and then?", { sessionId: turn.sessionId }));
+    await w.runJobs();
+    expect(w.model.requests[2]!.messages).to.deep.equal([
+      { role: "user", text: "Tell me a story" },
+      { role: "assistant", text: "second answer" },
+      { role: "user", text: "and then?" },
+    ]);
+  });
+
+  it("regenerate: refuses a streaming answer (busy), someone else's or a user turn (not_found); a repeat re-announces", async () => {
+    const { w, c, turn } = await started({ scripts: [[text("x"), ...endTurn]] });
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    expect(w.sender.of("error").at(-1)).to.include({ code: "busy", turnId: turn.turnId });
+    await w.runJobs();
+    const bob = await w.connect("c2", "bob");
+    await w.frame(bob, { action: "regenerate", turnId: turn.turnId });
+    await w.frame(c, { action: "regenerate", turnId: turn.userTurnId! });
+    expect(w.sender.of("error").slice(-2).map((e) => e.code)).to.deep.equal(["not_found", "not_found"]);
+
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    const announced = w.sender.of("turn.started").slice(1);
+    expect(announced).to.have.length(2);
+    expect(announced[0]!.turnId).to.equal(announced[1]!.turnId);
+    expect(w.queue.jobs).to.have.length(1);
+  });
+
+  it("guardrail on input: the blocked message streams as a guardrail turn", async () => {
+    const blocked = "Sorry, I can't help with that request.";
+    const { w, turn } = await started({ scripts: [[{ type: "guardrail" }, text(blocked), { type: "stop", reason: "end_turn" }]] });
+    await w.runJobs();
+    expect(w.sender.textOf(turn.turnId)).to.equal(blocked);
+    expect(saved(w, turn)).to.include({ status: "guardrail", text: blocked, stopReason: "guardrail" });
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "guardrail" });
+  });
+
+  it("guardrail on output mid-stream: the turn ends with stopReason guardrail and saves what the user saw", async () => {
+    const { w, turn } = await started({
+      scripts: [[text("Here is how "), wait(10), text("to do "), text("[blocked by policy]"), { type: "stop", reason: "guardrail" }]],
+    });
+    await w.runJobs();
+    const seen = w.sender.textOf(turn.turnId);
+    expect(seen).to.equal("Here is how to do [blocked by policy]");
+    expect(saved(w, turn)).to.include({ status: "guardrail", text: seen });
+    expect(endings(w, turn.turnId)[0]).to.include({ stopReason: "guardrail" });
+  });
+
+  it("guardrail turns are left out of later model context", async () => {
+    const { w, c, turn } = await started({ scripts: [[text("blocked"), { type: "stop", reason: "guardrail" }], [text("ok"), ...endTurn]] }, "bad question");
+    await w.runJobs();
+    await w.frame(c, send("good question", { sessionId: turn.sessionId }));
+    await w.runJobs();
+    expect(w.model.requests[1]!.messages).to.deep.equal([{ role: "user", text: "good question" }]);
+  });
+
+  it("410 mid-stream: stops generating, deletes the connection, keeps the delivered part as stopped", async () => {
+    const { w, turn } = await started({ scripts: [[text("one "), wait(15), text("two "), wait(15), text("three "), hang]] });
+    w.sender.goneAfter = 2; // turn.started + one delta, then the socket is gone
+    const [outcome] = await w.runJobs();
+    expect(outcome).to.include({ status: "stopped", cause: "gone" });
+    expect(w.model.requests[0]!.signal.aborted).to.equal(true);
+    expect(w.connections.items.has("c1")).to.equal(false);
+    expect(saved(w, turn)).to.include({ status: "stopped", text: "one " });
+    expect(endings(w, turn.turnId)).to.have.length(0);
+  });
+
+  it("throttling before the first token: bounded retries, then error model_error naming the turn", async () => {
+    const { w, turn } = await started({ scripts: [[throttled()]] });
+    const [outcome] = await w.runJobs();
+    expect(w.model.calls).to.equal(3);
+    expect(outcome).to.include({ status: "error", cause: "model_error" });
+    expect(endings(w, turn.turnId)).to.deep.equal([
+      { type: "error", code: "model_error", message: "the answer could not be generated", turnId: turn.turnId },
+    ]);
+    expect(saved(w, turn)).to.include({ status: "error", text: "" });
+    expect(w.metrics.errors).to.include("model_error");
+    expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(0);
+  });
+
+  it("a retry that succeeds streams normally", async () => {
+    const { w, turn } = await started({ scripts: [[throttled()], [text("fine"), ...endTurn]] });
+    await w.runJobs();
+    expect(w.model.calls).to.equal(2);
+    expect(saved(w, turn)).to.include({ status: "complete", text: "fine" });
+  });
+
+  it("a non-retryable failure is not retried", async () => {
+    const { w, turn } = await started({ scripts: [[{ type: "throw", error: new ModelError("bad", "ValidationException", false) }]] });
+    await w.runJobs();
+    expect(w.model.calls).to.equal(1);
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "error", code: "model_error" });
+  });
+
+  it("an in-stream exception after text closes the turn as error with the partial text saved", async () => {
+    const { w, turn } = await started({
+      scripts: [[text("partial "), wait(10), text("answer"), { type: "throw", error: new ModelError("stream broke", "ModelStreamErrorException", true) }]],
+    });
+    const [outcome] = await w.runJobs();
+    expect(w.model.calls).to.equal(1, "no retry once text was shown");
+    expect(outcome).to.include({ status: "error", cause: "model_error" });
+    expect(saved(w, turn)).to.include({ status: "error", text: "partial answer" });
+    expect(w.sender.textOf(turn.turnId)).to.equal("partial answer");
+    expect(endings(w, turn.turnId)).to.have.length(1);
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "error" });
+  });
+
+  it("closes the turn cleanly before the Lambda deadline: partial saved, turn.done sent", async () => {
+    const { w, turn } = await started({ scripts: [[text("a long "), wait(5), text("answer"), hang]], generate: { deadlineMarginMs: 1000 } });
+    const startedAt = Date.now();
+    const [outcome] = await w.runJobs(() => 1000 + 80 - (Date.now() - startedAt));
+    expect(outcome).to.include({ status: "stopped", cause: "deadline" });
+    expect(saved(w, turn)).to.include({ status: "stopped", text: "a long answer" });
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "stopped" });
+  });
+
+  it("abandons a model stream that goes silent (idle timeout) as an error, keeping the text", async () => {
+    const { w, turn } = await started({ scripts: [[text("so far"), hang]], generate: { idleTimeoutMs: 40 } });
+    const [outcome] = await w.runJobs();
+    expect(outcome).to.include({ status: "error", cause: "idle" });
+    expect(saved(w, turn)).to.include({ status: "error", text: "so far" });
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "error" });
+  });
+
+  it("retries the final save, so a throttled write loses nothing", async () => {
+    const { w, turn } = await started();
+    w.history.faults.fail("finishTurn", 2);
+    await w.runJobs();
+    expect(w.history.calls.finishTurn).to.equal(3);
+    expect(saved(w, turn)).to.include({ status: "complete", text: "Hello, world." });
+    expect(endings(w, turn.turnId)).to.have.length(1);
+  });
+
+  it("a stream that ends without a stop reason is taken as end_turn", async () => {
+    const { w, turn } = await started({ scripts: [[text("abrupt")]] });
+    await w.runJobs();
+    expect(saved(w, turn)).to.include({ status: "complete", stopReason: "end_turn" });
+  });
+
+  it("a missing user turn closes the answer as internal error instead of leaving it streaming", async () => {
+    const { w, turn } = await started();
+    w.history.turns.delete(`${turn.sessionId}/${turn.userTurnId}`);
+    await w.runJobs();
+    expect(saved(w, turn)).to.include({ status: "error" });
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "error", code: "internal" });
+  });
+
+  it("no turn stays streaming across every failure kind", async () => {
+    const scripts: ModelStep[][] = [[throttled()], [text("x"), { type: "throw", error: new Error("socket hang up") }], [text("y"), hang], [text("z"), ...endTurn]];
+    for (const script of scripts) {
+      const { w, turn } = await started({ scripts: [script], generate: { idleTimeoutMs: 30 } });
+      await w.runJobs();
+      expect(saved(w, turn).status).not.to.equal("streaming");
+      expect(endings(w, turn.turnId)).to.have.length(1);
+    }
+  });
+});

@@ -1,0 +1,168 @@
+import { expect } from "chai";
+import { randomUUID } from "node:crypto";
+import { sessionOfTurn } from "../../runtime/chat/ids";
+import { createWorld, send } from "./world";
+
+describe("runtime/chat: send, idempotency, ownership, quotas", () => {
+  it("opens a session, writes the user turn and a streaming assistant turn, announces turn.started, queues the worker", async () => {
+    const w = createWorld();
+    const c = await w.connect("c1", "alice");
+    const frame = send("What is DynamoDB?");
+    const outcome = await w.frame(c, frame);
+    expect(outcome).to.deep.equal({ action: "send" });
+
+    const [started] = w.sender.of("turn.started");
+    expect(started).to.include({ clientMessageId: frame.clientMessageId, region: "us-east-1" });
+    expect(sessionOfTurn(started!.turnId)).to.equal(started!.sessionId);
+    const turns = w.history.sessionTurns(started!.sessionId);
+    expect(turns.map((t) => [t.role, t.status, t.text])).to.deep.equal([
+      ["user", "complete", "What is DynamoDB?"],
+      ["assistant", "streaming", ""],
+    ]);
+    expect(turns[1]!.parentTurnId).to.equal(turns[0]!.turnId).and.equal(started!.userTurnId);
+    expect(w.history.sessions.get(started!.sessionId)).to.include({ userId: "alice", title: "What is DynamoDB?" });
+    expect(w.queue.jobs).to.deep.equal([
+      { kind: "generate", sessionId: started!.sessionId, turnId: started!.turnId, userTurnId: turns[0]!.turnId, connectionId: "c1", userId: "alice", receivedAt: w.queue.jobs[0]!.receivedAt },
+    ]);
+  });
+
+  it("re-announces the same turn for a duplicate clientMessageId and never starts a second generation", async () => {
+    const w = createWorld();
+    const c = await w.connect("c1", "alice");
+    const frame = send("hello");
+    await w.frame(c, frame);
+    await w.frame(c, frame);
+    const c2 = await w.connect("c2", "alice"); // the retry may come after a reconnect
+    await w.frame(c2, frame);
+
+    const announced = w.sender.of("turn.started");
+    expect(announced).to.have.length(3);
+    expect(new Set(announced.map((s) => s.turnId)).size).to.equal(1);
+    expect(new Set(announced.map((s) => s.sessionId)).size).to.equal(1);
+    expect(w.queue.jobs).to.have.length(1);
+    expect([...w.history.turns.values()]).to.have.length(2);
+
+    await w.runJobs();
+    await w.frame(c, frame); // after completion too
+    expect(w.queue.jobs).to.have.length(0);
+    expect(w.model.calls).to.equal(1);
+    expect(w.sender.of("turn.started").at(-1)!.turnId).to.equal(announced[0]!.turnId);
+  });
+
+  it("the same clientMessageId from another user is another message", async () => {
+    const w = createWorld();
+    const frame = send("hello");
+    await w.frame(await w.connect("c1", "alice"), frame);
+    await w.frame(await w.connect("c2", "bob"), frame);
+    expect(w.queue.jobs.map((j) => j.userId)).to.deep.equal(["alice", "bob"]);
+  });
+
+  it("continues an own session and answers not_found for another user's session, exactly as for a missing one", async () => {
+    const w = createWorld();
+    const alice = await w.connect("c1", "alice");
+    await w.frame(alice, send("first"));
+    const sessionId = w.sender.of("turn.started")[0]!.sessionId;
+    await w.runJobs();
+    await w.frame(alice, send("second", { sessionId }));
+    expect(w.sender.of("turn.started")[1]!.sessionId).to.equal(sessionId);
+
+    const bob = await w.connect("c2", "bob");
+    const intruding = send("let me in", { sessionId });
+    const outcome = await w.frame(bob, intruding);
+    const missing = send("hm", { sessionId: randomUUID() });
+    await w.frame(bob, missing);
+    await w.frame(bob, send("hm", { sessionId: "not-a-uuid" }));
+    const errors = w.sender.of("error", "c2");
+    expect(outcome.error).to.equal("not_found");
+    expect(errors.map((e) => [e.code, e.message])).to.deep.equal([
+      ["not_found", "session not found"],
+      ["not_found", "session not found"],
+      ["not_found", "session not found"],
+    ]);
+    expect(errors[0]!.clientMessageId).to.equal(intruding.clientMessageId);
+    expect(w.history.sessionTurns(sessionId).filter((t) => t.userId === "bob")).to.have.length(0);
+  });
+
+  it("answers rate_limited past the messages-per-minute quota, and the connection stays usable", async () => {
+    const w = createWorld({ messagesPerMinute: 2, maxConcurrentPerConnection: 10 });
+    const c = await w.connect("c1", "alice");
+    await w.frame(c, send("1"));
+    await w.frame(c, send("2"));
+    const third = send("3");
+    expect((await w.frame(c, third)).error).to.equal("rate_limited");
+    expect(w.sender.of("error")[0]).to.include({ code: "rate_limited", clientMessageId: third.clientMessageId });
+    expect(w.queue.jobs).to.have.length(2);
+    expect(w.ledger.claims.size).to.equal(2, "a refused message does not claim its id");
+    await w.frame(c, { action: "ping" });
+    expect(w.sender.of("pong")).to.have.length(1);
+  });
+
+  it("answers rate_limited past the concurrent generations per connection, and frees the slot when a turn ends", async () => {
+    const w = createWorld({ maxConcurrentPerConnection: 1 });
+    const c = await w.connect("c1", "alice");
+    await w.frame(c, send("1"));
+    expect((await w.frame(c, send("2"))).error).to.equal("rate_limited");
+    const other = await w.connect("c2", "alice");
+    expect((await w.frame(other, send("on another connection"))).error).to.equal(undefined);
+    await w.runJobs();
+    expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(0);
+    expect((await w.frame(c, send("3"))).error).to.equal(undefined);
+  });
+
+  it("answers ping with pong and unknown actions with bad_request without closing anything", async () => {
+    const w = createWorld();
+    const c = await w.connect("c1", "alice");
+    await w.frame(c, { action: "dance" });
+    await w.frame(c, "not json");
+    await w.frame(c, { action: "ping" });
+    expect(w.sender.frames.map((f) => f.frame.type)).to.deep.equal(["error", "error", "pong"]);
+    expect(w.sender.of("error").map((e) => e.code)).to.deep.equal(["bad_request", "bad_request"]);
+    expect(w.connections.items.has("c1")).to.equal(true);
+  });
+
+  it("refuses frames from a connection that was never registered with forbidden", async () => {
+    const w = createWorld();
+    expect((await w.frame("ghost", send("hi"))).error).to.equal("forbidden");
+    expect(w.queue.jobs).to.have.length(0);
+  });
+
+  it("closes the turn as error and frees the id when the worker cannot be invoked", async () => {
+    const w = createWorld();
+    const c = await w.connect("c1", "alice");
+    w.queue.failWith = Object.assign(new Error("nope"), { name: "TooManyRequestsException" });
+    const frame = send("hi");
+    await w.frame(c, frame);
+    const [started] = w.sender.of("turn.started");
+    const [error] = w.sender.of("error");
+    expect(error).to.include({ code: "internal", turnId: started!.turnId, clientMessageId: frame.clientMessageId });
+    const assistant = w.history.sessionTurns(started!.sessionId).find((t) => t.role === "assistant")!;
+    expect(assistant.status).to.equal("error");
+    expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(0);
+    expect(w.metrics.errors).to.deep.equal(["internal"]);
+  });
+
+  it("answers internal and keeps nothing half-done when a history write fails", async () => {
+    const w = createWorld();
+    const c = await w.connect("c1", "alice");
+    w.history.faults.fail("putTurn", 1);
+    const frame = send("hi");
+    expect((await w.frame(c, frame)).error).to.equal("internal");
+    expect(w.ledger.claims.size).to.equal(0, "the client's retry can start the message");
+    expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(0);
+    await w.frame(c, frame);
+    expect(w.sender.of("turn.started")).to.have.length(1);
+    expect(w.queue.jobs).to.have.length(1);
+  });
+
+  it("logs ids but never the prompt text", async () => {
+    const w = createWorld();
+    const c = await w.connect("c1", "alice");
+    await w.frame(c, send("my secret prompt"));
+    await w.frame(c, { action: "dance" });
+    await w.runJobs();
+    expect(w.log.lines.length).to.be.greaterThan(0);
+    expect(w.log.text).not.to.include("my secret prompt");
+    expect(w.log.text).not.to.include("Hello, world.");
+    expect(w.log.lines.some((l) => l.attributes?.turnId && l.attributes?.connectionId)).to.equal(true);
+  });
+});
