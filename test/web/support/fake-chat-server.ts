@@ -9,7 +9,7 @@ import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { ClientFrame, ServerFrame, SessionSummary, TurnRecord, WebConfig } from "../../../runtime/protocol";
+import type { ClientFrame, ErrorCode, ServerFrame, SessionSummary, TurnRecord, WebConfig } from "../../../runtime/protocol";
 
 export interface ScriptedAnswer {
   /** Pieces sent as consecutive deltas (seq 0, 1, …). */
@@ -48,7 +48,14 @@ interface Turn extends TurnRecord {
   userName: string;
 }
 
-export async function startFakeChatServer(webRoot: string, options: { region?: string } = {}): Promise<FakeChatServer> {
+export interface FakeServerOptions {
+  /** The region this server pretends to be (default us-east-1). */
+  region?: string;
+  /** The regions written into config.json, given this server's own WebSocket URL (default: just this one). */
+  configRegions?: (ownUrl: string) => WebConfig["regions"];
+}
+
+export async function startFakeChatServer(webRoot: string, options: FakeServerOptions = {}): Promise<FakeChatServer> {
   const region = options.region ?? "us-east-1";
   const scripted: ScriptedAnswer[] = [];
   const received: ClientFrame[] = [];
@@ -69,7 +76,7 @@ export async function startFakeChatServer(webRoot: string, options: { region?: s
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname === "/config.json") {
       const config: WebConfig = {
-        regions: [{ region, url: wsUrl() }],
+        regions: options.configRegions?.(wsUrl()) ?? [{ region, url: wsUrl() }],
         auth: { mode: "local", tokenUrl: "/local/token" },
         modelLabel: "Fake model (test server)",
         emulator: true,
@@ -141,6 +148,10 @@ export async function startFakeChatServer(webRoot: string, options: { region?: s
         generating.get(frame.turnId)?.stop();
         return;
       case "send": {
+        const refusal = /\[\[error:([a-z_]+)\]\]/.exec(frame.text)?.[1];
+        if (refusal !== undefined) {
+          return post(ws, { type: "error", code: refusal as ErrorCode, message: "refused by the test server", clientMessageId: frame.clientMessageId });
+        }
         const seen = byClientMessageId.get(frame.clientMessageId);
         if (seen !== undefined) {
           return post(ws, { type: "turn.started", sessionId: seen.sessionId, turnId: seen.turnId, clientMessageId: frame.clientMessageId, region, userTurnId: seen.userTurnId });

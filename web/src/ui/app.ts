@@ -47,7 +47,7 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
       onSend: (text) => controller.sendMessage(text),
       onStop: () => controller.stop(),
     },
-    config.emulator ? "Answers come from the local emulator, not a real model. Enter to send · Shift+Enter for a new line" : "Enter to send · Shift+Enter for a new line · Answers can be wrong: check what matters.",
+    config.emulator ? "Enter to send · Shift+Enter for a new line" : "Enter to send · Shift+Enter for a new line · Answers can be wrong: check what matters.",
   );
 
   const controller = new ChatController({

@@ -42,6 +42,7 @@ export class ConversationView implements ConversationPort {
   private snapshot: ConversationSnapshot | null = null;
   private follow = true;
   private scrollQueued = false;
+  private lastTop = 0;
 
   constructor(
     private readonly handlers: ConversationHandlers,
@@ -66,10 +67,19 @@ export class ConversationView implements ConversationPort {
     });
     this.notices = h("div", { class: "notices" });
     this.root = h("section", { class: "conversation", "aria-label": "Conversation" }, this.scroller, this.jump, this.notices);
-    this.scroller.addEventListener("scroll", () => {
-      this.follow = this.distanceFromEnd() <= FOLLOW_SLACK_PX;
-      this.jump.hidden = this.follow;
-    }, { passive: true });
+    // Scroll events arrive a frame late, when more text may already have made the page taller: so "the user
+    // scrolled away" means the position moved up, not "we are no longer at the end".
+    this.scroller.addEventListener(
+      "scroll",
+      () => {
+        const top = this.scroller.scrollTop;
+        if (this.distanceFromEnd() <= FOLLOW_SLACK_PX) this.follow = true;
+        else if (top < this.lastTop - 2) this.follow = false;
+        this.lastTop = top;
+        this.jump.hidden = this.follow;
+      },
+      { passive: true },
+    );
   }
 
   render(snapshot: ConversationSnapshot): void {

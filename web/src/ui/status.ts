@@ -16,7 +16,10 @@ export class ConnectionStatus {
 
   show(state: ConnectionState): void {
     this.root.dataset.state = state.kind;
-    this.text.textContent = describeState(state);
+    const words = describeState(state);
+    // The region is detail: a phone shows the state word only (CSS hides .status-detail).
+    const [main, detail] = words.split(" · ");
+    this.text.replaceChildren(main!, detail === undefined ? "" : h("span", { class: "status-detail" }, ` · ${detail}`));
     this.retry.hidden = !(state.kind === "reconnecting" && state.delayMs > 0) && state.kind !== "error";
   }
 }

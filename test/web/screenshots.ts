@@ -1,0 +1,105 @@
+/**
+ * Screenshots of the chat page's main states, light and dark, desktop and phone width, into docs/screenshots/.
+ * Not part of `npm test`: run `npx tsx test/web/screenshots.ts` after `npm run build:web`.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { ensureWebBuild, launchBrowser, openPage, REPO_ROOT, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { startFakeChatServer, type FakeChatServer, type ScriptedAnswer } from "./support/fake-chat-server";
+
+const OUT = join(REPO_ROOT, "docs/screenshots");
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+const RICH_ANSWER = `WebSockets and server-sent events both push data to the browser, but they differ in direction and in what sits between you and the client.
+
+| | WebSocket | Server-sent events |
+| --- | --- | --- |
+| Direction | both ways | server → browser |
+| Transport | its own framing after an HTTP upgrade | plain HTTP response |
+| Through API Gateway | WebSocket API, \`@connections\` | REST/HTTP API, buffered |
+| Reconnect | yours to write | built into \`EventSource\` |
+
+For a chat that must **stop** a generation mid-stream, the WebSocket wins: the stop travels on the same connection.
+
+\`\`\`ts
+const socket = new WebSocket(url);
+socket.onmessage = (event) => render(JSON.parse(event.data));
+socket.send(JSON.stringify({ action: "stop", turnId }));
+\`\`\`
+
+1. Keep frames small (API Gateway allows 32 KB per frame).
+2. Coalesce tokens so the page paints a few times per second, not per token.
+3. Ping every few minutes: idle connections close after 10 minutes.`;
+
+function pieces(text: string): ScriptedAnswer {
+  return { pieces: text.match(/\S+\s*|\s+/g) ?? [text], intervalMs: 8 };
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.waitForTimeout(150); // let the last animation frame and transitions settle
+  await page.screenshot({ path: join(OUT, `${name}.png`) });
+  console.log(`docs/screenshots/${name}.png`);
+}
+
+async function conversation(browser: Browser, server: FakeChatServer, scheme: "light" | "dark", viewport: { width: number; height: number }, user: string): Promise<Page> {
+  const { page } = await openPage(browser, { colorScheme: scheme, viewport });
+  await signIn(page, server.webUrl, user);
+  server.script(pieces("Happy to help. What are you building?"), pieces(RICH_ANSWER));
+  await sendMessage(page, "Hi! I'm building a streaming chat on AWS.");
+  await waitAnswerDone(page);
+  await sendMessage(page, "Compare WebSockets and server-sent events for streaming LLM tokens.");
+  await waitAnswerDone(page);
+  return page;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const server = await startFakeChatServer(ensureWebBuild());
+  const browser = await launchBrowser();
+  try {
+    const signInPage = (await openPage(browser, { colorScheme: "light", viewport: DESKTOP })).page;
+    await signInPage.goto(server.webUrl);
+    await signInPage.getByLabel("User name").waitFor();
+    await shoot(signInPage, "sign-in-light");
+
+    for (const scheme of ["light", "dark"] as const) {
+      const desktop = await conversation(browser, server, scheme, DESKTOP, `ada-${scheme}`);
+      await desktop.locator("article.turn.assistant").last().locator("summary").click();
+      await shoot(desktop, `chat-desktop-${scheme}`);
+
+      const empty = (await openPage(browser, { colorScheme: scheme, viewport: DESKTOP })).page;
+      await signIn(empty, server.webUrl, `ada-${scheme}`);
+      await shoot(empty, `new-chat-desktop-${scheme}`);
+
+      const phone = await conversation(browser, server, scheme, PHONE, `grace-${scheme}`);
+      await shoot(phone, `chat-phone-${scheme}`);
+      await phone.getByRole("button", { name: "Conversations" }).click();
+      await shoot(phone, `sidebar-phone-${scheme}`);
+    }
+
+    const streaming = (await openPage(browser, { colorScheme: "light", viewport: DESKTOP })).page;
+    await signIn(streaming, server.webUrl, "linus");
+    server.script({ ...pieces(RICH_ANSWER), intervalMs: 60 });
+    await sendMessage(streaming, "Compare WebSockets and server-sent events for streaming LLM tokens.");
+    await streaming.waitForFunction(() => (document.querySelector("article.turn.assistant .markdown")?.textContent ?? "").length > 260);
+    await shoot(streaming, "streaming-desktop-light");
+
+    const reconnecting = (await openPage(browser, { colorScheme: "dark", viewport: DESKTOP })).page;
+    await signIn(reconnecting, server.webUrl, "ada-dark");
+    server.refuseConnections(true);
+    server.dropConnections();
+    await reconnecting.getByRole("status").filter({ hasText: /Reconnecting/ }).waitFor();
+    await shoot(reconnecting, "reconnecting-desktop-dark");
+    server.refuseConnections(false);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
