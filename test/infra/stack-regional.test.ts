@@ -1,0 +1,281 @@
+import { expect } from "chai";
+import { HANDLERS } from "../../runtime/env";
+import { CLIENT_ACTIONS } from "../../runtime/protocol";
+import { historyTable } from "../../runtime/store/schema";
+import { MOCK_ACCOUNT } from "./mock-state";
+import { bundleOptions, ONE_REGION, THREE_REGIONS } from "./fixtures";
+import { buildStack } from "./harness";
+import { Stack, TYPES } from "./query";
+
+interface Statement {
+  Sid: string;
+  Effect: string;
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string>>;
+}
+
+const ROUTE_KEYS = ["$connect", "$disconnect", "$default", ...CLIENT_ACTIONS];
+const ROUTE_HANDLER: Record<string, string> = {
+  $connect: "connect",
+  $disconnect: "disconnect",
+  ...Object.fromEntries(["$default", ...CLIENT_ACTIONS].map((key) => [key, "message"])),
+};
+
+for (const [label, config] of [
+  ["one region", ONE_REGION],
+  ["three regions", THREE_REGIONS],
+] as const) {
+  describe(`infra stack, regional slices (${label})`, function () {
+    this.timeout(120_000);
+    let stack: Stack;
+    const regions = config.regions;
+
+    before(async () => {
+      stack = new Stack((await buildStack(config, bundleOptions())).resources);
+    });
+
+    it("creates one provider per configured region and every custom resource on an explicit provider", () => {
+      expect(stack.ofType(TYPES.provider).map((p) => p.inputs.region)).to.have.members([...regions]);
+      for (const resource of stack.custom().filter((r) => r.type !== TYPES.provider)) {
+        expect(stack.regionOf(resource), `${resource.type} ${resource.name}`).to.be.a("string");
+      }
+    });
+
+    it("puts every resource of a region's slice on that region's provider", () => {
+      for (const region of regions) {
+        const slice = stack.custom().filter((r) => r.name.startsWith(`chat-${region}-`));
+        expect(slice.length).to.be.greaterThan(40);
+        for (const resource of slice) expect(stack.regionOf(resource), `${resource.type} ${resource.name}`).to.equal(region);
+      }
+    });
+
+    it("gives each region exactly one WebSocket API selecting routes by $request.body.action", () => {
+      for (const region of regions) {
+        const apis = stack.inRegion(TYPES.api, region);
+        expect(apis).to.have.length(1);
+        expect(apis[0]!.inputs.protocolType).to.equal("WEBSOCKET");
+        expect(apis[0]!.inputs.routeSelectionExpression).to.equal("$request.body.action");
+      }
+    });
+
+    it("has exactly the protocol's routes in each region, each integrated with the right function", () => {
+      for (const region of regions) {
+        const api = stack.inRegion(TYPES.api, region)[0]!;
+        const routes = stack.inRegion(TYPES.route, region);
+        expect(routes.map((r) => r.inputs.routeKey)).to.have.members(ROUTE_KEYS);
+        for (const route of routes) {
+          expect(route.inputs.apiId).to.equal(api.id);
+          const integrationId = String(route.inputs.target).replace(/^integrations\//, "");
+          const integration = stack.inRegion(TYPES.integration, region).find((i) => i.id === integrationId);
+          expect(integration, `${region} ${route.inputs.routeKey}`).to.not.equal(undefined);
+          expect(integration!.inputs.integrationType).to.equal("AWS_PROXY");
+          expect(integration!.inputs.apiId).to.equal(api.id);
+          const handler = ROUTE_HANDLER[String(route.inputs.routeKey)]!;
+          expect(integration!.inputs.integrationUri).to.equal(stack.fn(region, handler).state.invokeArn);
+        }
+      }
+    });
+
+    it("guards $connect, and only $connect, with a REQUEST authorizer reading the token from the query string", () => {
+      for (const region of regions) {
+        const authorizers = stack.inRegion(TYPES.authorizer, region);
+        expect(authorizers).to.have.length(1);
+        const authorizer = authorizers[0]!;
+        expect(authorizer.inputs.authorizerType).to.equal("REQUEST");
+        expect(authorizer.inputs.identitySources).to.deep.equal(["route.request.querystring.token"]);
+        expect(authorizer.inputs.authorizerUri).to.equal(stack.fn(region, "authorizer").state.invokeArn);
+        for (const route of stack.inRegion(TYPES.route, region)) {
+          if (route.inputs.routeKey === "$connect") {
+            expect(route.inputs.authorizationType).to.equal("CUSTOM");
+            expect(route.inputs.authorizerId).to.equal(authorizer.id);
+          } else {
+            expect(route.inputs.authorizationType, String(route.inputs.routeKey)).to.equal("NONE");
+            expect(route.inputs.authorizerId).to.equal(undefined);
+          }
+        }
+      }
+    });
+
+    it("lets API Gateway invoke each function only from its own routes and authorizer (source ARNs)", () => {
+      for (const region of regions) {
+        const executionArn = String(stack.inRegion(TYPES.api, region)[0]!.state.executionArn);
+        expect(executionArn).to.equal(`arn:aws:execute-api:${region}:${MOCK_ACCOUNT}:${stack.inRegion(TYPES.api, region)[0]!.id}`);
+        const permissions = stack.inRegion(TYPES.permission, region);
+        const expected = [
+          ...ROUTE_KEYS.map((key) => ({ arn: `${executionArn}/live/${key}`, fn: ROUTE_HANDLER[key]! })),
+          { arn: `${executionArn}/authorizers/${stack.inRegion(TYPES.authorizer, region)[0]!.id}`, fn: "authorizer" },
+        ];
+        expect(permissions.map((p) => p.inputs.sourceArn)).to.have.members(expected.map((e) => e.arn));
+        for (const { arn, fn } of expected) {
+          const permission = permissions.find((p) => p.inputs.sourceArn === arn)!;
+          expect(permission.inputs.action).to.equal("lambda:InvokeFunction");
+          expect(permission.inputs.principal).to.equal("apigateway.amazonaws.com");
+          expect(permission.inputs.function).to.equal(stack.fn(region, fn).state.arn);
+        }
+      }
+    });
+
+    it("runs every handler on nodejs22.x / arm64 with short timeouts, except the long-running worker", () => {
+      for (const region of regions) {
+        for (const handler of HANDLERS) {
+          const fn = stack.fn(region, handler);
+          expect(fn.inputs.runtime).to.equal("nodejs22.x");
+          expect(fn.inputs.architectures).to.deep.equal(["arm64"]);
+          expect(fn.inputs.handler).to.equal("index.handler");
+          expect(fn.inputs.loggingConfig.logFormat).to.equal("JSON");
+          if (handler === "worker") expect(fn.inputs.timeout).to.equal(900);
+          else expect(fn.inputs.timeout).to.be.at.most(20);
+        }
+      }
+    });
+
+    it("passes this region's guardrail id and published version, endpoints and limits to the handlers", () => {
+      for (const region of regions) {
+        const guardrail = stack.inRegion(TYPES.guardrail, region);
+        const version = stack.inRegion(TYPES.guardrailVersion, region);
+        expect(guardrail).to.have.length(1);
+        expect(version).to.have.length(1);
+        expect(version[0]!.inputs.guardrailArn).to.equal(guardrail[0]!.state.guardrailArn);
+        const api = stack.inRegion(TYPES.api, region)[0]!;
+        for (const handler of ["connect", "disconnect", "message", "worker"]) {
+          const env = stack.fn(region, handler).inputs.environment.variables as Record<string, string>;
+          expect(env.GUARDRAIL_ID, handler).to.equal(guardrail[0]!.state.guardrailId);
+          expect(env.GUARDRAIL_VERSION, handler).to.equal(version[0]!.state.version);
+          expect(env.GUARDRAIL_VERSION).to.not.equal("DRAFT");
+          expect(env.CONNECTIONS_ENDPOINT).to.equal(`https://${api.id}.execute-api.${region}.amazonaws.com/live`);
+          expect(env.MODEL_ID).to.equal(config.modelId);
+          expect(env.WORKER_FUNCTION_NAME).to.equal(stack.fn(region, "worker").inputs.name);
+          expect(env.CONNECTIONS_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-connections").state.name);
+          expect(env.HISTORY_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-history").state.name);
+          expect(env.USER_POOL_ID).to.equal(stack.ofType(TYPES.userPool)[0]!.id);
+          expect(env.USER_POOL_CLIENT_ID).to.equal(stack.ofType(TYPES.userPoolClient)[0]!.id);
+        }
+        const authorizerEnv = stack.fn(region, "authorizer").inputs.environment.variables as Record<string, string>;
+        expect(Object.keys(authorizerEnv)).to.include.members(["USER_POOL_ID", "USER_POOL_CLIENT_ID"]);
+        expect(authorizerEnv).to.not.have.property("MODEL_ID");
+      }
+    });
+
+    it("configures each guardrail with input and output filters, prompt-attack detection and blocked messages", () => {
+      for (const region of regions) {
+        const guardrail = stack.inRegion(TYPES.guardrail, region)[0]!;
+        const filters = guardrail.inputs.contentPolicyConfig.filtersConfigs as { type: string; inputStrength: string; outputStrength: string }[];
+        expect(filters.map((f) => f.type)).to.have.members(["SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT", "PROMPT_ATTACK"]);
+        expect(filters.find((f) => f.type === "PROMPT_ATTACK")).to.include({ inputStrength: "HIGH", outputStrength: "NONE" });
+        expect(filters.find((f) => f.type === "HATE")).to.include({ inputStrength: "HIGH", outputStrength: "HIGH" });
+        expect(guardrail.inputs.blockedInputMessaging).to.be.a("string").and.not.empty;
+        expect(guardrail.inputs.blockedOutputsMessaging).to.be.a("string").and.not.empty;
+        const topics = (guardrail.inputs.topicPolicyConfig?.topicsConfigs ?? []) as { name: string; type: string }[];
+        expect(topics.map((t) => t.name)).to.deep.equal("guardrailDeniedTopics" in config ? ["Investment advice"] : []);
+        for (const topic of topics) expect(topic.type).to.equal("DENY");
+      }
+    });
+
+    it("gives each function its own role with a scoped policy: no wildcard action, no bare * resource", () => {
+      for (const region of regions) {
+        for (const handler of HANDLERS) {
+          const policy = JSON.parse(stack.one(TYPES.rolePolicy, `chat-${region}-${handler}-policy`).inputs.policy as string) as {
+            Statement: Statement[];
+          };
+          for (const statement of policy.Statement) {
+            expect(statement.Effect).to.equal("Allow");
+            for (const action of statement.Action) expect(action, `${handler} ${statement.Sid}`).to.not.contain("*");
+            for (const resource of statement.Resource) expect(resource, `${handler} ${statement.Sid}`).to.not.equal("*");
+          }
+          const fn = stack.fn(region, handler);
+          const role = stack.one(TYPES.role, `chat-${region}-${handler}-role`);
+          expect(fn.inputs.role).to.equal(role.state.arn);
+        }
+      }
+    });
+
+    it("scopes the worker to this region's tables, stage, model profile and guardrail", () => {
+      for (const region of regions) {
+        const statements = JSON.parse(stack.one(TYPES.rolePolicy, `chat-${region}-worker-policy`).inputs.policy as string).Statement as Statement[];
+        const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+        const api = stack.inRegion(TYPES.api, region)[0]!;
+        const connections = String(stack.one(TYPES.table, "chat-tables-connections").state.name);
+        const history = String(stack.one(TYPES.table, "chat-tables-history").state.name);
+        expect(bySid.ConnectionsTable!.Resource).to.deep.equal([`arn:aws:dynamodb:${region}:${MOCK_ACCOUNT}:table/${connections}`]);
+        expect(bySid.HistoryTable!.Resource).to.deep.equal([`arn:aws:dynamodb:${region}:${MOCK_ACCOUNT}:table/${history}`]);
+        expect(bySid.HistoryTable!.Action).to.have.members(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]);
+        expect(bySid.PostToConnections).to.deep.include({
+          Action: ["execute-api:ManageConnections"],
+          Resource: [`arn:aws:execute-api:${region}:${MOCK_ACCOUNT}:${api.id}/live/POST/@connections/*`],
+        });
+        expect(bySid.ApplyOwnGuardrail!.Resource).to.deep.equal([stack.inRegion(TYPES.guardrail, region)[0]!.state.guardrailArn]);
+        const streamActions = statements.filter((s) => s.Action.includes("bedrock:InvokeModelWithResponseStream"));
+        expect(streamActions.flatMap((s) => s.Action)).to.satisfy((actions: string[]) => actions.every((a) => a === "bedrock:InvokeModelWithResponseStream"));
+        if (config.modelId.startsWith("us.")) {
+          const profileArn = `arn:aws:bedrock:${region}:${MOCK_ACCOUNT}:inference-profile/${config.modelId}`;
+          expect(bySid.StreamThroughProfile!.Resource).to.deep.equal([profileArn]);
+          expect(bySid.StreamFromProfileDestinations!.Resource).to.deep.equal([
+            `arn:aws:bedrock:*::foundation-model/${config.modelId.replace(/^us\./, "")}`,
+          ]);
+          expect(bySid.StreamFromProfileDestinations!.Condition).to.deep.equal({ StringEquals: { "bedrock:InferenceProfileArn": profileArn } });
+        } else {
+          expect(bySid.StreamFromModel!.Resource).to.deep.equal([`arn:aws:bedrock:${region}::foundation-model/${config.modelId}`]);
+        }
+        expect(bySid).to.not.have.property("InvokeWorker");
+      }
+    });
+
+    it("lets only the message handler invoke the worker, and only it query the history index", () => {
+      for (const region of regions) {
+        for (const handler of HANDLERS) {
+          const statements = JSON.parse(stack.one(TYPES.rolePolicy, `chat-${region}-${handler}-policy`).inputs.policy as string).Statement as Statement[];
+          const invoke = statements.find((s) => s.Sid === "InvokeWorker");
+          const index = statements.find((s) => s.Sid === "HistoryIndexes");
+          if (handler === "message") {
+            expect(invoke!.Resource).to.deep.equal([stack.fn(region, "worker").state.arn]);
+            expect(index!.Resource).to.deep.equal(
+              historyTable.globalIndexes.map((i) => `arn:aws:dynamodb:${region}:${MOCK_ACCOUNT}:table/${String(stack.one(TYPES.table, "chat-tables-history").state.name)}/index/${i.name}`),
+            );
+          } else {
+            expect(invoke, handler).to.equal(undefined);
+            expect(index, handler).to.equal(undefined);
+          }
+          if (handler === "authorizer") expect(statements.map((s) => s.Sid)).to.deep.equal(["WriteOwnLogs"]);
+        }
+      }
+    });
+
+    it("deploys a stage with route throttling and JSON access logs that never include the token", () => {
+      for (const region of regions) {
+        const stages = stack.inRegion(TYPES.stage, region);
+        expect(stages).to.have.length(1);
+        const stage = stages[0]!;
+        expect(stage.inputs.name).to.equal("live");
+        expect(stage.inputs.deploymentId).to.equal(stack.inRegion(TYPES.deployment, region)[0]!.id);
+        expect(stage.inputs.defaultRouteSettings).to.include({ throttlingBurstLimit: 200, throttlingRateLimit: 100, dataTraceEnabled: false });
+        const format = String(stage.inputs.accessLogSettings.format);
+        expect(() => JSON.parse(format)).to.not.throw();
+        expect(format).to.contain("$context.connectionId").and.contain("$context.routeKey");
+        expect(format.toLowerCase()).to.not.contain("querystring");
+        expect(format.toLowerCase()).to.not.contain("token");
+        const logGroup = stack.inRegion(TYPES.logGroup, region).find((g) => g.state.arn === stage.inputs.accessLogSettings.destinationArn);
+        expect(logGroup, "access log group").to.not.equal(undefined);
+      }
+    });
+
+    it("sets a retention on every log group, and gives each function its own", () => {
+      for (const group of stack.ofType(TYPES.logGroup)) expect(group.inputs.retentionInDays, group.name).to.equal(30);
+      for (const region of regions) {
+        for (const handler of HANDLERS) {
+          const group = stack.one(TYPES.logGroup, `chat-${region}-${handler}-logs`);
+          expect(stack.fn(region, handler).inputs.loggingConfig.logGroup).to.equal(group.state.name);
+        }
+      }
+    });
+
+    it("invokes the worker asynchronously without retries, and alarms on errors and throttles", () => {
+      for (const region of regions) {
+        const config = stack.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `chat-${region}-worker-async`);
+        expect(config.inputs).to.include({ maximumRetryAttempts: 0, functionName: stack.fn(region, "worker").state.name });
+        const metrics = stack.inRegion(TYPES.alarm, region).map((a) => `${a.inputs.namespace}/${a.inputs.metricName}`);
+        expect(metrics).to.include.members(["AWS/Lambda/Errors", "AWS/Lambda/Throttles", "AWS/ApiGateway/IntegrationError", "AWS/ApiGateway/ExecutionError"]);
+      }
+    });
+  });
+}
