@@ -1,0 +1,84 @@
+/**
+ * The chat page in a real browser against the local stack: the unchanged runtime handlers behind the API Gateway
+ * emulator, the Bedrock emulator, the local Lambda Invoke API, the Cognito-shaped issuer and DynamoDB.
+ */
+import { expect } from "chai";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
+import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { describeChatPage } from "./support/chat-suite";
+import { startScriptServer, type ScriptServer } from "./support/openai-script-server";
+
+/** Quick but still streamed: the first token after 150 ms, then 80 tokens/s, coalesced every 40 ms. */
+function localStack(extra: Parameters<typeof startLocalStack>[0] = {}): Promise<LocalStack> {
+  return startLocalStack({
+    ports: { web: 0 },
+    dataDir: null,
+    staticDir: ensureWebBuild(),
+    bedrock: { timing: { timeToFirstTokenMs: 150, tokensPerSecond: 80 }, ...extra.bedrock },
+    env: { FLUSH_INTERVAL_MS: "40", STOP_POLL_MS: "50", ...extra.env },
+    ...extra,
+  });
+}
+
+describeChatPage("web chat page against the local stack", async () => {
+  const stack = await localStack();
+  return {
+    webUrl: stack.webUrl,
+    dropConnections: () => {
+      for (const connection of stack.gateway.connections()) stack.gateway.drop(connection.connectionId);
+    },
+    stop: () => stack.stop(),
+  };
+});
+
+describe("web chat page against the local stack: a model answer with hostile markup", function () {
+  this.timeout(90_000);
+  let script: ScriptServer;
+  let stack: LocalStack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async function () {
+    this.timeout(120_000);
+    script = await startScriptServer();
+    stack = await localStack({ bedrock: { passthrough: { baseUrl: script.baseUrl, model: "scripted" } } });
+    browser = await launchBrowser();
+    ({ context, page } = await openPage(browser));
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await stack?.stop();
+    await script?.stop();
+  });
+
+  it("renders <script>, <img onerror> and javascript: links from the model inert", async () => {
+    await signIn(page, stack.webUrl, "mallory");
+    script.script([
+      "Here you go:\n\n",
+      "<script>window.__xss = 'script'</script>\n\n",
+      "<img src=x onerror=\"window.__xss = 'img'\">\n\n",
+      "[click me](javascript:window.__xss='link')\n\n",
+      "<svg onload=\"window.__xss='svg'\"></svg> done.",
+    ]);
+    await sendMessage(page, "show me some markup");
+    expect(await waitAnswerDone(page)).to.equal("complete");
+    const answer = page.locator("article.turn.assistant .markdown").last();
+    await answer.getByText("click me").click();
+    const report = await page.evaluate(() => {
+      const root = document.querySelector("#app")!;
+      return {
+        xss: (window as unknown as { __xss?: string }).__xss ?? null,
+        scripts: root.querySelectorAll("script").length,
+        images: root.querySelectorAll(".markdown img, .markdown svg").length,
+        handlers: [...root.querySelectorAll("*")].flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith("on")).map((a) => `${el.tagName}.${a.name}`)),
+        javascriptLinks: [...root.querySelectorAll("a")].filter((a) => /^\s*javascript:/i.test(a.getAttribute("href") ?? "")).length,
+      };
+    });
+    expect(report).to.deep.equal({ xss: null, scripts: 0, images: 0, handlers: [], javascriptLinks: 0 });
+    // The turn went through the real handlers: history has the same text the page shows as text.
+    expect(await answer.innerText()).to.contain("<img src=x onerror=");
+  });
+});
