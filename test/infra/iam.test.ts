@@ -1,0 +1,344 @@
+/**
+ * The IAM policies the program renders, evaluated with an IAM policy simulator (@cloud-copilot/iam-simulate):
+ * for every function in every region, its role can do exactly what its handler needs on the named resources, and
+ * is denied the near misses (another table, another region's replica, another API or stage, another model, the
+ * non-streaming model call, another region's guardrail, another function, table administration, Scan).
+ *
+ * The expected access below is written from the architecture (docs/ARCHITECTURE.md "The flow", the handler list in
+ * runtime/env.ts), not read from infra/permissions.ts, so the two are checked against each other.
+ * Request ARNs are built from what the mocks harness recorded (tables, API ids, stages, function and guardrail ARNs).
+ */
+import { expect } from "chai";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { HANDLERS, type HandlerName } from "../../runtime/env";
+import { buildStack, regionOfProvider, type RecordedResource } from "./harness";
+import { MOCK_ACCOUNT } from "./mock-state";
+
+const A = MOCK_ACCOUNT;
+
+type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
+
+interface PolicyDocument {
+  Version?: string;
+  Statement: unknown[];
+}
+
+/** One function of the rendered stack with everything its requests name. */
+interface RenderedFunction {
+  handler: HandlerName;
+  region: string;
+  roleArn: string;
+  policy: PolicyDocument;
+  functionArn: string;
+  logGroupName: string;
+}
+
+/** The stack's named resources per region, as recorded under mocks. */
+interface Topology {
+  regions: string[];
+  connectionsTable: string;
+  historyTable: string;
+  historyIndexes: string[];
+  api: Map<string, { apiId: string; stage: string }>;
+  guardrailArn: Map<string, string>;
+  functions: RenderedFunction[];
+}
+
+const byRegion = (resources: RecordedResource[], type: string) =>
+  resources.filter((r) => r.type === type).map((r) => ({ resource: r, region: regionOfProvider(r.provider) ?? "?" }));
+
+function handlerOf(fn: RecordedResource): HandlerName {
+  const words = `${fn.name} ${String(fn.inputs.description ?? "")}`;
+  const found = HANDLERS.filter((h) => new RegExp(`\\b${h}\\b`).test(words));
+  if (found.length !== 1) throw new Error(`cannot tell the handler of function ${fn.name} (matches: ${found.join(", ") || "none"})`);
+  return found[0];
+}
+
+function parse(policy: unknown): PolicyDocument {
+  const document = (typeof policy === "string" ? JSON.parse(policy) : policy) as PolicyDocument;
+  if (!document || !Array.isArray(document.Statement)) throw new Error(`not a policy document: ${JSON.stringify(policy)}`);
+  return document;
+}
+
+/** Reads the topology the program rendered; fails loudly when a piece the expectations need is missing. */
+function topologyOf(resources: RecordedResource[], regions: string[]): Topology {
+  const tables = resources.filter((r) => r.type === "aws:dynamodb/table:Table");
+  const tableNamed = (hashKey: string) => {
+    const table = tables.find((t) => t.inputs.hashKey === hashKey);
+    if (!table) throw new Error(`no table with hash key ${hashKey}`);
+    return table;
+  };
+  const history = tableNamed("pk");
+  const api = new Map<string, { apiId: string; stage: string }>();
+  for (const { resource, region } of byRegion(resources, "aws:apigatewayv2/api:Api")) {
+    const stage = byRegion(resources, "aws:apigatewayv2/stage:Stage").find((s) => s.region === region && s.resource.inputs.apiId === resource.id);
+    if (!stage) throw new Error(`no stage for the API in ${region}`);
+    api.set(region, { apiId: resource.id, stage: String(stage.resource.inputs.name) });
+  }
+  const guardrailArn = new Map(
+    byRegion(resources, "aws:bedrock/guardrail:Guardrail").map(({ resource, region }) => [region, String(resource.state.guardrailArn)]),
+  );
+  const roles = resources.filter((r) => r.type === "aws:iam/role:Role");
+  const rolePolicies = resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy");
+  const functions = byRegion(resources, "aws:lambda/function:Function").map(({ resource: fn, region }): RenderedFunction => {
+    const role = roles.find((r) => r.state.arn === fn.inputs.role);
+    if (!role) throw new Error(`no role for function ${fn.name}`);
+    const attached = rolePolicies.filter((p) => p.inputs.role === role.id || p.inputs.role === role.state.name);
+    expect(attached, `inline policies of ${role.name}`).to.have.length(1);
+    expect(role.inputs.managedPolicyArns ?? [], `managed policies of ${role.name}`).to.deep.equal([]);
+    return {
+      handler: handlerOf(fn),
+      region,
+      roleArn: String(role.state.arn),
+      policy: parse(attached[0].inputs.policy),
+      functionArn: String(fn.state.arn),
+      logGroupName: String(fn.inputs.loggingConfig?.logGroup),
+    };
+  });
+  return {
+    regions,
+    connectionsTable: String(tableNamed("connectionId").state.name),
+    historyTable: String(history.state.name),
+    historyIndexes: (history.inputs.globalSecondaryIndexes ?? []).map((i: { name: string }) => i.name),
+    api,
+    guardrailArn,
+    functions,
+  };
+}
+
+async function decide(fn: RenderedFunction, action: string, resource: string, context: Record<string, string> = {}): Promise<Decision> {
+  const response = await runSimulation(
+    {
+      identityPolicies: [{ name: "inline", policy: fn.policy }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: { action, principal: fn.roleArn, resource: { accountId: A, resource }, contextVariables: context },
+    },
+    {},
+  );
+  // A malformed request is a test bug, never a "deny".
+  if (response.resultType === "error") throw new Error(`simulation error for ${action} on ${resource}: ${JSON.stringify(response.errors)}`);
+  return response.overallResult as Decision;
+}
+
+/** A request and why it matters. */
+interface Probe {
+  action: string;
+  resource: string;
+  context?: Record<string, string>;
+  why: string;
+}
+
+const table = (region: string, name: string) => `arn:aws:dynamodb:${region}:${A}:table/${name}`;
+const otherRegion = (t: Topology, region: string) => t.regions.find((r) => r !== region) ?? (region === "us-west-2" ? "us-east-2" : "us-west-2");
+
+/** Bedrock model/profile ARNs a worker in `region` must be able to stream from, for the configured model id. */
+function modelTargets(modelId: string, region: string): { allowed: Probe[]; denied: Probe[] } {
+  const action = "bedrock:InvokeModelWithResponseStream";
+  const profile = /^(us|eu|apac|global)\.(.+)$/.exec(modelId);
+  if (!profile) {
+    const model = `arn:aws:bedrock:${region}::foundation-model/${modelId}`;
+    return {
+      allowed: [{ action, resource: model, why: "streams from the configured model" }],
+      denied: [
+        { action: "bedrock:InvokeModel", resource: model, why: "non-streaming invoke is not needed" },
+        { action, resource: `arn:aws:bedrock:${region}::foundation-model/amazon.titan-text-express-v1`, why: "another model" },
+        { action: "bedrock:InvokeModel", resource: `arn:aws:bedrock:${region}::foundation-model/amazon.titan-text-express-v1`, why: "another model, non-streaming" },
+      ],
+    };
+  }
+  const profileArn = `arn:aws:bedrock:${region}:${A}:inference-profile/${modelId}`;
+  // One of the regions the profile routes to (the policy cannot know which; the condition pins the profile).
+  const destinationRegion = profile[1] === "eu" ? "eu-central-1" : "us-west-2";
+  const destination = `arn:aws:bedrock:${destinationRegion}::foundation-model/${profile[2]}`;
+  return {
+    allowed: [
+      { action, resource: profileArn, why: "streams through the configured inference profile" },
+      { action, resource: destination, context: { "bedrock:InferenceProfileArn": profileArn }, why: "the profile's destination model" },
+    ],
+    denied: [
+      { action, resource: destination, why: "the destination model directly, bypassing the profile" },
+      { action: "bedrock:InvokeModel", resource: profileArn, why: "non-streaming invoke is not needed" },
+      { action, resource: `arn:aws:bedrock:${region}:${A}:inference-profile/${profile[1]}.amazon.nova-pro-v1:0`, why: "another profile" },
+      {
+        action,
+        resource: `arn:aws:bedrock:${destinationRegion}::foundation-model/amazon.nova-pro-v1:0`,
+        context: { "bedrock:InferenceProfileArn": profileArn },
+        why: "another model, even through the profile",
+      },
+    ],
+  };
+}
+
+/** What each handler must be able to do, and the near misses it must be denied. */
+function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string) => string): { allowed: Probe[]; denied: Probe[] } {
+  const { region } = fn;
+  const elsewhere = otherRegion(t, region);
+  const { apiId, stage } = t.api.get(region) ?? { apiId: "missing", stage: "missing" };
+  const connections = table(region, t.connectionsTable);
+  const history = table(region, t.historyTable);
+  const post = (api: string, onStage: string, method = "POST") =>
+    `arn:aws:execute-api:${region}:${A}:${api}/${onStage}/${method}/@connections/L0SM9cOFvHcCIhw=`;
+  const worker = t.functions.find((f) => f.region === region && f.handler === "worker");
+  const ownStream = `arn:aws:logs:${region}:${A}:log-group:${fn.logGroupName}:log-stream:2026/01/01/x`;
+  const allowed: Probe[] = [
+    { action: "logs:CreateLogStream", resource: ownStream, why: "its own log group" },
+    { action: "logs:PutLogEvents", resource: ownStream, why: "its own log group" },
+  ];
+  const denied: Probe[] = [
+    { action: "logs:PutLogEvents", resource: `arn:aws:logs:${region}:${A}:log-group:/aws/lambda/another:log-stream:x`, why: "another log group" },
+    { action: "dynamodb:DeleteTable", resource: connections, why: "table administration" },
+    { action: "dynamodb:DeleteTable", resource: history, why: "table administration" },
+    { action: "dynamodb:Scan", resource: history, why: "history is read by Query only" },
+    { action: "dynamodb:Scan", resource: connections, why: "connections are read by key" },
+    { action: "dynamodb:PutItem", resource: table(region, "another-table"), why: "another table" },
+    { action: "dynamodb:PutItem", resource: table(elsewhere, t.connectionsTable), why: "another region's replica" },
+    { action: "dynamodb:Query", resource: table(elsewhere, t.historyTable), why: "another region's replica" },
+    { action: "iam:PassRole", resource: `arn:aws:iam::${A}:role/admin`, why: "no IAM" },
+  ];
+  const allowIf = (condition: boolean, probes: Probe[]) => (condition ? allowed : denied).push(...probes);
+
+  allowIf(fn.handler === "connect", [{ action: "dynamodb:PutItem", resource: connections, why: "connect stores the connection" }]);
+  allowIf(fn.handler === "disconnect" || fn.handler === "message" || fn.handler === "worker", [
+    { action: "dynamodb:DeleteItem", resource: connections, why: "removes a closed connection" },
+  ]);
+  allowIf(fn.handler === "message" || fn.handler === "worker", [
+    { action: "dynamodb:GetItem", resource: connections, why: "looks up the connection" },
+    { action: "dynamodb:Query", resource: history, why: "reads a session's turns" },
+    { action: "dynamodb:GetItem", resource: history, why: "reads a turn" },
+    { action: "dynamodb:PutItem", resource: history, why: "writes a turn" },
+    { action: "dynamodb:UpdateItem", resource: history, why: "updates a turn" },
+    { action: "execute-api:ManageConnections", resource: post(apiId, stage), why: "posts frames to its own API stage" },
+  ]);
+  allowIf(fn.handler === "message", [
+    ...t.historyIndexes.map((index) => ({ action: "dynamodb:Query", resource: `${history}/index/${index}`, why: "lists a user's sessions" })),
+    { action: "dynamodb:ConditionCheckItem", resource: history, why: "idempotent send: a transaction's condition on clientMessageId" },
+    { action: "lambda:InvokeFunction", resource: worker?.functionArn ?? "missing-worker", why: "hands generation to the worker" },
+  ]);
+  allowIf(fn.handler === "worker", [
+    ...modelTargets(modelIdOf(region), region).allowed,
+    { action: "bedrock:ApplyGuardrail", resource: t.guardrailArn.get(region) ?? "missing-guardrail", why: "its region's guardrail" },
+  ]);
+  if (fn.handler !== "worker") denied.push(...modelTargets(modelIdOf(region), region).allowed.map((p) => ({ ...p, why: `only the worker calls the model (${p.why})` })));
+  else denied.push(...modelTargets(modelIdOf(region), region).denied);
+
+  denied.push(
+    { action: "execute-api:ManageConnections", resource: post("zzzzzzzzzz", stage), why: "another API" },
+    { action: "execute-api:ManageConnections", resource: post(apiId, "another-stage"), why: "another stage" },
+    { action: "execute-api:ManageConnections", resource: post(apiId, stage, "DELETE"), why: "closing connections is not needed" },
+    { action: "lambda:InvokeFunction", resource: `arn:aws:lambda:${region}:${A}:function:another-function`, why: "another function" },
+    { action: "bedrock:ApplyGuardrail", resource: `arn:aws:bedrock:${elsewhere}:${A}:guardrail/zzzzzzzzzzzz`, why: "another region's guardrail" },
+  );
+  const otherWorker = t.functions.find((f) => f.region !== region && f.handler === "worker");
+  if (otherWorker) denied.push({ action: "lambda:InvokeFunction", resource: otherWorker.functionArn, why: "another region's worker" });
+  const otherGuardrail = [...t.guardrailArn].find(([r]) => r !== region)?.[1];
+  if (otherGuardrail) denied.push({ action: "bedrock:ApplyGuardrail", resource: otherGuardrail, why: "another region's guardrail" });
+  const otherApi = [...t.api].find(([r]) => r !== region)?.[1];
+  if (otherApi) {
+    const otherArn = `arn:aws:execute-api:${elsewhere}:${A}:${otherApi.apiId}/${otherApi.stage}/POST/@connections/x`;
+    denied.push({ action: "execute-api:ManageConnections", resource: otherArn, why: "another region's API" });
+  }
+  return { allowed, denied };
+}
+
+/** The probes the simulator decides differently from the expectation, as readable lines (empty = as expected). */
+async function misjudged(fn: RenderedFunction, t: Topology, modelIdOf: (region: string) => string): Promise<string[]> {
+  const { allowed, denied } = probesFor(fn, t, modelIdOf);
+  const wrong: string[] = [];
+  for (const probe of allowed) {
+    const decision = await decide(fn, probe.action, probe.resource, probe.context);
+    if (decision !== "Allowed") wrong.push(`should allow ${probe.action} on ${probe.resource} (${probe.why}): ${decision}`);
+  }
+  for (const probe of denied) {
+    const decision = await decide(fn, probe.action, probe.resource, probe.context);
+    if (decision === "Allowed") wrong.push(`should deny ${probe.action} on ${probe.resource} (${probe.why})`);
+  }
+  return wrong;
+}
+
+/** Every action a document allows, sorted (the "exactly" half: nothing beyond what the probes name). */
+function allowedActions(document: PolicyDocument): string[] {
+  const actions = document.Statement.flatMap((s) => {
+    const statement = s as { Effect: string; Action: string | string[] };
+    return statement.Effect === "Allow" ? [statement.Action].flat() : [];
+  });
+  return [...new Set(actions)].sort();
+}
+
+const CONFIGS: { title: string; config: Record<string, unknown>; modelIdOf: (region: string) => string }[] = [
+  {
+    title: "one region, a foundation model id",
+    config: { regions: ["us-east-1"], modelId: "anthropic.claude-3-5-haiku-20241022-v1:0" },
+    modelIdOf: () => "anthropic.claude-3-5-haiku-20241022-v1:0",
+  },
+  {
+    title: "three regions, inference profiles with a per-region override",
+    config: {
+      regions: ["us-east-1", "eu-west-1", "us-west-2"],
+      modelId: "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+      modelIdOverrides: ["eu-west-1=eu.anthropic.claude-3-5-haiku-20241022-v1:0"],
+    },
+    modelIdOf: (region) => (region === "eu-west-1" ? "eu.anthropic.claude-3-5-haiku-20241022-v1:0" : "us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+  },
+];
+
+for (const { title, config, modelIdOf } of CONFIGS) {
+  describe(`IAM of the rendered stack (${title})`, function () {
+    this.timeout(120_000);
+    let topology: Topology;
+
+    before(async () => {
+      const { resources } = await buildStack(config);
+      topology = topologyOf(resources, config.regions as string[]);
+    });
+
+    it("has one function per handler in every region, each with its own role", () => {
+      for (const region of topology.regions) {
+        const handlers = topology.functions.filter((f) => f.region === region).map((f) => f.handler).sort();
+        expect(handlers, region).to.deep.equal([...HANDLERS].sort());
+      }
+      expect(new Set(topology.functions.map((f) => f.roleArn)).size).to.equal(topology.functions.length);
+    });
+
+    it("names a literal API id in every execute-api resource (the simulator mis-evaluates a wildcard API id)", () => {
+      // @cloud-copilot/iam-simulate 0.1.173 denies `arn:…:execute-api:r:a:*/live/POST/@connections/*` for a request
+      // that real IAM would allow; with literal API ids that mis-evaluation cannot hide a grant.
+      for (const fn of topology.functions) {
+        for (const statement of fn.policy.Statement as { Resource?: string | string[] }[]) {
+          for (const resource of [statement.Resource ?? []].flat().filter((r) => r.includes(":execute-api:"))) {
+            expect(resource.split(":")[5], resource).to.match(/^[a-z0-9]{10}\//);
+          }
+        }
+      }
+    });
+
+    it("the probes bite: a widened worker policy is caught on the near misses", async () => {
+      const worker = topology.functions.find((f) => f.handler === "worker")!;
+      const widen = (edit: (statement: { Sid?: string; Action: string[]; Resource: string[] }) => void): RenderedFunction => {
+        const policy = structuredClone(worker.policy) as { Statement: { Sid?: string; Action: string[]; Resource: string[] }[] };
+        policy.Statement.forEach(edit);
+        return { ...worker, policy };
+      };
+      const anyTable = widen((s) => (s.Resource = s.Resource.map((r) => r.replace(/:table\/[^/]+/, ":table/*"))));
+      expect((await misjudged(anyTable, topology, modelIdOf)).join("\n")).to.match(/should deny dynamodb:PutItem on .*another-table/);
+      const anyModel = widen((s) => (s.Resource = s.Resource.map((r) => r.replace(/(foundation-model|inference-profile)\/.*/, "$1/*"))));
+      expect((await misjudged(anyModel, topology, modelIdOf)).join("\n")).to.match(/should deny bedrock:InvokeModelWithResponseStream .*another (model|profile)/);
+      const anyStage = widen((s) => (s.Resource = s.Resource.map((r) => r.replace(/(execute-api:.*?\/)[^/]+\/POST/, "$1*/POST"))));
+      expect((await misjudged(anyStage, topology, modelIdOf)).join("\n")).to.match(/should deny execute-api:ManageConnections .*another stage/);
+      const anyApi = widen((s) => (s.Resource = s.Resource.map((r) => r.replace(/(execute-api:[^:]+:\d+:).*/, "$1*"))));
+      expect((await misjudged(anyApi, topology, modelIdOf)).join("\n")).to.match(/should deny execute-api:ManageConnections .*another API/);
+      const invokeToo = widen((s) => (s.Action = s.Action.map((a) => (a === "bedrock:InvokeModelWithResponseStream" ? "bedrock:InvokeModel*" : a))));
+      expect((await misjudged(invokeToo, topology, modelIdOf)).join("\n")).to.match(/should deny bedrock:InvokeModel on/);
+    });
+
+    for (const handler of HANDLERS) {
+      it(`${handler}: allowed exactly what it needs, denied the near misses`, async () => {
+        for (const fn of topology.functions.filter((f) => f.handler === handler)) {
+          expect(await misjudged(fn, topology, modelIdOf), `${handler} in ${fn.region}`).to.deep.equal([]);
+          const expectedActions = [...new Set(probesFor(fn, topology, modelIdOf).allowed.map((p) => p.action))].sort();
+          expect(allowedActions(fn.policy), `actions granted to ${handler} in ${fn.region}`).to.deep.equal(expectedActions);
+        }
+      });
+    }
+  });
+}

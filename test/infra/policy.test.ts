@@ -1,0 +1,334 @@
+/**
+ * Every policy rule over every resource the program creates, for a one-region and a three-region stack: all pass.
+ * Then a bad variant of each, derived from the real recorded resource by changing the one property the rule
+ * guards: each fails with a message. (Cases the program cannot produce are in policy-rules.test.ts.)
+ *
+ * Resource rules see a resource's inputs (what CrossGuard's resource validation gets); stack rules see inputs
+ * merged with the mocked provider's outputs (what CrossGuard's stack validation gets: ids, ARNs, names).
+ */
+import { expect } from "chai";
+import { resourceRules, stackRules, TYPES as T, type ResourceView, type StackResourceView } from "../../infra/policy/rules";
+import { buildStack, type RecordedResource } from "./harness";
+
+type Props = Record<string, unknown>;
+
+const resourceView = (r: RecordedResource): ResourceView => ({ type: r.type, name: r.name, props: r.inputs });
+const stackView = (r: RecordedResource): StackResourceView => ({ type: r.type, name: r.name, id: r.id, props: { ...r.inputs, ...r.state } });
+
+/** A deep copy that a bad variant may change without touching the recorded stack. */
+const copy = <V>(value: V): V => structuredClone(value);
+
+function ruleNamed(name: string) {
+  const rule = resourceRules.find((r) => r.name === name);
+  if (!rule) throw new Error(`no resource rule ${name}`);
+  return rule;
+}
+
+function stackRuleNamed(name: string) {
+  const rule = stackRules.find((r) => r.name === name);
+  if (!rule) throw new Error(`no stack rule ${name}`);
+  return rule;
+}
+
+/** Rewrites every statement of a policy document held as a JSON string (as the program renders it). */
+function editStatements(policy: unknown, edit: (statement: Props) => void): string {
+  const document = (typeof policy === "string" ? JSON.parse(policy) : copy(policy)) as { Statement: Props[] };
+  for (const statement of [document.Statement].flat()) edit(statement);
+  return JSON.stringify(document);
+}
+
+interface BadVariant {
+  /** The rule that must catch it. */
+  rule: string;
+  what: string;
+  type: string;
+  /** Which recorded resource to start from (default: the first of `type`). */
+  pick?: (r: RecordedResource) => boolean;
+  /** Changes the copy's props into the bad variant. */
+  spoil: (props: Props) => void;
+  expected: RegExp;
+}
+
+const isWorkerPolicy = (r: RecordedResource) => String(r.inputs.policy).includes("bedrock:InvokeModelWithResponseStream");
+
+const BAD_VARIANTS: BadVariant[] = [
+  {
+    rule: "iam-least-privilege",
+    what: "a service wildcard action",
+    type: T.rolePolicy,
+    pick: isWorkerPolicy,
+    spoil: (p) => (p.policy = editStatements(p.policy, (s) => (s.Action = ["dynamodb:*"]))),
+    expected: /wildcard action dynamodb:\*/,
+  },
+  {
+    rule: "iam-least-privilege",
+    what: "Action *",
+    type: T.rolePolicy,
+    spoil: (p) => (p.policy = editStatements(p.policy, (s) => (s.Action = "*"))),
+    expected: /wildcard action \*/,
+  },
+  {
+    rule: "iam-least-privilege",
+    what: "Resource * on the model statement",
+    type: T.rolePolicy,
+    pick: isWorkerPolicy,
+    spoil: (p) => (p.policy = editStatements(p.policy, (s) => (s.Resource = "*"))),
+    expected: /grants bedrock:InvokeModelWithResponseStream on unscoped resource \*/,
+  },
+  {
+    rule: "iam-least-privilege",
+    what: "a trust policy for any action",
+    type: T.role,
+    spoil: (p) => (p.assumeRolePolicy = editStatements(p.assumeRolePolicy, (s) => (s.Action = "sts:*"))),
+    expected: /assumeRolePolicy: .*wildcard action sts:\*/,
+  },
+  {
+    rule: "cloudfront-https-tls12",
+    what: "viewer protocol allow-all on the default behavior",
+    type: T.distribution,
+    spoil: (p) => ((p.defaultCacheBehavior as Props).viewerProtocolPolicy = "allow-all"),
+    expected: /defaultCacheBehavior viewerProtocolPolicy is allow-all/,
+  },
+  {
+    rule: "cloudfront-https-tls12",
+    what: "viewer protocol allow-all on every ordered behavior (the WebSocket path)",
+    type: T.distribution,
+    spoil: (p) => {
+      const behaviors = p.orderedCacheBehaviors as Props[] | undefined;
+      if (!behaviors?.length) throw new Error("the distribution has no ordered cache behaviors to spoil");
+      for (const behavior of behaviors) behavior.viewerProtocolPolicy = "allow-all";
+    },
+    expected: /orderedCacheBehaviors\[0\].* viewerProtocolPolicy is allow-all/,
+  },
+  {
+    rule: "cloudfront-https-tls12",
+    what: "a custom certificate with TLS 1.0",
+    type: T.distribution,
+    spoil: (p) =>
+      (p.viewerCertificate = {
+        acmCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0d0e8f34-0000-4000-8000-000000000000",
+        sslSupportMethod: "sni-only",
+        minimumProtocolVersion: "TLSv1",
+      }),
+    expected: /minimumProtocolVersion TLSv1 is below TLSv1.2/,
+  },
+  {
+    rule: "s3-public-access-blocked",
+    what: "a public access block that lets bucket policies be public",
+    type: T.bucketPublicAccessBlock,
+    spoil: (p) => (p.blockPublicPolicy = false),
+    expected: /blockPublicPolicy is not true/,
+  },
+  {
+    rule: "s3-no-public-acl",
+    what: "a public-read canned ACL",
+    type: T.bucket,
+    spoil: (p) => (p.acl = "public-read"),
+    expected: /acl public-read makes the bucket public/,
+  },
+  {
+    rule: "s3-bucket-policy-not-public",
+    what: "a bucket policy for Principal *",
+    type: T.bucketPolicy,
+    spoil: (p) => (p.policy = editStatements(p.policy, (s) => ((s.Principal = "*"), delete s.Condition))),
+    expected: /allows Principal \*/,
+  },
+  {
+    rule: "s3-bucket-policy-not-public",
+    what: "the CloudFront grant without its SourceArn condition",
+    type: T.bucketPolicy,
+    spoil: (p) => (p.policy = editStatements(p.policy, (s) => delete s.Condition)),
+    expected: /service principal without an aws:SourceArn/,
+  },
+  {
+    rule: "dynamodb-encrypted-kms",
+    what: "server-side encryption off",
+    type: T.table,
+    spoil: (p) => (p.serverSideEncryption = { enabled: false }),
+    expected: /serverSideEncryption.enabled is not true/,
+  },
+  {
+    rule: "dynamodb-point-in-time-recovery",
+    what: "PITR off",
+    type: T.table,
+    spoil: (p) => (p.pointInTimeRecovery = { enabled: false }),
+    expected: /pointInTimeRecovery.enabled is not true/,
+  },
+  {
+    rule: "log-group-retention",
+    what: "no retention",
+    type: T.logGroup,
+    spoil: (p) => delete p.retentionInDays,
+    expected: /retentionInDays is undefined/,
+  },
+  {
+    rule: "log-group-retention",
+    what: "retention 0 (never expire)",
+    type: T.logGroup,
+    spoil: (p) => (p.retentionInDays = 0),
+    expected: /retentionInDays is 0/,
+  },
+  {
+    rule: "lambda-runtime-nodejs22",
+    what: "nodejs20.x",
+    type: T.lambdaFunction,
+    spoil: (p) => (p.runtime = "nodejs20.x"),
+    expected: /runtime is nodejs20.x, expected nodejs22.x/,
+  },
+  {
+    rule: "lambda-runtime-nodejs22",
+    what: "x86_64",
+    type: T.lambdaFunction,
+    spoil: (p) => (p.architectures = ["x86_64"]),
+    expected: /architectures is \["x86_64"\]/,
+  },
+  {
+    rule: "apigateway-stage-logs-and-throttling",
+    what: "data tracing on (logs every frame)",
+    type: T.stage,
+    spoil: (p) => ((p.defaultRouteSettings as Props).dataTraceEnabled = true),
+    expected: /dataTraceEnabled/,
+  },
+  {
+    rule: "apigateway-stage-logs-and-throttling",
+    what: "an access log format with the query string (the token)",
+    type: T.stage,
+    spoil: (p) => ((p.accessLogSettings as Props).format = '{"qs":"$request.querystring.token"}'),
+    expected: /may carry the token/,
+  },
+  {
+    rule: "apigateway-stage-logs-and-throttling",
+    what: "no throttling",
+    type: T.stage,
+    spoil: (p) => (p.defaultRouteSettings = { loggingLevel: "ERROR" }),
+    expected: /no throttlingRateLimit/,
+  },
+  {
+    rule: "lambda-permission-source-arn",
+    what: "an API Gateway permission without a source ARN",
+    type: T.lambdaPermission,
+    spoil: (p) => delete p.sourceArn,
+    expected: /has no sourceArn/,
+  },
+];
+
+const CONFIGS: { title: string; config: Record<string, unknown> }[] = [
+  { title: "one region", config: { regions: ["us-east-1"] } },
+  { title: "three regions", config: { regions: ["us-east-1", "eu-west-1", "ap-southeast-2"] } },
+];
+
+for (const { title, config } of CONFIGS) {
+  describe(`policy rules over the program (${title})`, function () {
+    this.timeout(120_000);
+    let resources: RecordedResource[];
+
+    before(async () => {
+      ({ resources } = await buildStack(config));
+    });
+
+    for (const rule of resourceRules) {
+      it(`${rule.name}: passes on every resource it judges (and judges some)`, () => {
+        const judged = resources.filter((r) => rule.types.includes(r.type));
+        expect(judged, `resources of ${rule.types.join(", ")}`).to.have.length.above(0);
+        const violations = judged.flatMap((r) => rule.check(resourceView(r)).map((message) => `${r.name}: ${message}`));
+        expect(violations).to.deep.equal([]);
+      });
+    }
+
+    for (const rule of stackRules) {
+      it(`${rule.name}: passes on the stack`, () => {
+        expect(rule.check(resources.map(stackView))).to.deep.equal([]);
+      });
+    }
+
+    it("every resource rule has a bad variant below, and every stack rule too", () => {
+      const covered = new Set(BAD_VARIANTS.map((v) => v.rule));
+      for (const rule of resourceRules) expect(covered.has(rule.name), rule.name).to.equal(true);
+    });
+
+    for (const variant of BAD_VARIANTS) {
+      it(`${variant.rule} fails ${variant.what}`, () => {
+        const original = resources.find((r) => r.type === variant.type && (variant.pick?.(r) ?? true));
+        if (!original) throw new Error(`the program creates no ${variant.type} to derive the bad variant from`);
+        const props = copy(original.inputs);
+        variant.spoil(props);
+        const messages = ruleNamed(variant.rule).check({ type: original.type, name: original.name, props });
+        expect(messages.join("\n")).to.match(variant.expected);
+        expect(ruleNamed(variant.rule).check(resourceView(original)), "the original passes").to.deep.equal([]);
+      });
+    }
+
+    if ((config.regions as string[]).length > 1) {
+      it("dynamodb-point-in-time-recovery fails a replica without PITR", () => {
+        const table = copy(resources.find((r) => r.type === T.table)!.inputs);
+        const replicas = table.replicas as Props[];
+        expect(replicas).to.have.length((config.regions as string[]).length - 1);
+        replicas[replicas.length - 1].pointInTimeRecovery = false;
+        const messages = ruleNamed("dynamodb-point-in-time-recovery").check({ type: T.table, props: table });
+        expect(messages).to.deep.equal([`replica ${String(replicas[replicas.length - 1].regionName)} has pointInTimeRecovery off`]);
+      });
+    }
+
+    describe("stack rules on bad variants of the stack", () => {
+      const spoiled = (spoil: (views: StackResourceView[]) => StackResourceView[]) => spoil(copy(resources).map(stackView));
+      const connectRoutes = (views: StackResourceView[]) => views.filter((v) => v.type === T.route && v.props.routeKey === "$connect");
+
+      it("websocket-connect-authorized fails a $connect route without its authorizer", () => {
+        const views = spoiled((vs) => {
+          for (const route of connectRoutes(vs)) {
+            route.props.authorizationType = "NONE";
+            delete route.props.authorizerId;
+          }
+          return vs;
+        });
+        const violations = stackRuleNamed("websocket-connect-authorized").check(views);
+        expect(violations).to.have.length((config.regions as string[]).length);
+        for (const v of violations) expect(v.message).to.match(/\$connect authorizationType is NONE/);
+      });
+
+      it("websocket-connect-authorized fails an API whose $connect route is gone, and one whose authorizer is gone", () => {
+        const noConnect = spoiled((vs) => vs.filter((v) => !connectRoutes([v]).length));
+        expect(stackRuleNamed("websocket-connect-authorized").check(noConnect).map((v) => v.message).join("\n")).to.match(/has no \$connect route/);
+        const noAuthorizer = spoiled((vs) => vs.filter((v) => v.type !== T.authorizer));
+        expect(stackRuleNamed("websocket-connect-authorized").check(noAuthorizer).map((v) => v.message).join("\n")).to.match(/names no authorizer/);
+      });
+
+      it("model-callers-guarded fails a model-calling function without GUARDRAIL_ID/VERSION", () => {
+        const views = spoiled((vs) => {
+          for (const fn of vs.filter((v) => v.type === T.lambdaFunction)) {
+            const variables = (fn.props.environment as { variables?: Props } | undefined)?.variables;
+            if (variables) {
+              delete variables.GUARDRAIL_ID;
+              delete variables.GUARDRAIL_VERSION;
+            }
+          }
+          return vs;
+        });
+        const violations = stackRuleNamed("model-callers-guarded").check(views);
+        // Exactly the workers: their roles are the ones that may invoke a model.
+        expect(violations).to.have.length((config.regions as string[]).length);
+        for (const v of violations) expect(v.message).to.match(/worker.*may invoke a model but its environment lacks GUARDRAIL_ID, GUARDRAIL_VERSION/);
+      });
+
+      it("model-callers-guarded fails a function that gains model access without a guardrail", () => {
+        const views = spoiled((vs) => {
+          const authorizerFn = vs.find((v) => v.type === T.lambdaFunction && /authorizer/.test(v.name ?? ""));
+          const role = vs.find((v) => v.type === T.role && v.props.arn === authorizerFn?.props.role);
+          const policy = vs.find((v) => v.type === T.rolePolicy && (v.props.role === role?.id || v.props.role === role?.props.name));
+          if (!policy) throw new Error("no authorizer role policy found");
+          const document = JSON.parse(String(policy.props.policy)) as { Statement: Props[] };
+          document.Statement.push({ Effect: "Allow", Action: "bedrock:InvokeModel", Resource: "arn:aws:bedrock:us-east-1::foundation-model/m" });
+          policy.props.policy = JSON.stringify(document);
+          return vs;
+        });
+        const violations = stackRuleNamed("model-callers-guarded").check(views);
+        expect(violations.map((v) => v.message).join("\n")).to.match(/authorizer.*may invoke a model but its environment lacks GUARDRAIL_ID/);
+      });
+
+      it("s3-buckets-have-public-access-block fails a bucket without one", () => {
+        const views = spoiled((vs) => vs.filter((v) => v.type !== T.bucketPublicAccessBlock));
+        expect(stackRuleNamed("s3-buckets-have-public-access-block").check(views).map((v) => v.message).join("\n")).to.match(/has no BucketPublicAccessBlock/);
+      });
+    });
+  });
+}
