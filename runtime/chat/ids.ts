@@ -15,14 +15,17 @@ export function newSessionId(): string {
   return randomUUID();
 }
 
+let lastMs = 0;
+
 /**
- * `count` turn ids for one session, in creation order even within one millisecond
- * (a user turn and its answer are created together).
+ * `count` turn ids for one session, in creation order. Within a process the time part strictly increases (a
+ * user turn and its answer are created in the same millisecond; so may be two quick sends).
  */
 export function newTurnIds(sessionId: string, nowMs: number, count: number): string[] {
-  const time = nowMs.toString(36).padStart(9, "0");
-  const random = randomBytes(4).toString("hex");
-  return Array.from({ length: count }, (_, i) => `${time}${i.toString(36)}${random}_${sessionId}`);
+  return Array.from({ length: count }, () => {
+    lastMs = Math.max(nowMs, lastMs + 1);
+    return `${lastMs.toString(36).padStart(9, "0")}${randomBytes(4).toString("hex")}_${sessionId}`;
+  });
 }
 
 export function newTurnId(sessionId: string, nowMs: number): string {

@@ -1,0 +1,68 @@
+import { expect } from "chai";
+import { ConfigError, inferModelFamily, loadAuthConfig, loadConfig } from "../../runtime/config";
+
+const BASE = {
+  CONNECTIONS_TABLE: "chat-connections",
+  HISTORY_TABLE: "chat-history",
+  CONNECTIONS_ENDPOINT: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
+  MODEL_ID: "eu.anthropic.claude-3-5-sonnet-20240620-v1:0",
+  USER_POOL_ID: "eu-west-1_abc",
+  USER_POOL_CLIENT_ID: "client",
+  WORKER_FUNCTION_NAME: "chat-worker",
+  AWS_REGION: "eu-west-1",
+};
+
+function error(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).to.be.instanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("runtime/config", () => {
+  it("reads the environment with documented defaults", () => {
+    const cfg = loadConfig(BASE);
+    expect(cfg).to.deep.include({ region: "eu-west-1", flushIntervalMs: 50, stopPollMs: 100, contextBudgetTokens: 8000, maxConcurrentPerConnection: 2, deadlineMarginMs: 10_000 });
+    expect(cfg.model).to.deep.equal({ modelId: BASE.MODEL_ID, api: "InvokeModelWithResponseStream", family: "anthropic", guardrail: undefined, maxOutputTokens: 1024 });
+  });
+
+  it("reads the guardrail, the API and numbers", () => {
+    const cfg = loadConfig({ ...BASE, GUARDRAIL_ID: "gr-1", GUARDRAIL_VERSION: "2", GUARDRAIL_STREAM_MODE: "async", MODEL_API: "ConverseStream", FLUSH_INTERVAL_MS: "25" });
+    expect(cfg.model.guardrail).to.deep.equal({ id: "gr-1", version: "2", streamMode: "async" });
+    expect(cfg.model.api).to.equal("ConverseStream");
+    expect(cfg.flushIntervalMs).to.equal(25);
+  });
+
+  it("names every missing variable", () => {
+    expect(error({})).to.include("CONNECTIONS_TABLE").and.include("HISTORY_TABLE").and.include("MODEL_ID").and.include("WORKER_FUNCTION_NAME");
+    expect(error({ ...BASE, GUARDRAIL_ID: "gr-1" })).to.include("GUARDRAIL_VERSION");
+  });
+
+  it("names a bad value and what it accepts", () => {
+    expect(error({ ...BASE, FLUSH_INTERVAL_MS: "fast" })).to.match(/^FLUSH_INTERVAL_MS="fast" is not valid: expected an integer from 0 to 5000$/);
+    expect(error({ ...BASE, MODEL_API: "InvokeModel" })).to.include("MODEL_API").and.include("ConverseStream");
+    expect(error({ ...BASE, GUARDRAIL_ID: "g", GUARDRAIL_VERSION: "1", GUARDRAIL_STREAM_MODE: "maybe" })).to.include("GUARDRAIL_STREAM_MODE");
+    expect(error({ ...BASE, CONNECTIONS_ENDPOINT: "abc123" })).to.include("CONNECTIONS_ENDPOINT");
+    expect(error({ ...BASE, MODEL_ID: "arn:aws:bedrock:us-east-1:123:application-inference-profile/xyz" })).to.include("MODEL_FAMILY");
+  });
+
+  it("infers the Invoke body format from model ids and inference profiles; MODEL_FAMILY overrides", () => {
+    expect(inferModelFamily("anthropic.claude-3-haiku-20240307-v1:0")).to.equal("anthropic");
+    expect(inferModelFamily("us.anthropic.claude-3-5-haiku-20241022-v1:0")).to.equal("anthropic");
+    expect(inferModelFamily("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2")).to.equal("anthropic");
+    expect(inferModelFamily("amazon.nova-lite-v1:0")).to.equal("nova");
+    expect(inferModelFamily("eu.amazon.nova-pro-v1:0")).to.equal("nova");
+    expect(inferModelFamily("meta.llama3-8b-instruct-v1:0")).to.equal(undefined);
+    const arn = "arn:aws:bedrock:us-east-1:123:application-inference-profile/xyz";
+    expect(loadConfig({ ...BASE, MODEL_ID: arn, MODEL_FAMILY: "nova" }).model.family).to.equal("nova");
+    expect(loadConfig({ ...BASE, MODEL_ID: arn, MODEL_API: "ConverseStream" }).model.family).to.equal(undefined);
+  });
+
+  it("the authorizer needs only the user pool settings", () => {
+    expect(loadAuthConfig({ USER_POOL_ID: "p", USER_POOL_CLIENT_ID: "c" })).to.deep.equal({ userPoolId: "p", userPoolClientId: "c" });
+    expect(() => loadAuthConfig({ USER_POOL_ID: "p" })).to.throw(ConfigError, "USER_POOL_CLIENT_ID");
+  });
+});
