@@ -99,14 +99,19 @@ export function writeAnswer(prompt: string, options: AnswerOptions): string {
   const random = prng(hash(`${options.seed}:${prompt}`));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const topics = topicsOf(prompt);
-  const fallback = ["this", "the system", "the design", "the data", "the users"];
-  const word = (i: number) => topics[i % Math.max(1, topics.length)] ?? fallback[i % fallback.length];
+  const generic = ["the data", "the interface", "error handling", "the tests", "latency", "the users", "the budget", "the defaults"];
+  // {a} is the prompt's main subject; {b} and {c} rotate through its other words, then generic nouns.
+  const others = [...topics.slice(1, 4), ...[...generic].sort(() => random() - 0.5)];
+  const word = (i: number) => (i === 0 ? (topics[0] ?? "this") : others[(i - 1) % others.length]);
   let cursor = 0;
   const fill = (template: string) =>
-    template.replace(/\{([abc])\}/g, (_, slot: string) => {
-      const offset = slot === "a" ? 0 : slot === "b" ? 1 : 2;
-      return word(cursor + offset);
-    });
+    template.replace(/\{([abc])\}/g, (_, slot: string) => (slot === "a" ? word(0) : word(1 + ((cursor * 2 + (slot === "b" ? 0 : 1)) % others.length))));
+  // Each sentence template is used at most once per answer, until all have been.
+  const deck: string[] = [];
+  const nextSentence = () => {
+    if (deck.length === 0) deck.push(...[...SENTENCES].sort(() => random() - 0.5));
+    return deck.pop()!;
+  };
 
   const wantsShort = /\b(short|brief|one (word|line|sentence)|tl;?dr)\b/i.test(prompt);
   const wantsLong = /\b(long|detailed|essay|in depth|thorough)\b/i.test(prompt);
@@ -121,7 +126,7 @@ export function writeAnswer(prompt: string, options: AnswerOptions): string {
     cursor++;
     const roll = random();
     if (!codeDone && tokens > target / 3) {
-      parts.push(paragraph.join(" "), codeBlock(word(0), word(1)));
+      parts.push(paragraph.join(" "), codeBlock(word(0), topics[1] ?? "item", /\bpython\b/i.test(prompt)));
       paragraph = [];
       codeDone = true;
       tokens += 40;
@@ -132,7 +137,7 @@ export function writeAnswer(prompt: string, options: AnswerOptions): string {
       listDone = true;
       tokens += items.length * 12;
     } else {
-      const sentence = fill(pick(SENTENCES));
+      const sentence = fill(nextSentence());
       paragraph.push(sentence);
       tokens += approxTokens(sentence);
       if (paragraph.length >= 3 + Math.floor(random() * 2)) {
@@ -142,11 +147,25 @@ export function writeAnswer(prompt: string, options: AnswerOptions): string {
     }
   }
   parts.push(paragraph.join(" "), fill(pick(CLOSINGS)));
-  return capitalizeSentences(parts.filter((p) => p.trim().length > 0).join("\n\n"));
+  return parts
+    .filter((p) => p.trim().length > 0)
+    .map((p) => (p.startsWith("```") ? p : capitalizeSentences(p)))
+    .join("\n\n");
 }
 
-function codeBlock(a: string, b: string): string {
+function codeBlock(a: string, b: string, python: boolean): string {
   const name = camel(`handle ${a}`);
+  if (python) {
+    const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    return [
+      "```python",
+      `def ${snake}(text: str) -> list[str]:`,
+      `    """${a}: keep the work bounded and easy to test."""`,
+      "    parts = [part for part in text.split() if part]",
+      `    return [f"${b}:{part}" for part in parts]`,
+      "```",
+    ].join("\n");
+  }
   return [
     "```ts",
     `export async function ${name}(input: string, signal: AbortSignal): Promise<string> {`,

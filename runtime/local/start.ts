@@ -1,0 +1,75 @@
+/**
+ * `npm start`: the whole chat on this machine (see stack.ts). Prints the two URLs on their own lines, keeps
+ * data in the git-ignored `.local/` folder, and stops cleanly on Ctrl-C.
+ * Environment: PORT (web, default 8080), WS_PORT (gateway, default: a free port), LOCAL_DATA_DIR (default
+ * `.local`), LOCAL_OPENAI_BASE_URL / LOCAL_OPENAI_MODEL (answer with a local model server, e.g. Ollama).
+ */
+import { resolve } from "node:path";
+import { DataDirInUseError } from "./data-lock";
+import { startLocalStack, type LocalStack } from "./stack";
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`${name}=${JSON.stringify(raw)} is not a port number (0-65535).`);
+    process.exit(1);
+  }
+  return port;
+}
+
+async function main(): Promise<void> {
+  const webPort = portFromEnv("PORT", 8080);
+  const gatewayPort = portFromEnv("WS_PORT", 0);
+  const dataDir = resolve(process.env.LOCAL_DATA_DIR ?? ".local");
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ ports: { web: webPort, gateway: gatewayPort }, dataDir, dynamo: "dynalite" });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { port?: number };
+    if (error instanceof DataDirInUseError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    if (e.code === "EADDRINUSE") {
+      const port = e.port ?? webPort;
+      const variable = port === gatewayPort ? "WS_PORT" : "PORT";
+      console.error(`Port ${port} is already in use: stop what is using it, or pick another port, e.g. ${variable}=${port + 1} npm start`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  console.log(`Chat: ${stack.webUrl}`);
+  console.log(`WebSocket: ${stack.wsUrl}`);
+  const answers = process.env.LOCAL_OPENAI_BASE_URL
+    ? `the local model server at ${process.env.LOCAL_OPENAI_BASE_URL}, through the Bedrock emulator`
+    : "the local Bedrock emulator (not a real model)";
+  console.log(`Answers come from ${answers}; data is kept in ${dataDir}.`);
+  for (const note of stack.notes) console.log(`Note: ${note}`);
+  console.log("Press Ctrl-C to stop.");
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      console.log("Stopping now.");
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    stack
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      });
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+/**
+ * The local web server: the built client (`dist/web`), `/config.json` (WebConfig) and the dev sign-in
+ * `GET /local/token?user=NAME` → `{"token":"<jwt>"}`.
+ */
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import type { WebConfig } from "../protocol";
+import { close, listen, sendJson } from "./http";
+import type { IdentityIssuer, TokenUse } from "./identity";
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".woff2": "font/woff2",
+  ".map": "application/json",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+/** Names the dev sign-in accepts: the token's `cognito:username`. */
+const USER_NAME = /^[A-Za-z0-9._@+-]{1,64}$/;
+
+export interface WebServerOptions {
+  staticDir: string;
+  config: () => WebConfig;
+  identity: IdentityIssuer;
+  port?: number;
+  host?: string;
+}
+
+export class LocalWebServer {
+  private readonly server = createServer((req, res) => this.onRequest(req, res));
+  private port = 0;
+
+  constructor(private readonly options: WebServerOptions) {}
+
+  async start(): Promise<this> {
+    this.port = await listen(this.server, this.options.port ?? 8080, this.options.host ?? "127.0.0.1");
+    return this;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/`;
+  }
+
+  async stop(): Promise<void> {
+    await close(this.server);
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { message: "Method not allowed" });
+    if (url.pathname === "/config.json") return sendJson(res, 200, this.options.config(), { "cache-control": "no-store" });
+    if (url.pathname === "/local/token") {
+      const user = url.searchParams.get("user") ?? "";
+      if (!USER_NAME.test(user)) {
+        return sendJson(res, 400, { message: "user must be 1-64 letters, digits or ._@+-" });
+      }
+      const use: TokenUse = url.searchParams.get("use") === "access" ? "access" : "id";
+      return sendJson(res, 200, { token: this.options.identity.mint(user, { tokenUse: use }) }, { "cache-control": "no-store" });
+    }
+    this.serveStatic(url.pathname, res);
+  }
+
+  private serveStatic(pathname: string, res: ServerResponse): void {
+    const root = resolve(this.options.staticDir);
+    if (!existsSync(join(root, "index.html"))) return notBuilt(res);
+    let relative: string;
+    try {
+      relative = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, "");
+    } catch {
+      return sendJson(res, 400, { message: "Bad path" });
+    }
+    let file = resolve(root, relative);
+    if (file !== root && !file.startsWith(root + sep)) return sendJson(res, 404, { message: "Not found" });
+    if (!existsSync(file) || statSync(file).isDirectory()) {
+      // Paths without an extension belong to the single-page app.
+      if (extname(pathname) !== "") return sendJson(res, 404, { message: "Not found" });
+      file = join(root, "index.html");
+    }
+    res.writeHead(200, {
+      "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
+      "cache-control": file.endsWith("index.html") ? "no-cache" : "public, max-age=3600",
+    });
+    createReadStream(file).pipe(res);
+  }
+}
+
+function notBuilt(res: ServerResponse): void {
+  const body = `<!doctype html><html><head><meta charset="utf-8"><title>Chat (local)</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<h1>The web client is not built yet</h1>
+<p>Run <code>npm run build:web</code>, then reload this page. The local stack (WebSocket gateway, Bedrock emulator,
+DynamoDB and the token issuer) is already running.</p>
+<p>Config: <a href="/config.json">/config.json</a> · dev token: <a href="/local/token?user=alice">/local/token?user=alice</a></p>
+</body></html>`;
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
