@@ -5,7 +5,7 @@
 import { statementGrants } from "./iam";
 import { ofType, refersTo, roleStatements } from "./links";
 import { T } from "./types";
-import { label, record, type StackResourceView, type StackRule, type Violation } from "./view";
+import { label, record, text, type StackResourceView, type StackRule, type Violation } from "./view";
 
 const websocketConnectAuthorizer: StackRule = {
   name: "websocket-connect-authorized",
@@ -75,6 +75,26 @@ const modelCallersGuarded: StackRule = {
   },
 };
 
+const lambdaLogsRetained: StackRule = {
+  name: "lambda-logs-retained",
+  description:
+    "Every Lambda function logs to a log group of this stack (loggingConfig.logGroup, or /aws/lambda/<name>), so " +
+    "the log-group-retention rule governs it; otherwise Lambda creates /aws/lambda/<name> that never expires.",
+  check(resources) {
+    const logGroups = ofType(resources, T.logGroup);
+    const violations: Violation[] = [];
+    for (const fn of ofType(resources, T.lambdaFunction)) {
+      const dependencies = fn.propertyDependencies?.loggingConfig ?? [];
+      if (logGroups.some((group) => group.urn !== undefined && dependencies.includes(group.urn))) continue;
+      const configured = text(record(fn.props.loggingConfig).logGroup);
+      const target = configured ?? `/aws/lambda/${String(fn.props.name)}`;
+      if (logGroups.some((group) => group.props.name === target || group.id === target)) continue;
+      violations.push({ message: `${label(fn)} logs to ${target}, which no log group of this stack manages`, urn: fn.urn, name: fn.name });
+    }
+    return violations;
+  },
+};
+
 const BUCKET_TYPES: readonly string[] = [T.bucket, T.bucketV2];
 
 const bucketsBlocked: StackRule = {
@@ -89,4 +109,4 @@ const bucketsBlocked: StackRule = {
   },
 };
 
-export const stackRules: readonly StackRule[] = [websocketConnectAuthorizer, modelCallersGuarded, bucketsBlocked];
+export const stackRules: readonly StackRule[] = [websocketConnectAuthorizer, modelCallersGuarded, lambdaLogsRetained, bucketsBlocked];

@@ -215,6 +215,8 @@ const BAD_VARIANTS: BadVariant[] = [
 const CONFIGS: { title: string; config: Record<string, unknown> }[] = [
   { title: "one region", config: { regions: ["us-east-1"] } },
   { title: "three regions", config: { regions: ["us-east-1", "eu-west-1", "ap-southeast-2"] } },
+  // A custom domain puts an ACM certificate on the distribution: the TLS 1.2 branch of the CloudFront rule.
+  { title: "two regions behind a custom domain", config: { regions: ["eu-west-1", "us-east-1"], domainName: "chat.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" } },
 ];
 
 for (const { title, config } of CONFIGS) {
@@ -241,7 +243,19 @@ for (const { title, config } of CONFIGS) {
       });
     }
 
-    it("every resource rule has a bad variant below, and every stack rule too", () => {
+    if (config.domainName !== undefined) {
+      it("with chat:domainName the distribution has a custom certificate, judged TLSv1.2+ over SNI", () => {
+        const distribution = resources.find((r) => r.type === T.distribution)!;
+        expect(distribution.inputs.viewerCertificate).to.include({ sslSupportMethod: "sni-only" }).and.have.property("acmCertificateArn").that.is.a("string");
+        const spoiled = copy(distribution.inputs);
+        (spoiled.viewerCertificate as Props).minimumProtocolVersion = "TLSv1.1_2016";
+        expect(ruleNamed("cloudfront-https-tls12").check({ type: T.distribution, props: spoiled })).to.deep.equal([
+          "viewerCertificate minimumProtocolVersion TLSv1.1_2016 is below TLSv1.2",
+        ]);
+      });
+    }
+
+    it("every resource rule has a bad variant below (the stack rules have theirs at the end)", () => {
       const covered = new Set(BAD_VARIANTS.map((v) => v.rule));
       for (const rule of resourceRules) expect(covered.has(rule.name), rule.name).to.equal(true);
     });
@@ -323,6 +337,16 @@ for (const { title, config } of CONFIGS) {
         });
         const violations = stackRuleNamed("model-callers-guarded").check(views);
         expect(violations.map((v) => v.message).join("\n")).to.match(/authorizer.*may invoke a model but its environment lacks GUARDRAIL_ID/);
+      });
+
+      it("lambda-logs-retained fails a function whose log group is not in the stack", () => {
+        const views = spoiled((vs) => {
+          const fn = vs.find((v) => v.type === T.lambdaFunction);
+          (fn!.props.loggingConfig as Props).logGroup = "/aws/lambda/unmanaged";
+          return vs;
+        });
+        const violations = stackRuleNamed("lambda-logs-retained").check(views);
+        expect(violations.map((v) => v.message)).to.deep.equal([`${String(views.find((v) => v.type === T.lambdaFunction)!.name)} (Function) logs to /aws/lambda/unmanaged, which no log group of this stack manages`]);
       });
 
       it("s3-buckets-have-public-access-block fails a bucket without one", () => {
