@@ -55,15 +55,16 @@ const modelCallersGuarded: StackRule = {
     const violations: Violation[] = [];
     const roles = ofType(resources, T.role);
     for (const fn of ofType(resources, T.lambdaFunction)) {
+      // Environment first: `in` reads no values, so a guarded function passes in a preview where the guardrail id
+      // and its role's policy document are still unknown. Only an unguarded function needs its role's policy read.
+      const variables = record(record(fn.props.environment).variables);
+      const missing = GUARDRAIL_ENV.filter((key) => !(key in variables));
+      if (missing.length === 0) continue;
       const role = roles.find((r) => refersTo(fn, "role", r));
       if (!role) continue;
       const statements = roleStatements(role, resources);
       const callsModel = statements.some((s) => MODEL_ACTIONS.some((action) => statementGrants(s, action)));
-      if (!callsModel) continue;
-      // `in` and Object.keys do not read values, so they work in a preview where the guardrail id is unknown.
-      const variables = record(record(fn.props.environment).variables);
-      const missing = GUARDRAIL_ENV.filter((key) => !(key in variables));
-      if (missing.length > 0) {
+      if (callsModel) {
         violations.push({
           message: `${label(fn)} may invoke a model but its environment lacks ${missing.join(", ")}`,
           urn: fn.urn,

@@ -165,4 +165,23 @@ describe("CrossGuard policy pack served over the Analyzer gRPC API", function ()
       ["websocket-connect-authorized", urnOf(connect("NONE")), EnforcementLevel.MANDATORY],
     ]);
   });
+
+  it("defers model-callers-guarded to `pulumi up` for an unguarded function whose role's policy is unknown (preview)", async () => {
+    const role: ResourceSpec = { type: T.role, name: "worker-role", props: { arn: UNKNOWN_STRING, name: UNKNOWN_STRING } };
+    const policy: ResourceSpec = { type: T.rolePolicy, name: "worker-policy", props: { role: UNKNOWN_STRING, policy: UNKNOWN_STRING }, dependsOn: { role: [urnOf(role)] } };
+    const logs: ResourceSpec = { type: T.logGroup, name: "worker-logs", props: { name: "worker-logs-5e1f0c2", retentionInDays: 30 } };
+    const fn: ResourceSpec = {
+      type: T.lambdaFunction,
+      name: "worker",
+      props: { role: UNKNOWN_STRING, environment: { variables: { MODEL_ID: "m" } }, loggingConfig: { logFormat: "JSON", logGroup: "worker-logs-5e1f0c2" } },
+      dependsOn: { role: [urnOf(role)], loggingConfig: [urnOf(logs)] },
+    };
+    const diagnostics = await analyzeStack([role, policy, logs, fn]);
+    expect(diagnostics.map((d) => [d.getPolicyname(), d.getEnforcementlevel()])).to.deep.equal([["model-callers-guarded", EnforcementLevel.ADVISORY]]);
+    expect(diagnostics[0].getMessage()).to.match(/can't run policy 'model-callers-guarded'.*during preview/);
+    // A function that carries the guardrail passes without its role's policy being read.
+    const guardrail = { GUARDRAIL_ID: UNKNOWN_STRING, GUARDRAIL_VERSION: UNKNOWN_STRING };
+    const guarded = { ...fn, props: { ...fn.props, environment: { variables: { MODEL_ID: "m", ...guardrail } } } };
+    expect(await analyzeStack([role, policy, logs, guarded])).to.deep.equal([]);
+  });
 });
