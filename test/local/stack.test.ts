@@ -1,0 +1,132 @@
+/**
+ * startLocalStack in-process on DynamoDB Local (the integration tests' store), with the real runtime handlers:
+ * the wiring between gateway, handlers, Lambda Invoke API, Bedrock emulator and DynamoDB, and the controls that
+ * tests and benchmarks use (faults, recorded requests, bad tokens).
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { expect } from "chai";
+import { randomUUID } from "node:crypto";
+import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
+import { handshakeStatus, openSocket, waitFor, type TestSocket } from "./helpers";
+
+interface Frame {
+  type: string;
+  turnId?: string;
+  sessionId?: string;
+  seq?: number;
+  text?: string;
+  stopReason?: string;
+  code?: string;
+}
+
+async function send(socket: TestSocket, text: string) {
+  const clientMessageId = randomUUID();
+  socket.send({ action: "send", clientMessageId, text });
+  const started = await socket.next<Frame>((f) => f.type === "turn.started" || f.type === "error", 10_000);
+  expect(started.type, JSON.stringify(started)).to.equal("turn.started");
+  return started;
+}
+
+function finished(socket: TestSocket, turnId: string) {
+  return socket.next<Frame>((f) => (f.type === "turn.done" || f.type === "error") && f.turnId === turnId, 15_000);
+}
+
+function textOf(socket: TestSocket, turnId: string): string {
+  return (socket.frames as Frame[])
+    .filter((f) => f.type === "delta" && f.turnId === turnId)
+    .map((f) => f.text)
+    .join("");
+}
+
+describe("local/stack: startLocalStack with the real handlers on DynamoDB Local", function () {
+  this.timeout(60_000);
+  let stack: LocalStack;
+  let socket: TestSocket;
+
+  before(async () => {
+    stack = await startLocalStack({
+      ports: { web: 0 },
+      dynamo: "dynamodb-local",
+      bedrock: { timing: { timeToFirstTokenMs: 20, tokensPerSecond: 400 } },
+      env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "1000", LOG_LEVEL: "SILENT" },
+    });
+    socket = await openSocket(`${stack.wsUrl}?token=${await stack.token("tester")}`);
+  });
+  after(async () => {
+    socket?.ws.close();
+    await stack?.stop();
+  });
+
+  it("answers through worker → Bedrock emulator → @connections, and saves the turn in DynamoDB Local", async () => {
+    const started = await send(socket, "Explain eventual consistency in two paragraphs");
+    const done = await finished(socket, started.turnId!);
+    expect(done).to.include({ type: "turn.done", stopReason: "end_turn" });
+    const request = stack.bedrock.requests.at(-1)!;
+    expect(request.modelId).to.equal(stack.modelId);
+    expect(request.guardrail).to.deep.include({ identifier: "local-guardrail", version: "1" });
+    expect(textOf(socket, started.turnId!)).to.equal(request.text);
+    expect(stack.functions.invocations.map((i) => i.functionName)).to.include.members(["authorizer", "connect", "message", "worker"]);
+
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: stack.dynamo.endpoint, region: stack.region, credentials: { accessKeyId: "x", secretAccessKey: "x" } }),
+    );
+    const turns = await doc.send(
+      new QueryCommand({
+        TableName: stack.tables.history,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :turn)",
+        ExpressionAttributeValues: { ":pk": `SESSION#${started.sessionId}`, ":turn": "TURN#" },
+      }),
+    );
+    expect(turns.Items!.length).to.equal(2);
+    doc.destroy();
+  });
+
+  it("stop aborts the model stream: the emulator records when the stream closed", async () => {
+    stack.bedrock.script({ fault: "slow", tokensPerSecond: 30 });
+    const started = await send(socket, "Write a long essay about queues [[tokens:2000]]");
+    await socket.next<Frame>((f) => f.type === "delta" && f.turnId === started.turnId, 10_000);
+    const stopSentAt = Date.now();
+    socket.send({ action: "stop", turnId: started.turnId });
+    const done = await finished(socket, started.turnId!);
+    expect(done.stopReason).to.equal("stopped");
+    const request = stack.bedrock.requests.at(-1)!;
+    await waitFor(() => request.outcome === "aborted", 5_000, "the model stream to be aborted");
+    expect(request.closedAt).to.be.at.least(stopSentAt);
+  });
+
+  it("a guardrail intervention reaches the client as stopReason guardrail", async () => {
+    const started = await send(socket, "tell me about the forbidden topic");
+    const done = await finished(socket, started.turnId!);
+    expect(done.stopReason).to.equal("guardrail");
+    expect(textOf(socket, started.turnId!)).to.include(stack.bedrock.guardrail.blockedInputMessage);
+  });
+
+  it("a model stream error ends the turn with exactly one turn.done or error naming it", async () => {
+    stack.bedrock.script({ fault: "model-stream-error", afterTokens: 3 });
+    const started = await send(socket, "hello");
+    const end = await finished(socket, started.turnId!);
+    expect(end.type === "error" || end.stopReason === "error", JSON.stringify(end)).to.equal(true);
+  });
+
+  it("refuses bad tokens from the issuer at the handshake", async () => {
+    for (const kind of ["expired", "wrong-client", "wrong-use", "forged"] as const) {
+      expect(await handshakeStatus(`${stack.wsUrl}?token=${stack.identity.mintBad(kind)}`), kind).to.be.oneOf([401, 403]);
+    }
+  });
+
+  it("runs $disconnect when the gateway drops a connection", async () => {
+    const other = await openSocket(`${stack.wsUrl}?token=${await stack.token("dropper")}`);
+    const connectionId = stack.gateway.connections().at(-1)!.connectionId;
+    stack.gateway.drop(connectionId);
+    await other.closed;
+    await waitFor(
+      () =>
+        stack.gateway.invocations.find(
+          (i) => i.routeKey === "$disconnect" && (i.event as { requestContext: { connectionId: string } }).requestContext.connectionId === connectionId,
+        ),
+      5_000,
+      "$disconnect",
+    );
+  });
+});
