@@ -29,12 +29,12 @@ export function bundleHandler(name: HandlerName): pulumi.asset.Archive {
   return archive;
 }
 
-/** The bundled JavaScript of one handler (exported for tests). */
-export function bundleSource(name: HandlerName): string {
+/** The bundled JavaScript of one handler from `dir` (runtime/handlers unless a test says otherwise). */
+export function bundleSource(name: HandlerName, dir: string = HANDLER_DIR): string {
   if (!(HANDLERS as readonly string[]).includes(name)) {
     throw new Error(`unknown handler "${name}": expected one of ${HANDLERS.join(", ")} (runtime/env.ts HANDLERS)`);
   }
-  const entry = path.join(HANDLER_DIR, `${name}.ts`);
+  const entry = path.join(dir, `${name}.ts`);
   if (!fs.existsSync(entry)) {
     throw new Error(`cannot bundle the ${name} Lambda: ${path.relative(process.cwd(), entry)} does not exist (every name in runtime/env.ts HANDLERS needs runtime/handlers/<name>.ts exporting handler)`);
   }
@@ -50,6 +50,8 @@ export function bundleSource(name: HandlerName): string {
     // Keep names readable in stack traces after minification.
     keepNames: true,
     legalComments: "none",
+    // Resolve dependencies from the repository's node_modules wherever the entry point lives.
+    nodePaths: [path.join(__dirname, "..", "node_modules")],
     logLevel: "silent",
   });
   const [output] = result.outputFiles;
