@@ -14,7 +14,7 @@ import { streamException, toModelError } from "./errors";
 import { invokeRequestBody, parseInvokeChunk } from "./invoke-formats";
 
 /** How long to wait for the response to start (the stream itself is bounded by the worker's idle timer). */
-export const FIRST_BYTE_TIMEOUT_MS = 20_000;
+export const FIRST_BYTE_TIMEOUT_MS = 30_000;
 
 export class BedrockModelStream implements ModelStream {
   constructor(
