@@ -278,6 +278,49 @@ const lambdaPermissionSource: ResourceRule = {
   },
 };
 
+/** Flows that hand a password or a token to places a browser client must not (ROPC, tokens in the URL fragment). */
+const UNSAFE_AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"];
+
+const cognitoClient: ResourceRule = {
+  name: "cognito-client-code-flow",
+  description:
+    "Cognito app clients sign users in with the authorization code grant (no implicit grant, which puts tokens in " +
+    "the URL), accept no plain-password auth flows, and do not reveal whether a user exists.",
+  types: [T.userPoolClient],
+  check({ props }) {
+    const messages: string[] = [];
+    const flows = texts(props.allowedOauthFlows);
+    if (flows.includes("implicit")) messages.push("allowedOauthFlows includes implicit (tokens in the URL fragment)");
+    if (props.allowedOauthFlowsUserPoolClient === true && !flows.includes("code")) messages.push("allowedOauthFlows lacks code");
+    const unsafe = texts(props.explicitAuthFlows).filter((flow) => UNSAFE_AUTH_FLOWS.includes(flow));
+    if (unsafe.length > 0) messages.push(`explicitAuthFlows allows ${unsafe.join(", ")}`);
+    if (props.preventUserExistenceErrors !== "ENABLED") messages.push("preventUserExistenceErrors is not ENABLED");
+    return messages;
+  },
+};
+
+const guardrailFilters: ResourceRule = {
+  name: "bedrock-guardrail-blocks",
+  description:
+    "Bedrock guardrails detect prompt attacks on input, filter the model's output, and block (no detect-only " +
+    "NONE actions, no disabled directions).",
+  types: [T.guardrail],
+  check({ props }) {
+    const messages: string[] = [];
+    const filters = list(record(props.contentPolicyConfig).filtersConfigs).map(record);
+    const promptAttack = filters.find((f) => f.type === "PROMPT_ATTACK");
+    if (!promptAttack || promptAttack.inputStrength === "NONE") messages.push("no PROMPT_ATTACK filter on input");
+    if (!filters.some((f) => f.type !== "PROMPT_ATTACK" && f.outputStrength !== "NONE")) messages.push("no content filter on output");
+    for (const filter of filters) {
+      for (const direction of ["input", "output"] as const) {
+        if (filter[`${direction}Action`] === "NONE") messages.push(`${String(filter.type)} ${direction}Action NONE only detects`);
+        if (filter[`${direction}Enabled`] === false) messages.push(`${String(filter.type)} ${direction}Enabled is false`);
+      }
+    }
+    return messages;
+  },
+};
+
 export const resourceRules: readonly ResourceRule[] = [
   iamLeastPrivilege,
   lambdaRuntime,
@@ -290,4 +333,6 @@ export const resourceRules: readonly ResourceRule[] = [
   logRetention,
   stageLogging,
   lambdaPermissionSource,
+  cognitoClient,
+  guardrailFilters,
 ];

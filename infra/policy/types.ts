@@ -16,6 +16,8 @@ export const T = {
   groupPolicy: "aws:iam/groupPolicy:GroupPolicy",
   lambdaFunction: "aws:lambda/function:Function",
   lambdaPermission: "aws:lambda/permission:Permission",
+  userPoolClient: "aws:cognito/userPoolClient:UserPoolClient",
+  guardrail: "aws:bedrock/guardrail:Guardrail",
   bucket: "aws:s3/bucket:Bucket",
   bucketV2: "aws:s3/bucketV2:BucketV2",
   bucketAcl: "aws:s3/bucketAcl:BucketAcl",

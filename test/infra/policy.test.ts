@@ -210,6 +210,46 @@ const BAD_VARIANTS: BadVariant[] = [
     spoil: (p) => delete p.sourceArn,
     expected: /has no sourceArn/,
   },
+  {
+    rule: "cognito-client-code-flow",
+    what: "the implicit grant",
+    type: T.userPoolClient,
+    spoil: (p) => (p.allowedOauthFlows = ["code", "implicit"]),
+    expected: /implicit/,
+  },
+  {
+    rule: "cognito-client-code-flow",
+    what: "the plain-password auth flow",
+    type: T.userPoolClient,
+    spoil: (p) => (p.explicitAuthFlows = ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]),
+    expected: /explicitAuthFlows allows ALLOW_USER_PASSWORD_AUTH/,
+  },
+  {
+    rule: "bedrock-guardrail-blocks",
+    what: "no prompt-attack filter",
+    type: T.guardrail,
+    spoil: (p) => {
+      const config = p.contentPolicyConfig as { filtersConfigs: Props[] };
+      config.filtersConfigs = config.filtersConfigs.filter((f) => f.type !== "PROMPT_ATTACK");
+    },
+    expected: /no PROMPT_ATTACK filter on input/,
+  },
+  {
+    rule: "bedrock-guardrail-blocks",
+    what: "output filters off",
+    type: T.guardrail,
+    spoil: (p) => {
+      for (const filter of (p.contentPolicyConfig as { filtersConfigs: Props[] }).filtersConfigs) filter.outputStrength = "NONE";
+    },
+    expected: /no content filter on output/,
+  },
+  {
+    rule: "bedrock-guardrail-blocks",
+    what: "a detect-only filter",
+    type: T.guardrail,
+    spoil: (p) => ((p.contentPolicyConfig as { filtersConfigs: Props[] }).filtersConfigs[0].inputAction = "NONE"),
+    expected: /inputAction NONE only detects/,
+  },
 ];
 
 const CONFIGS: { title: string; config: Record<string, unknown> }[] = [
