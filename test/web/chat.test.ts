@@ -1,14 +1,15 @@
 /**
- * The chat page in a real browser (Debian's Chromium via playwright-core) against a backend that speaks the
- * real wire protocol over a real WebSocket.
+ * The chat page in a real browser (Debian's Chromium via playwright-core), for what the local stack cannot be
+ * made to do on demand: hostile markup in exact form, deltas out of order or twice, an answer lost with its
+ * connection, refused reconnects, any error code, an unreachable region. The fake server speaks the real wire
+ * protocol over a real WebSocket; the page's main flows run against the local stack (local-stack.test.ts).
  */
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone, waitConnected } from "./support/browser";
-import { describeChatPage } from "./support/chat-suite";
+import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
 import { startFakeChatServer, type FakeChatServer } from "./support/fake-chat-server";
+import type { PageGlobals, PageNode } from "./support/page-globals";
 
-describeChatPage("web chat page against the fake protocol server", async () => startFakeChatServer(ensureWebBuild()));
 
 describe("web chat page: untrusted output and delivery edge cases (fake protocol server)", function () {
   this.timeout(60_000);
@@ -53,15 +54,16 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     await answer.getByText("click me").click();
     await answer.getByText("safe link").click();
     const report = await page.evaluate(() => {
-      const root = document.querySelector("#app")!;
+      const w = globalThis as unknown as PageGlobals;
+      const root = w.document.querySelector("#app")!;
       const handlerAttributes = [...root.querySelectorAll("*")].flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith("on")).map((a) => `${el.tagName}.${a.name}`));
       return {
-        xss: (window as unknown as { __xss?: string }).__xss ?? null,
+        xss: w.__xss ?? null,
         scripts: root.querySelectorAll("script").length,
         images: root.querySelectorAll(".markdown img").length,
         handlerAttributes,
         javascriptLinks: [...root.querySelectorAll("a")].filter((a) => /^\s*javascript:/i.test(a.getAttribute("href") ?? "")).length,
-        text: document.querySelector("article.turn.assistant .markdown")!.textContent,
+        text: w.document.querySelector("article.turn.assistant .markdown")!.textContent,
       };
     });
     expect(report.xss).to.equal(null);
@@ -90,7 +92,8 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     await sendMessage(page, "typed while the socket is down");
     expect(await page.locator("article.turn.user .turn-note").innerText()).to.contain("Sending…");
     server.refuseConnections(false);
-    await page.getByRole("button", { name: "Retry now" }).click().catch(() => undefined);
+    // Skips the backoff wait (the button shows while the page waits to retry).
+    await page.getByRole("button", { name: "Retry now" }).click({ timeout: 15_000 });
     expect(await waitAnswerDone(page)).to.equal("complete");
     const sends = server.received.filter((f) => f.action === "send" && f.text === "typed while the socket is down");
     expect(sends).to.have.length(1);
@@ -126,7 +129,9 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
       await signIn(small.page, server.webUrl, "reader");
       server.script({ pieces: Array.from({ length: 150 }, (_, i) => `Line ${i} of a long answer.\n\n`), intervalMs: 15 });
       await sendMessage(small.page, "a long answer please");
-      await small.page.waitForFunction(() => document.querySelectorAll("article.turn.assistant .markdown p").length > 30);
+      await small.page.waitForFunction(
+        () => (globalThis as unknown as PageGlobals).document.querySelectorAll("article.turn.assistant .markdown p").length > 30,
+      );
       await small.page.locator(".scroller").hover();
       await small.page.mouse.wheel(0, -2000);
       expect(await waitAnswerDone(small.page)).to.equal("complete");
@@ -135,11 +140,55 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
       const jump = small.page.getByRole("button", { name: "Jump to latest" });
       await jump.click();
       await small.page.waitForFunction(() => {
-        const el = document.querySelector(".scroller")!;
+        const el = (globalThis as unknown as PageGlobals).document.querySelector(".scroller")!;
         return el.scrollHeight - el.clientHeight - el.scrollTop < 5;
       });
     } finally {
       await small.context.close();
+    }
+  });
+});
+
+describe("web chat page: keyboard and screen reader (fake protocol server)", function () {
+  this.timeout(60_000);
+  let server: FakeChatServer;
+  let browser: Browser;
+
+  before(async () => {
+    server = await startFakeChatServer(ensureWebBuild());
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("works from the keyboard alone and announces the answer politely when it completes", async () => {
+    const { page, context } = await openPage(browser);
+    try {
+      await page.goto(server.webUrl);
+      await page.getByLabel("User name").waitFor();
+      await page.keyboard.type("keyboard-user");
+      await page.keyboard.press("Enter");
+      await page.getByRole("status").filter({ hasText: "Connected" }).waitFor();
+      // Focus lands in the message box; Enter sends.
+      await page.keyboard.type("Hello by keyboard [[tokens:30]]");
+      await page.keyboard.press("Enter");
+      expect(await waitAnswerDone(page)).to.equal("complete");
+      const live = page.locator("[aria-live=polite]");
+      expect(await live.textContent()).to.contain("Answer complete.");
+      // Shift+Tab from the message box reaches the answer's actions.
+      let focused = "";
+      for (let i = 0; i < 12 && focused !== "Regenerate"; i += 1) {
+        await page.keyboard.press("Shift+Tab");
+        focused = await page.evaluate(() => ((globalThis as unknown as PageGlobals & { document: { activeElement: PageNode | null } }).document.activeElement?.textContent ?? "").trim());
+      }
+      expect(focused).to.equal("Regenerate");
+      await page.keyboard.press("Enter");
+      await page.locator("article.turn.assistant").filter({ hasText: "Answer 2 of 2" }).waitFor();
+      expect(await waitAnswerDone(page)).to.equal("complete");
+    } finally {
+      await context.close();
     }
   });
 });

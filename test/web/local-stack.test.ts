@@ -8,6 +8,7 @@ import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
 import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
 import { describeChatPage } from "./support/chat-suite";
 import { startScriptServer, type ScriptServer } from "./support/openai-script-server";
+import type { PageGlobals } from "./support/page-globals";
 
 /** Quick but still streamed: the first token after 150 ms, then 80 tokens/s, coalesced every 40 ms. */
 function localStack(extra: Parameters<typeof startLocalStack>[0] = {}): Promise<LocalStack> {
@@ -68,9 +69,10 @@ describe("web chat page against the local stack: a model answer with hostile mar
     const answer = page.locator("article.turn.assistant .markdown").last();
     await answer.getByText("click me").click();
     const report = await page.evaluate(() => {
-      const root = document.querySelector("#app")!;
+      const w = globalThis as unknown as PageGlobals;
+      const root = w.document.querySelector("#app")!;
       return {
-        xss: (window as unknown as { __xss?: string }).__xss ?? null,
+        xss: w.__xss ?? null,
         scripts: root.querySelectorAll("script").length,
         images: root.querySelectorAll(".markdown img, .markdown svg").length,
         handlers: [...root.querySelectorAll("*")].flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith("on")).map((a) => `${el.tagName}.${a.name}`)),

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { ensureWebBuild, launchBrowser, openPage, REPO_ROOT, sendMessage, signIn, waitAnswerDone } from "./support/browser";
 import { startFakeChatServer, type FakeChatServer, type ScriptedAnswer } from "./support/fake-chat-server";
+import type { PageGlobals } from "./support/page-globals";
 
 const OUT = join(REPO_ROOT, "docs/screenshots");
 const DESKTOP = { width: 1280, height: 800 };
@@ -83,7 +84,9 @@ async function main(): Promise<void> {
     await signIn(streaming, server.webUrl, "linus");
     server.script({ ...pieces(RICH_ANSWER), intervalMs: 60 });
     await sendMessage(streaming, "Compare WebSockets and server-sent events for streaming LLM tokens.");
-    await streaming.waitForFunction(() => (document.querySelector("article.turn.assistant .markdown")?.textContent ?? "").length > 260);
+    await streaming.waitForFunction(
+      () => ((globalThis as unknown as PageGlobals).document.querySelector("article.turn.assistant .markdown")?.textContent ?? "").length > 260,
+    );
     await shoot(streaming, "streaming-desktop-light");
 
     const reconnecting = (await openPage(browser, { colorScheme: "dark", viewport: DESKTOP })).page;

@@ -1,39 +1,10 @@
 /** Loads /config.json (WebConfig), written per stack by the Pulumi program or served by the local stack. */
 import type { WebConfig } from "../../runtime/protocol";
+import { validateConfig } from "./config-validate";
 
 export async function loadConfig(url = "/config.json"): Promise<WebConfig> {
+  // no-store: a redeploy that changes endpoints must reach a page that is already cached.
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok) throw new Error(`config.json could not be loaded (HTTP ${response.status})`);
-  const config = (await response.json()) as unknown;
-  return validateConfig(config);
-}
-
-/** Fails with a message naming the field, so a broken deployment says what is wrong instead of a blank page. */
-export function validateConfig(value: unknown): WebConfig {
-  if (typeof value !== "object" || value === null) throw new Error("config.json: expected an object");
-  const config = value as Partial<WebConfig>;
-  if (!Array.isArray(config.regions) || config.regions.length === 0) {
-    throw new Error("config.json: `regions` must list at least one {region, url}");
-  }
-  for (const entry of config.regions) {
-    if (typeof entry?.region !== "string" || typeof entry.url !== "string" || !/^wss?:\/\//.test(entry.url)) {
-      throw new Error("config.json: each region needs `region` and a ws:// or wss:// `url`");
-    }
-  }
-  const auth = config.auth;
-  if (auth?.mode === "local") {
-    if (typeof auth.tokenUrl !== "string") throw new Error("config.json: `auth.tokenUrl` is required in local mode");
-  } else if (auth?.mode === "cognito") {
-    for (const key of ["authority", "clientId", "domain", "redirectUri", "logoutUri"] as const) {
-      if (typeof auth[key] !== "string") throw new Error(`config.json: \`auth.${key}\` is required in cognito mode`);
-    }
-  } else {
-    throw new Error("config.json: `auth.mode` must be \"cognito\" or \"local\"");
-  }
-  return {
-    regions: config.regions,
-    auth,
-    modelLabel: typeof config.modelLabel === "string" ? config.modelLabel : "",
-    emulator: config.emulator === true,
-  };
+  return validateConfig((await response.json()) as unknown);
 }

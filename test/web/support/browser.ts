@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { PageGlobals } from "./page-globals";
 
 export const REPO_ROOT = resolve(__dirname, "../../..");
 export const WEB_DIST = join(REPO_ROOT, "dist/web");
@@ -67,7 +68,7 @@ export async function waitAnswerDone(page: Page, timeout = 20_000): Promise<stri
   const last = page.locator("article.turn.assistant").last();
   await page.waitForFunction(
     () => {
-      const answers = document.querySelectorAll("article.turn.assistant");
+      const answers = (globalThis as unknown as PageGlobals).document.querySelectorAll("article.turn.assistant");
       const status = answers[answers.length - 1]?.getAttribute("data-status");
       return status !== undefined && status !== null && status !== "pending" && status !== "streaming";
     },

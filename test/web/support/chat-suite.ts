@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, openPage, sendMessage, signIn, waitAnswerDone, waitConnected } from "./browser";
+import type { PageGlobals } from "./page-globals";
 
 export interface ChatBackend {
   webUrl: string;
@@ -51,22 +52,23 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       await waitConnected(page);
       expect(await page.getByText("Answers on this page come from the local emulator").isVisible()).to.equal(true);
       expect(await page.getByRole("button", { name: "New chat" }).isVisible()).to.equal(true);
-      expect(await page.getByLabel("Message", { exact: true }).evaluate((el) => el === document.activeElement)).to.equal(true);
+      expect(await page.getByLabel("Message", { exact: true }).evaluate((el) => el === (globalThis as unknown as PageGlobals & { document: { activeElement: unknown } }).document.activeElement)).to.equal(true);
     });
 
     it("streams an answer in several paints, renders its markdown, and shows TTFT and tokens on demand", async () => {
       await signIn(page, backend.webUrl, newUser());
       await page.evaluate(() => {
         const state = { paints: 0, last: "" };
-        (window as unknown as { __paints: typeof state }).__paints = state;
-        new MutationObserver(() => {
-          const answers = document.querySelectorAll("article.turn.assistant .markdown");
+        const w = globalThis as unknown as PageGlobals;
+        w.__paints = state;
+        new w.MutationObserver(() => {
+          const answers = w.document.querySelectorAll("article.turn.assistant .markdown");
           const text = answers[answers.length - 1]?.textContent ?? "";
           if (text !== "" && text !== state.last) {
             state.paints += 1;
             state.last = text;
           }
-        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+        }).observe(w.document.body, { subtree: true, childList: true, characterData: true });
       });
       const box = page.getByLabel("Message", { exact: true });
       await box.fill("Explain streaming");
@@ -76,7 +78,7 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       await box.press("Enter");
       expect(await box.inputValue()).to.equal("");
       expect(await waitAnswerDone(page)).to.equal("complete");
-      const paints = await page.evaluate(() => (window as unknown as { __paints: { paints: number } }).__paints.paints);
+      const paints = await page.evaluate(() => (globalThis as unknown as PageGlobals).__paints!.paints);
       expect(paints, "answer painted progressively").to.be.greaterThan(2);
       const answer = page.locator("article.turn.assistant").last();
       expect((await answer.locator(".markdown").textContent())?.length).to.be.greaterThan(100);
@@ -98,7 +100,9 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       const stop = page.getByRole("button", { name: "Stop" });
       await stop.waitFor({ state: "visible" });
       const answer = page.locator("article.turn.assistant").last();
-      await page.waitForFunction(() => (document.querySelector("article.turn.assistant .markdown")?.textContent ?? "").length > 40);
+      await page.waitForFunction(
+        () => ((globalThis as unknown as PageGlobals).document.querySelector("article.turn.assistant .markdown")?.textContent ?? "").length > 40,
+      );
       await stop.click();
       expect(await waitAnswerDone(page)).to.equal("stopped");
       expect(await answer.locator(".badge").innerText()).to.equal("Stopped");
@@ -130,7 +134,7 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       await sendMessage(page, "Remember the word pelican [[tokens:40]]");
       await waitAnswerDone(page);
       const answerText = (await page.locator("article.turn.assistant .markdown").last().innerText()).trim();
-      await page.waitForFunction(() => /^#\/s\/.+/.test(location.hash));
+      await page.waitForFunction(() => /^#\/s\/.+/.test((globalThis as unknown as PageGlobals).location.hash));
       await page.reload();
       await waitConnected(page);
       await page.locator("article.turn.assistant").last().waitFor();
@@ -156,8 +160,9 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       const states: string[] = [];
       await page.exposeFunction("__status", (text: string) => states.push(text));
       await page.evaluate(() => {
-        const status = document.querySelector('[role="status"]')!;
-        new MutationObserver(() => (window as unknown as { __status: (t: string) => void }).__status(status.textContent ?? "")).observe(status, {
+        const w = globalThis as unknown as PageGlobals;
+        const status = w.document.querySelector('[role="status"]')!;
+        new w.MutationObserver(() => w.__status!(status.textContent ?? "")).observe(status, {
           childList: true,
           characterData: true,
           subtree: true,

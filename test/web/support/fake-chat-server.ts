@@ -210,7 +210,7 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
       firstAt ??= Date.now();
       answer.text = script.pieces.slice(0, Math.max(...order.slice(0, index)) + 1).join("");
       post(ws, { type: "delta", turnId: answer.turnId, seq, text: script.pieces[seq]! });
-    }, script.intervalMs ?? 40);
+    }, script.intervalMs ?? 15);
     generating.set(answer.turnId, { stop: () => (stopped = true) });
     function finish(reason: "stopped" | "end_turn"): void {
       clearInterval(timer);

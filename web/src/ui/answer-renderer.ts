@@ -4,7 +4,8 @@
  * at most once per animation frame. When the turn is done the whole answer is rendered once more, so the final
  * DOM is exactly what a one-shot render gives (loose lists, reference links).
  */
-import { renderMarkdown, stableBoundary } from "./markdown";
+import { renderMarkdown } from "./markdown";
+import { stableBoundary } from "./markdown-blocks";
 import { enhanceCodeBlocks } from "./code-blocks";
 
 export class AnswerRenderer {
