@@ -265,7 +265,7 @@ export class BedrockEmulator {
     };
 
     const encoder = answerEncoder(record.api, modelFamily(record.modelId), record.modelId);
-    const inputTokens = approxTokens(conversation.system + conversation.messages.map((m) => m.text).join("\n"));
+    let inputTokens = approxTokens(conversation.system + conversation.messages.map((m) => m.text).join("\n"));
     const maxTokens = conversation.maxTokens ?? 4096;
     const random = prng(hash(record.prompt) ^ (this.options.seed ?? 1));
     const tokensPerSecond = fault?.fault === "slow" ? (fault.tokensPerSecond ?? 3) : this.timing.tokensPerSecond;
@@ -368,6 +368,7 @@ export class BedrockEmulator {
       if (closed.signal.aborted) return;
       const usage = passthroughUsage?.();
       if (usage?.outputTokens !== undefined) record.outputTokens = usage.outputTokens;
+      if (usage?.inputTokens !== undefined) inputTokens = usage.inputTokens;
       if (usage?.finishReason === "length") stopReason = "max_tokens";
       write(encoder.end(end(stopReason)));
       finish("complete");

@@ -126,6 +126,20 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
       expect(String(rc.requestTime)).to.match(/^\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000$/);
     });
 
+    it("CONNECT events carry the handshake plus the same requestContext as MESSAGE events (without messageId)", async () => {
+      const socket = await openSocket(`${ctx.gateway.url}?lang=en&lang=fr`);
+      const connect = ctx.received.filter((r) => r.name === "connect").at(-1)!.event;
+      expect(Object.keys(connect).sort()).to.deep.equal(
+        ["headers", "isBase64Encoded", "multiValueHeaders", "multiValueQueryStringParameters", "queryStringParameters", "requestContext"].sort(),
+      );
+      expect(connect.queryStringParameters).to.deep.equal({ lang: "fr" });
+      expect(connect.multiValueQueryStringParameters).to.deep.equal({ lang: ["en", "fr"] });
+      const { messageId: _id, ...messageContext } = fixture("message.json").requestContext as Record<string, unknown>;
+      expect(shapeOf(connect.requestContext)).to.deep.equal(shapeOf(messageContext));
+      expect(connect.requestContext).to.include({ eventType: "CONNECT", routeKey: "$connect" });
+      socket.ws.close();
+    });
+
     it("selects routes on $request.body.action, falling back to $default (also for non-JSON bodies)", async () => {
       const socket = await openSocket(ctx.gateway.url);
       socket.send({ action: "echo" });
@@ -201,6 +215,19 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
       expect(echoed.body.length).to.equal(1800 + 24);
       for (let i = 0; i < 5; i++) socket.ws.send(part, { fin: i === 4 });
       expect((await socket.closed).code).to.equal(1009);
+    });
+
+    it("closes a connection at the maximum duration even while it is active", async () => {
+      const short = await startGateway({ authorizer: false, limits: { maxConnectionMs: 400, idleMs: 10_000 } });
+      try {
+        const socket = await openSocket(short.gateway.url);
+        const keepAlive = setInterval(() => socket.send({ action: "echo" }), 100);
+        const closed = await socket.closed;
+        clearInterval(keepAlive);
+        expect(closed.code).to.equal(1001);
+      } finally {
+        await short.gateway.stop();
+      }
     });
 
     it("closes an idle connection with 1001 and runs $disconnect with that status", async () => {
