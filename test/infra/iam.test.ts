@@ -9,7 +9,7 @@
  * Request ARNs are built from what the mocks harness recorded (tables, API ids, stages, function and guardrail ARNs).
  */
 import { expect } from "chai";
-import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import { HANDLERS, type HandlerName } from "../../runtime/env";
 import { buildStack, regionOfProvider, type RecordedResource } from "./harness";
 import { MOCK_ACCOUNT } from "./mock-state";
@@ -342,3 +342,117 @@ for (const { title, config, modelIdOf } of CONFIGS) {
     }
   });
 }
+
+/** Lambda's resource policy as it renders `aws.lambda.Permission`s: one statement per permission. */
+function lambdaResourcePolicy(permissions: RecordedResource[]): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: permissions.map((p) => ({
+      Effect: "Allow",
+      Principal: { Service: p.inputs.principal },
+      Action: p.inputs.action,
+      Resource: p.inputs.function,
+      ...(p.inputs.sourceArn ? { Condition: { ArnLike: { "AWS:SourceArn": p.inputs.sourceArn } } } : {}),
+    })),
+  };
+}
+
+async function decideAsService(resourcePolicy: PolicyDocument, service: string, action: string, resource: string, sourceArn?: string): Promise<Decision> {
+  const response = await runSimulation(
+    {
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy,
+      request: { action, principal: service, resource: { accountId: A, resource }, contextVariables: sourceArn ? { "aws:SourceArn": sourceArn } : {} },
+    },
+    {},
+  );
+  if (response.resultType === "error") throw new Error(`simulation error for ${action} on ${resource}: ${JSON.stringify(response.errors)}`);
+  return response.overallResult as Decision;
+}
+
+describe("resource and trust policies of the rendered stack (two regions)", function () {
+  this.timeout(120_000);
+  let resources: RecordedResource[];
+  const regions = ["us-east-1", "eu-west-1"];
+
+  before(async () => {
+    ({ resources } = await buildStack({ regions }));
+  });
+
+  it("only Lambda may assume a function's role", async () => {
+    const functionRoles = resources
+      .filter((r) => r.type === "aws:lambda/function:Function")
+      .map((fn) => resources.find((r) => r.type === "aws:iam/role:Role" && r.state.arn === fn.inputs.role)!);
+    expect(functionRoles).to.have.length(regions.length * HANDLERS.length);
+    for (const role of functionRoles) {
+      const trust = parse(role.inputs.assumeRolePolicy);
+      const arn = String(role.state.arn);
+      expect(await decideAsService(trust, "lambda.amazonaws.com", "sts:AssumeRole", arn), role.name).to.equal("Allowed");
+      for (const other of ["apigateway.amazonaws.com", "edgelambda.amazonaws.com", `arn:aws:iam::${A}:root`]) {
+        expect(await decideAsService(trust, other, "sts:AssumeRole", arn), `${role.name} by ${other}`).to.not.equal("Allowed");
+      }
+    }
+  });
+
+  it("API Gateway may invoke each function only from its own API's routes or authorizer", async () => {
+    for (const region of regions) {
+      const api = byRegion(resources, "aws:apigatewayv2/api:Api").find((a) => a.region === region)!.resource;
+      const authorizer = byRegion(resources, "aws:apigatewayv2/authorizer:Authorizer").find((a) => a.region === region)!.resource;
+      const stage = String(byRegion(resources, "aws:apigatewayv2/stage:Stage").find((s) => s.region === region)!.resource.inputs.name);
+      const execution = String(api.state.executionArn);
+      const otherApi = execution.replace(api.id, "zzzzzzzzzz");
+      const functions = byRegion(resources, "aws:lambda/function:Function").filter((f) => f.region === region).map((f) => f.resource);
+      const invoke = async (handler: HandlerName, sourceArn: string) => {
+        const fn = functions.find((f) => handlerOf(f) === handler)!;
+        const permissions = resources.filter((r) => r.type === "aws:lambda/permission:Permission" && r.inputs.function === fn.state.arn);
+        return decideAsService(lambdaResourcePolicy(permissions), "apigateway.amazonaws.com", "lambda:InvokeFunction", String(fn.state.arn), sourceArn);
+      };
+      const expectations: [HandlerName, string, Decision | "denied"][] = [
+        ["authorizer", `${execution}/authorizers/${authorizer.id}`, "Allowed"],
+        ["authorizer", `${execution}/authorizers/another`, "denied"],
+        ["authorizer", `${otherApi}/authorizers/${authorizer.id}`, "denied"],
+        ["connect", `${execution}/${stage}/$connect`, "Allowed"],
+        ["connect", `${execution}/${stage}/$default`, "denied"],
+        ["connect", `${otherApi}/${stage}/$connect`, "denied"],
+        ["disconnect", `${execution}/${stage}/$disconnect`, "Allowed"],
+        ["message", `${execution}/${stage}/$default`, "Allowed"],
+        ["message", `${execution}/${stage}/send`, "Allowed"],
+        ["message", `${execution}/another-stage/send`, "denied"],
+        ["message", `${execution}/${stage}/$connect`, "denied"],
+        ["worker", `${execution}/${stage}/$default`, "denied"],
+      ];
+      for (const [handler, sourceArn, expected] of expectations) {
+        const decision = await invoke(handler, sourceArn);
+        if (expected === "Allowed") expect(decision, `${handler} from ${sourceArn}`).to.equal("Allowed");
+        else expect(decision, `${handler} from ${sourceArn}`).to.not.equal("Allowed");
+      }
+    }
+  });
+
+  it("the web bucket serves objects to this distribution only, and to no one else", async () => {
+    const bucketPolicy = resources.find((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy")!;
+    const bucket = resources.find((r) => r.type === "aws:s3/bucket:Bucket" && r.id === bucketPolicy.inputs.bucket)!;
+    const distribution = resources.find((r) => r.type === "aws:cloudfront/distribution:Distribution")!;
+    const policy = parse(bucketPolicy.inputs.policy);
+    const object = `arn:aws:s3:::${bucket.id}/index.html`;
+    const cloudfront = (action: string, resource: string, sourceArn: string) => decideAsService(policy, "cloudfront.amazonaws.com", action, resource, sourceArn);
+    expect(await cloudfront("s3:GetObject", object, String(distribution.state.arn))).to.equal("Allowed");
+    expect(await cloudfront("s3:GetObject", object, `arn:aws:cloudfront::${A}:distribution/EANOTHER000000`)).to.not.equal("Allowed");
+    expect(await cloudfront("s3:GetObject", object, "arn:aws:cloudfront::999999999999:distribution/EANOTHER000000")).to.not.equal("Allowed");
+    expect(await cloudfront("s3:PutObject", object, String(distribution.state.arn))).to.not.equal("Allowed");
+    expect(await cloudfront("s3:ListBucket", `arn:aws:s3:::${bucket.id}`, String(distribution.state.arn))).to.not.equal("Allowed");
+    const anonymous = await runSimulation(
+      {
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: policy,
+        request: { action: "s3:GetObject", principal: anonymousPrincipal, resource: { accountId: A, resource: object }, contextVariables: {} },
+      },
+      {},
+    );
+    expect(anonymous.resultType === "error" ? anonymous.errors : anonymous.overallResult).to.not.equal("Allowed");
+  });
+});
