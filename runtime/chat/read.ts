@@ -2,13 +2,24 @@
 import type { HistoryFrame, HistoryFrameOut, SessionsFrameOut, TurnRecord } from "../protocol";
 import { ChatError, notFound } from "./errors";
 import { isUuid } from "./ids";
-import { InvalidCursor, type Connection, type HistoryStore, type Turn } from "./ports";
+import { InvalidCursor, type Clock, type Connection, type HistoryStore, type Turn } from "./ports";
 
 export const SESSIONS_LIMIT = 50;
 export const HISTORY_PAGE_SIZE = 50;
 
 export interface ReadDeps {
   history: HistoryStore;
+  clock: Clock;
+}
+
+/**
+ * A worker runs at most 15 minutes (the Lambda limit); a turn still `streaming` well after that lost its worker
+ * (crash, out of memory) and is shown, and treated by `regenerate`, as failed.
+ */
+export const STALE_STREAMING_MS = 20 * 60_000;
+
+export function isStaleStreaming(turn: Turn, nowMs: number): boolean {
+  return turn.status === "streaming" && nowMs - Date.parse(turn.createdAt) > STALE_STREAMING_MS;
 }
 
 export async function listSessions(connection: Connection, deps: ReadDeps): Promise<SessionsFrameOut> {
@@ -19,13 +30,13 @@ export async function listSessions(connection: Connection, deps: ReadDeps): Prom
   };
 }
 
-export function toRecord(turn: Turn): TurnRecord {
+export function toRecord(turn: Turn, nowMs: number): TurnRecord {
   const record: TurnRecord = {
     turnId: turn.turnId,
     sessionId: turn.sessionId,
     role: turn.role,
     text: turn.text,
-    status: turn.status,
+    status: isStaleStreaming(turn, nowMs) ? "error" : turn.status,
     createdAt: turn.createdAt,
     updatedAt: turn.updatedAt,
   };
@@ -41,7 +52,7 @@ export async function readHistory(frame: HistoryFrame, connection: Connection, d
   if (!session || session.userId !== connection.userId) throw notFound("session");
   try {
     const page = await deps.history.pageTurns(frame.sessionId, HISTORY_PAGE_SIZE, frame.cursor);
-    const out: HistoryFrameOut = { type: "history", sessionId: frame.sessionId, turns: page.turns.map(toRecord) };
+    const out: HistoryFrameOut = { type: "history", sessionId: frame.sessionId, turns: page.turns.map((t) => toRecord(t, deps.clock.now())) };
     if (page.cursor !== undefined) out.cursor = page.cursor;
     return out;
   } catch (error) {

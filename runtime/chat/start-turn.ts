@@ -6,6 +6,7 @@
 import type { RegenerateFrame, SendFrame, TurnStartedFrame } from "../protocol";
 import { ChatError, notFound } from "./errors";
 import { isUuid, newSessionId, newTurnId, newTurnIds, sessionOfTurn } from "./ids";
+import { isStaleStreaming } from "./read";
 import type {
   Clock,
   Connection,
@@ -191,9 +192,13 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
     await announce(deps, connection.connectionId, started(sessionId, replacement.turnId, old.parentTurnId!, old.clientMessageId, deps.settings.region));
   };
   if (old.supersededBy) return reannounce(old.supersededBy);
-  if (old.status === "streaming") throw new ChatError("busy", "that answer is still being generated; stop it first", ids);
-
   const now = deps.clock.now();
+  if (old.status === "streaming") {
+    if (!isStaleStreaming(old, now)) throw new ChatError("busy", "that answer is still being generated; stop it first", ids);
+    // Its worker is long gone: close it so it can be replaced (a late worker then finds it closed and skips it).
+    await deps.history.finishTurn(sessionId, old.turnId, { text: old.text, status: "error", stopReason: "error", usage: old.usage ?? { inputTokens: 0, outputTokens: 0 }, ttftMs: null, updatedAt: iso(now) });
+  }
+
   const at = iso(now);
   const turnId = newTurnId(sessionId, now);
   await admit(deps, caller, turnId, ids);

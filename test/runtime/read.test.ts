@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
-import { HISTORY_PAGE_SIZE } from "../../runtime/chat/read";
+import { systemClock } from "../../runtime/chat/clock";
+import { HISTORY_PAGE_SIZE, STALE_STREAMING_MS } from "../../runtime/chat/read";
 import { createWorld, endTurn, send, text } from "./world";
 
 describe("runtime/chat/read: sessions and history", () => {
@@ -62,5 +63,34 @@ describe("runtime/chat/read: sessions and history", () => {
     ]);
     expect(w.sender.of("error", "c1").map((e) => e.code)).to.deep.equal(["bad_request"]);
     expect(w.sender.of("history", "c2")).to.have.length(0);
+  });
+
+  it("a turn left streaming long past any worker's lifetime shows as error and can be regenerated", async () => {
+    let offset = 0;
+    const clock = { ...systemClock, now: () => Date.now() + offset };
+    const w = createWorld({ clock, scripts: [[text("fresh answer"), ...endTurn]] });
+    const c = await w.connect("c1", "alice");
+    await w.frame(c, send("q"));
+    const turn = w.sender.of("turn.started")[0]!;
+    const lostJob = w.queue.jobs.shift()!; // the worker never ran (crashed)
+    await w.frame(c, { action: "history", sessionId: turn.sessionId });
+    expect(w.sender.of("history")[0]!.turns[1]!.status).to.equal("streaming");
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    expect(w.sender.of("error").at(-1)).to.include({ code: "busy" });
+
+    offset = STALE_STREAMING_MS + 60_000;
+    await w.frame(c, { action: "history", sessionId: turn.sessionId });
+    expect(w.sender.of("history")[1]!.turns[1]!.status).to.equal("error");
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    const replacement = w.sender.of("turn.started")[1]!;
+    expect(replacement.turnId).not.to.equal(turn.turnId);
+    w.queue.jobs.unshift(lostJob); // a very late delivery of the lost job
+    const outcomes = await w.runJobs();
+    expect(outcomes.map((o) => o.status)).to.deep.equal(["skipped", "complete"]);
+    await w.frame(c, { action: "history", sessionId: turn.sessionId });
+    expect(w.sender.of("history")[2]!.turns.map((t) => [t.role, t.text, t.status])).to.deep.equal([
+      ["user", "q", "complete"],
+      ["assistant", "fresh answer", "complete"],
+    ]);
   });
 });
