@@ -4,9 +4,13 @@
  * is denied the near misses (another table, another region's replica, another API or stage, another model, the
  * non-streaming model call, another region's guardrail, another function, table administration, Scan).
  *
- * The expected access below is written from the architecture (docs/ARCHITECTURE.md "The flow", the handler list in
- * runtime/env.ts), not read from infra/permissions.ts, so the two are checked against each other.
- * Request ARNs are built from what the mocks harness recorded (tables, API ids, stages, function and guardrail ARNs).
+ * The expected access below is written from the design (what each handler in runtime/env.ts HANDLERS does: connect
+ * stores the connection, message validates and hands off to the worker, the worker streams the model's answer), not
+ * read from infra/permissions.ts, so the two are checked against each other. Request ARNs are built from what the
+ * mocks harness recorded (tables, API ids, stages, function and guardrail ARNs).
+ *
+ * The resource side too: each role's trust policy, each function's invoke permissions (by source ARN) and the web
+ * bucket's policy are evaluated as resource policies.
  */
 import { expect } from "chai";
 import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
