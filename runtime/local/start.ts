@@ -4,6 +4,7 @@
  * Environment: PORT (web, default 8080), WS_PORT (gateway, default: a free port), LOCAL_DATA_DIR (default
  * `.local`), LOCAL_OPENAI_BASE_URL / LOCAL_OPENAI_MODEL (answer with a local model server, e.g. Ollama).
  */
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataDirInUseError } from "./data-lock";
 import { startLocalStack, type LocalStack } from "./stack";
@@ -47,6 +48,9 @@ async function main(): Promise<void> {
     : "the local Bedrock emulator (not a real model)";
   console.log(`Answers come from ${answers}; data is kept in ${dataDir}.`);
   for (const note of stack.notes) console.log(`Note: ${note}`);
+  if (!existsSync(resolve(__dirname, "..", "..", "dist", "web", "index.html"))) {
+    console.log("Note: the web client is not built yet: run `npm run build:web` (the page says so too).");
+  }
   console.log("Press Ctrl-C to stop.");
 
   let stopping = false;

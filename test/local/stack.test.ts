@@ -130,3 +130,31 @@ describe("local/stack: startLocalStack with the real handlers on DynamoDB Local"
     );
   });
 });
+
+describe("local/stack: a second stack in the same process (dynalite, ConverseStream, no guardrail)", function () {
+  this.timeout(30_000);
+
+  it("picks up its own endpoints and settings, and chats", async () => {
+    const stack = await startLocalStack({
+      ports: { web: 0 },
+      dynamo: "dynalite",
+      model: { id: "amazon.nova-lite-v1:0", api: "ConverseStream" },
+      guardrail: false,
+      bedrock: { timing: { timeToFirstTokenMs: 0, tokensPerSecond: 1000 } },
+      env: { LOG_LEVEL: "SILENT" },
+    });
+    try {
+      const socket = await openSocket(`${stack.wsUrl}?token=${await stack.token("second")}`);
+      const started = await send(socket, "forbidden topic, but no guardrail is configured");
+      const done = await finished(socket, started.turnId!);
+      expect(done.stopReason).to.equal("end_turn");
+      const request = stack.bedrock.requests.at(-1)!;
+      expect(request).to.include({ api: "converse", modelId: "amazon.nova-lite-v1:0" });
+      expect(request.guardrail).to.equal(undefined);
+      socket.ws.close();
+    } finally {
+      await stack.stop();
+    }
+    expect(process.env.MODEL_API).to.equal(undefined);
+  });
+});
