@@ -10,6 +10,8 @@ const stack = createStack(readConfig());
 /** The web client: open this in a browser. */
 export const webUrl = stack.webUrl;
 export const primaryRegion = stack.primaryRegion;
+/** With chat:domainName: the WebSocket URL that Route 53 routes to the nearest healthy region. */
+export const nearestWebsocketUrl = stack.nearestWebsocketUrl;
 /** Per region: the WebSocket URL through CloudFront, the API's own URL, and the guardrail id and version. */
 export const regions = stack.regions;
 /** Cognito: create users here (or enable self sign-up) and sign in through the hosted page. */

@@ -41,6 +41,7 @@ export interface RegionalChatArgs {
 export class RegionalChat extends pulumi.ComponentResource {
   public readonly region: pulumi.Output<string>;
   public readonly apiId: pulumi.Output<string>;
+  public readonly stageName: pulumi.Output<string>;
   /** `wss://<apiId>.execute-api.<region>.amazonaws.com/<stage>`. */
   public readonly directUrl: pulumi.Output<string>;
   /** `<apiId>.execute-api.<region>.amazonaws.com`, the CloudFront origin. */
@@ -166,6 +167,7 @@ export class RegionalChat extends pulumi.ComponentResource {
 
     this.region = region;
     this.apiId = api.id;
+    this.stageName = routes.stageName;
     this.apiDomain = apiDomain;
     this.directUrl = pulumi.interpolate`wss://${apiDomain}/${routes.stageName}`;
     this.guardrailId = guardrail.guardrailId;

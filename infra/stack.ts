@@ -13,6 +13,7 @@ import { ChatAuth } from "./auth";
 import { bundleHandler, type HandlerBundler } from "./bundle";
 import type { ChatConfig } from "./config";
 import { EdgeCertificate, EdgeDnsRecords } from "./custom-domain";
+import { LatencyEndpoint, latencyHost } from "./latency-endpoint";
 import { RegionalChat } from "./regional-chat";
 import { ChatTables } from "./tables";
 import { ChatEdge, websocketPath } from "./web-edge";
@@ -36,6 +37,8 @@ export interface RegionOutputs {
 
 export interface StackOutputs {
   webUrl: pulumi.Output<string>;
+  /** With a custom domain: `wss://ws.<domain>`, latency-routed to the nearest healthy region. */
+  nearestWebsocketUrl: string | undefined;
   primaryRegion: string;
   regions: Record<string, RegionOutputs>;
   userPoolId: pulumi.Output<string>;
@@ -106,12 +109,29 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     onPrimary,
   );
   if (config.domain) {
+    const domain = config.domain;
     new EdgeDnsRecords(
       "chat-domain",
-      { domain: config.domain, distributionDomain: edge.distributionDomain, distributionZoneId: edge.distributionZoneId },
+      { domain, distributionDomain: edge.distributionDomain, distributionZoneId: edge.distributionZoneId },
       onPrimary,
     );
+    config.regions.forEach(
+      (region, i) =>
+        new LatencyEndpoint(
+          `chat-${region}-latency`,
+          {
+            domainName: domain.name,
+            hostedZoneId: domain.hostedZoneId,
+            apiId: slices[i]!.apiId,
+            stageName: slices[i]!.stageName,
+            messageFunctionName: slices[i]!.functionNames.message,
+          },
+          { providers: { aws: providerOf(providers, region) } },
+        ),
+    );
   }
+  // With a custom domain the page first tries the latency-routed host (nearest healthy region), then each region.
+  const nearest = config.domain ? { region: "nearest", url: `wss://${latencyHost(config.domain.name)}` } : undefined;
   const url = pulumi.interpolate`https://${edge.host}`;
   resolveWebUrl(url);
 
@@ -119,7 +139,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
   const webConfig: pulumi.Output<WebConfig> = pulumi
     .all([url, auth.authority, auth.clientId, auth.hostedDomainUrl, ...config.regions.map(websocketUrl)])
     .apply(([web, authority, clientId, domain, ...urls]): WebConfig => ({
-      regions: config.regions.map((region, i) => ({ region, url: urls[i]! })),
+      regions: [...(nearest ? [nearest] : []), ...config.regions.map((region, i) => ({ region, url: urls[i]! }))],
       auth: { mode: "cognito" as const, authority, clientId, domain, redirectUri: `${web}/`, logoutUri: `${web}/` },
       modelLabel: config.modelId,
       emulator: false,
@@ -132,6 +152,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
 
   return {
     webUrl: url,
+    nearestWebsocketUrl: nearest?.url,
     primaryRegion: config.primaryRegion,
     regions: Object.fromEntries(
       config.regions.map((region, i) => [

@@ -114,8 +114,20 @@ export function mockResource(args: pulumi.runtime.MockResourceArgs, region: stri
           ],
         },
       };
+    case "aws:apigatewayv2/domainName:DomainName":
+      return {
+        id: String(inputs.domainName),
+        state: {
+          ...base,
+          domainNameConfiguration: {
+            ...(inputs.domainNameConfiguration as State),
+            targetDomainName: `d-${mockId(args.name)}.execute-api.${region}.amazonaws.com`,
+            hostedZoneId: `Z${mockId(`${region}-zone`, 12).toUpperCase()}`,
+          },
+        },
+      };
     default:
-      return { id: `${args.name}-id`, state: { ...base, arn: arn("mock", `${args.type}/${name}`) } };
+      return { id: `${args.name}-id`, state: { name, ...base, arn: arn("mock", `${args.type}/${name}`) } };
   }
 }
 

@@ -226,26 +226,26 @@ describe("infra stack, web client files", function () {
 describe("infra stack, custom domain", function () {
   this.timeout(120_000);
   const domain = { domainName: "chat.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
+  const regions = ["eu-west-1", "us-east-2"];
 
   it("requests a us-east-1 certificate, aliases the distribution with TLS 1.2+ and points Route 53 at it", async () => {
-    const { resources, outputs } = await buildStack({ ...ONE_REGION, ...domain }, bundleOptions());
+    const { resources, outputs } = await buildStack({ ...ONE_REGION, regions, ...domain }, bundleOptions());
     const stack = new Stack(resources);
-    const certificate = stack.ofType(TYPES.certificate);
-    expect(certificate).to.have.length(1);
-    expect(stack.regionOf(certificate[0]!)).to.equal("us-east-1");
-    expect(certificate[0]!.inputs).to.include({ domainName: "chat.example.com", validationMethod: "DNS" });
-    const validated = stack.ofType("aws:acm/certificateValidation:CertificateValidation")[0]!;
+    const certificate = stack.one(TYPES.certificate, "chat-domain-cert");
+    expect(stack.regionOf(certificate)).to.equal("us-east-1");
+    expect(certificate.inputs).to.include({ domainName: "chat.example.com", validationMethod: "DNS" });
+    const validated = stack.one("aws:acm/certificateValidation:CertificateValidation", "chat-domain-cert-validated");
     const d = stack.ofType(TYPES.distribution)[0]!;
     expect(d.inputs.aliases).to.deep.equal(["chat.example.com"]);
     expect(d.inputs.viewerCertificate).to.deep.equal({
-      acmCertificateArn: validated.state.certificateArn ?? validated.inputs.certificateArn,
+      acmCertificateArn: validated.state.certificateArn,
       sslSupportMethod: "sni-only",
       minimumProtocolVersion: "TLSv1.2_2021",
     });
-    const aliases = stack.ofType(TYPES.record).filter((r) => r.inputs.aliases);
+    const aliases = stack.ofType(TYPES.record).filter((r) => r.inputs.name === "chat.example.com");
     expect(aliases.map((r) => r.inputs.type)).to.have.members(["A", "AAAA"]);
     for (const record of aliases) {
-      expect(record.inputs).to.include({ zoneId: domain.hostedZoneId, name: "chat.example.com" });
+      expect(record.inputs.zoneId).to.equal(domain.hostedZoneId);
       expect(record.inputs.aliases).to.deep.equal([{ name: d.state.domainName, zoneId: d.state.hostedZoneId, evaluateTargetHealth: false }]);
     }
     expect(outputs.webUrl).to.equal("https://chat.example.com");
@@ -253,10 +253,57 @@ describe("infra stack, custom domain", function () {
     expect((outputs.regions as Record<string, { websocketUrl: string }>)["eu-west-1"]!.websocketUrl).to.equal("wss://chat.example.com/ws/eu-west-1");
   });
 
-  it("uses a given certificate instead of requesting one", async () => {
+  it("routes ws.<domain> to the nearest healthy region: regional custom domains, health checks, latency records", async () => {
+    const { resources, outputs } = await buildStack({ ...ONE_REGION, regions, ...domain }, bundleOptions());
+    const stack = new Stack(resources);
+    const latency = stack.ofType(TYPES.record).filter((r) => r.inputs.name === "ws.chat.example.com");
+    expect(latency.map((r) => r.inputs.setIdentifier)).to.have.members(regions);
+    for (const region of regions) {
+      const certificate = stack.one(TYPES.certificate, `chat-${region}-latency-cert`);
+      expect(stack.regionOf(certificate)).to.equal(region);
+      expect(certificate.inputs.domainName).to.equal("ws.chat.example.com");
+      const custom = stack.inRegion("aws:apigatewayv2/domainName:DomainName", region);
+      expect(custom).to.have.length(1);
+      expect(custom[0]!.inputs.domainNameConfiguration).to.deep.include({ endpointType: "REGIONAL", securityPolicy: "TLS_1_2" });
+      expect(custom[0]!.inputs.domainNameConfiguration.certificateArn).to.equal(
+        stack.one("aws:acm/certificateValidation:CertificateValidation", `chat-${region}-latency-cert-validated`).state.certificateArn,
+      );
+      const mapping = stack.inRegion("aws:apigatewayv2/apiMapping:ApiMapping", region)[0]!;
+      expect(mapping.inputs).to.include({ apiId: stack.inRegion(TYPES.api, region)[0]!.id, domainName: custom[0]!.id, stage: "live" });
+      const alarm = stack.one(TYPES.alarm, `chat-${region}-latency-health-alarm`);
+      expect(alarm.inputs.dimensions).to.deep.equal({ FunctionName: stack.fn(region, "message").state.name });
+      const health = stack.one("aws:route53/healthCheck:HealthCheck", `chat-${region}-latency-health`);
+      expect(health.inputs).to.include({ type: "CLOUDWATCH_METRIC", cloudwatchAlarmName: alarm.state.name, cloudwatchAlarmRegion: region });
+      const record = latency.find((r) => r.inputs.setIdentifier === region)!;
+      expect(record.inputs).to.deep.include({ zoneId: domain.hostedZoneId, type: "A", latencyRoutingPolicies: [{ region }], healthCheckId: health.id });
+      expect(record.inputs.aliases).to.deep.equal([
+        {
+          name: custom[0]!.state.domainNameConfiguration.targetDomainName,
+          zoneId: custom[0]!.state.domainNameConfiguration.hostedZoneId,
+          evaluateTargetHealth: true,
+        },
+      ]);
+    }
+    expect(outputs.nearestWebsocketUrl).to.equal("wss://ws.chat.example.com");
+    const web = JSON.parse(String(stack.ofType(TYPES.bucketObject).find((o) => o.inputs.key === "config.json")!.inputs.content)) as WebConfig;
+    expect(web.regions.map((r) => r.url)).to.deep.equal([
+      "wss://ws.chat.example.com",
+      "wss://chat.example.com/ws/eu-west-1",
+      "wss://chat.example.com/ws/us-east-2",
+    ]);
+  });
+
+  it("uses a given certificate instead of requesting one for CloudFront", async () => {
     const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab";
     const stack = new Stack((await buildStack({ ...ONE_REGION, ...domain, certificateArn }, bundleOptions())).resources);
-    expect(stack.ofType(TYPES.certificate)).to.have.length(0);
+    expect(stack.ofType(TYPES.certificate).map((c) => c.name)).to.deep.equal(["chat-eu-west-1-latency-cert"]);
     expect(stack.ofType(TYPES.distribution)[0]!.inputs.viewerCertificate.acmCertificateArn).to.equal(certificateArn);
+  });
+
+  it("creates no DNS, certificates or latency routing without chat:domainName", async () => {
+    const stack = new Stack((await buildStack(ONE_REGION, bundleOptions())).resources);
+    expect(stack.ofType(TYPES.certificate)).to.deep.equal([]);
+    expect(stack.ofType(TYPES.record)).to.deep.equal([]);
+    expect(stack.ofType("aws:route53/healthCheck:HealthCheck")).to.deep.equal([]);
   });
 });
