@@ -74,6 +74,7 @@ describe("GitHub workflows", () => {
     expect(value(pulumi, "comment-on-pr")).to.equal("true");
     expect(value(pulumi, "stack-name")).to.match(/^\$\{\{ vars\.\w+ \}\}$/);
     expect(job.indexOf("npm ci")).to.be.within(0, job.indexOf("pulumi/actions@"));
+    expect(job.indexOf("npm run build:web"), "the program publishes dist/web").to.be.within(job.indexOf("npm ci"), job.indexOf("pulumi/actions@"));
     expect(job.indexOf("configure-aws-credentials@")).to.be.below(job.indexOf("pulumi/actions@"));
   });
 
@@ -85,6 +86,8 @@ describe("GitHub workflows", () => {
     expect(value(concurrency, "cancel-in-progress")).to.equal("false");
     const job = block(deploy, /^ {2}deploy:/);
     expect(value(block(job, /^\s+permissions:/), "id-token")).to.equal("write");
+    expect(job.indexOf("npm run build:web"), "the program publishes dist/web").to.be.within(job.indexOf("npm ci"), job.indexOf("pulumi/actions@"));
+    expect(job.indexOf("configure-aws-credentials@")).to.be.below(job.indexOf("pulumi/actions@"));
     const pulumi = step(job, /pulumi\/actions@/);
     expect(value(pulumi, "command")).to.equal("up");
     expect(value(pulumi, "policyPacks")).to.equal("infra/policy");
