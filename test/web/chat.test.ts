@@ -193,6 +193,41 @@ describe("web chat page: keyboard and screen reader (fake protocol server)", fun
   });
 });
 
+describe("web chat page: keepalive (fake protocol server)", function () {
+  this.timeout(60_000);
+  let server: FakeChatServer;
+  let browser: Browser;
+
+  before(async () => {
+    server = await startFakeChatServer(ensureWebBuild());
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("pings an idle connection well inside API Gateway's 10-minute idle timeout", async () => {
+    const { page, context } = await openPage(browser);
+    try {
+      await page.clock.install();
+      await signIn(page, server.webUrl, "idler");
+      const pingsBefore = server.received.filter((f) => f.action === "ping").length;
+      await page.clock.fastForward("04:00");
+      await page.clock.fastForward("01:05");
+      await page.waitForFunction(() => true);
+      const deadline = Date.now() + 5000;
+      while (server.received.filter((f) => f.action === "ping").length === pingsBefore && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(server.received.filter((f) => f.action === "ping").length).to.be.greaterThan(pingsBefore);
+      expect(await page.getByRole("status").innerText()).to.equal("Connected · us-east-1");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("web chat page: region failover (fake protocol server)", function () {
   this.timeout(60_000);
   let server: FakeChatServer;

@@ -1,12 +1,17 @@
 /**
  * Screenshots of the chat page's main states, light and dark, desktop and phone width, into docs/screenshots/.
- * Not part of `npm test`: run `npx tsx test/web/screenshots.ts` after `npm run build:web`.
+ * Not part of `npm test`: run `npx tsx test/web/screenshots.ts` (builds dist/web if missing).
+ * The page runs against the local stack (the real handlers); the answers' text is scripted through the Bedrock
+ * emulator's OpenAI-compatible passthrough so the pictures show code, a table and a list. The "reconnecting"
+ * picture uses the fake protocol server, which can refuse connections for as long as it takes.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { ensureWebBuild, launchBrowser, openPage, REPO_ROOT, sendMessage, signIn, waitAnswerDone } from "./support/browser";
-import { startFakeChatServer, type FakeChatServer, type ScriptedAnswer } from "./support/fake-chat-server";
+import { startLocalStack } from "../../runtime/local/stack";
+import { startFakeChatServer } from "./support/fake-chat-server";
+import { startScriptServer, type ScriptServer } from "./support/openai-script-server";
 import type { PageGlobals } from "./support/page-globals";
 
 const OUT = join(REPO_ROOT, "docs/screenshots");
@@ -34,8 +39,8 @@ socket.send(JSON.stringify({ action: "stop", turnId }));
 2. Coalesce tokens so the page paints a few times per second, not per token.
 3. Ping every few minutes: idle connections close after 10 minutes.`;
 
-function pieces(text: string): ScriptedAnswer {
-  return { pieces: text.match(/\S+\s*|\s+/g) ?? [text], intervalMs: 8 };
+function pieces(text: string): string[] {
+  return text.match(/\S+\s*|\s+/g) ?? [text];
 }
 
 async function shoot(page: Page, name: string): Promise<void> {
@@ -44,10 +49,10 @@ async function shoot(page: Page, name: string): Promise<void> {
   console.log(`docs/screenshots/${name}.png`);
 }
 
-async function conversation(browser: Browser, server: FakeChatServer, scheme: "light" | "dark", viewport: { width: number; height: number }, user: string): Promise<Page> {
+async function conversation(browser: Browser, webUrl: string, script: ScriptServer, scheme: "light" | "dark", viewport: { width: number; height: number }, user: string): Promise<Page> {
   const { page } = await openPage(browser, { colorScheme: scheme, viewport });
-  await signIn(page, server.webUrl, user);
-  server.script(pieces("Happy to help. What are you building?"), pieces(RICH_ANSWER));
+  await signIn(page, webUrl, user);
+  script.script(pieces("Happy to help. What are you building?"), pieces(RICH_ANSWER));
   await sendMessage(page, "Hi! I'm building a streaming chat on AWS.");
   await waitAnswerDone(page);
   await sendMessage(page, "Compare WebSockets and server-sent events for streaming LLM tokens.");
@@ -57,48 +62,63 @@ async function conversation(browser: Browser, server: FakeChatServer, scheme: "l
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  const server = await startFakeChatServer(ensureWebBuild());
+  const webDir = ensureWebBuild();
+  const script = await startScriptServer();
+  const stack = await startLocalStack({ ports: { web: 0 }, dataDir: null, staticDir: webDir, bedrock: { passthrough: { baseUrl: script.baseUrl, model: "scripted" } } });
   const browser = await launchBrowser();
   try {
     const signInPage = (await openPage(browser, { colorScheme: "light", viewport: DESKTOP })).page;
-    await signInPage.goto(server.webUrl);
+    await signInPage.goto(stack.webUrl);
     await signInPage.getByLabel("User name").waitFor();
     await shoot(signInPage, "sign-in-light");
 
     for (const scheme of ["light", "dark"] as const) {
-      const desktop = await conversation(browser, server, scheme, DESKTOP, `ada-${scheme}`);
-      await desktop.locator("article.turn.assistant").last().locator("summary").click();
+      const desktop = await conversation(browser, stack.webUrl, script, scheme, DESKTOP, `ada-${scheme}`);
+      const details = desktop.locator("article.turn.assistant").last().locator("details");
+      await details.locator("summary").click();
+      await details.scrollIntoViewIfNeeded();
       await shoot(desktop, `chat-desktop-${scheme}`);
 
       const empty = (await openPage(browser, { colorScheme: scheme, viewport: DESKTOP })).page;
-      await signIn(empty, server.webUrl, `ada-${scheme}`);
+      await signIn(empty, stack.webUrl, `ada-${scheme}`);
+      await empty.locator("a.session").first().waitFor();
       await shoot(empty, `new-chat-desktop-${scheme}`);
 
-      const phone = await conversation(browser, server, scheme, PHONE, `grace-${scheme}`);
+      const phone = await conversation(browser, stack.webUrl, script, scheme, PHONE, `grace-${scheme}`);
       await shoot(phone, `chat-phone-${scheme}`);
       await phone.getByRole("button", { name: "Conversations" }).click();
       await shoot(phone, `sidebar-phone-${scheme}`);
     }
 
     const streaming = (await openPage(browser, { colorScheme: "light", viewport: DESKTOP })).page;
-    await signIn(streaming, server.webUrl, "linus");
-    server.script({ ...pieces(RICH_ANSWER), intervalMs: 60 });
+    await signIn(streaming, stack.webUrl, "linus");
+    script.script(pieces(RICH_ANSWER));
     await sendMessage(streaming, "Compare WebSockets and server-sent events for streaming LLM tokens.");
     await streaming.waitForFunction(
       () => ((globalThis as unknown as PageGlobals).document.querySelector("article.turn.assistant .markdown")?.textContent ?? "").length > 260,
     );
     await shoot(streaming, "streaming-desktop-light");
-
-    const reconnecting = (await openPage(browser, { colorScheme: "dark", viewport: DESKTOP })).page;
-    await signIn(reconnecting, server.webUrl, "ada-dark");
-    server.refuseConnections(true);
-    server.dropConnections();
-    await reconnecting.getByRole("status").filter({ hasText: /Reconnecting/ }).waitFor();
-    await shoot(reconnecting, "reconnecting-desktop-dark");
-    server.refuseConnections(false);
+    await waitAnswerDone(streaming);
   } finally {
     await browser.close();
-    await server.stop();
+    await stack.stop();
+    await script.stop();
+  }
+
+  const fake = await startFakeChatServer(webDir);
+  const fakeBrowser = await launchBrowser();
+  try {
+    const reconnecting = (await openPage(fakeBrowser, { colorScheme: "dark", viewport: DESKTOP })).page;
+    await signIn(reconnecting, fake.webUrl, "ada");
+    await sendMessage(reconnecting, "Hello before the network drops [[tokens:40]]");
+    await waitAnswerDone(reconnecting);
+    fake.refuseConnections(true);
+    fake.dropConnections();
+    await reconnecting.getByRole("status").filter({ hasText: /Reconnecting in/ }).waitFor();
+    await shoot(reconnecting, "reconnecting-desktop-dark");
+  } finally {
+    await fakeBrowser.close();
+    await fake.stop();
   }
 }
 
