@@ -404,7 +404,7 @@ function replaying(socket: Socket, first: Buffer): Duplex {
   return duplex;
 }
 
-/** Yields the pieces in chunks of 1–3 tokens, spaced at `tokensPerSecond`. */
+/** Yields the pieces in chunks of 1–3 tokens, spaced at `tokensPerSecond` on average, with some jitter. */
 async function* paced(
   tokens: string[],
   tokensPerSecond: number,
@@ -419,7 +419,8 @@ async function* paced(
     const group = tokens.slice(i, i + n);
     i += n;
     if (i > n) {
-      due += perToken * n;
+      // Real streams arrive unevenly; ±40 % per chunk keeps the average rate.
+      due += perToken * n * (0.6 + random() * 0.8);
       if (!(await sleep(due - Date.now(), signal))) return;
     }
     yield group;
