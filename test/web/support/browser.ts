@@ -30,11 +30,13 @@ export async function launchBrowser(): Promise<Browser> {
 export interface PageOptions {
   colorScheme?: "light" | "dark";
   viewport?: { width: number; height: number };
+  /** Only for a test whose fake identity provider is plain http (the page's CSP allows https: origins). */
+  bypassCSP?: boolean;
 }
 
 /** A fresh context (its own storage) whose page records uncaught errors and console errors. */
 export async function openPage(browser: Browser, options: PageOptions = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ colorScheme: options.colorScheme ?? "light", viewport: options.viewport ?? { width: 1280, height: 860 } });
+  const context = await browser.newContext({ colorScheme: options.colorScheme ?? "light", viewport: options.viewport ?? { width: 1280, height: 860 }, bypassCSP: options.bypassCSP ?? false });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));

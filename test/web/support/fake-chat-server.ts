@@ -53,6 +53,8 @@ export interface FakeServerOptions {
   region?: string;
   /** The regions written into config.json, given this server's own WebSocket URL (default: just this one). */
   configRegions?: (ownUrl: string) => WebConfig["regions"];
+  /** The sign-in written into config.json, given this server's page URL (default: the local dev sign-in). */
+  configAuth?: (webUrl: string) => WebConfig["auth"];
 }
 
 export async function startFakeChatServer(webRoot: string, options: FakeServerOptions = {}): Promise<FakeChatServer> {
@@ -77,7 +79,7 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
     if (url.pathname === "/config.json") {
       const config: WebConfig = {
         regions: options.configRegions?.(wsUrl()) ?? [{ region, url: wsUrl() }],
-        auth: { mode: "local", tokenUrl: "/local/token" },
+        auth: options.configAuth?.(`http://127.0.0.1:${port}/`) ?? { mode: "local", tokenUrl: "/local/token" },
         modelLabel: "Fake model (test server)",
         emulator: true,
       };
