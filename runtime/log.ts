@@ -8,16 +8,9 @@ import type { LogLevel } from "./config";
 
 export const SERVICE_NAME = "streaming-chat";
 
-let logger: Logger | undefined;
-
-export function powertoolsLogger(level: LogLevel = "INFO"): Logger {
-  logger ??= new Logger({ serviceName: SERVICE_NAME, logLevel: level });
-  return logger;
-}
-
-/** The Log port over Powertools; attributes become top-level JSON keys. */
-export function createLog(level?: LogLevel): Log {
-  const target = powertoolsLogger(level);
+/** The Log port over Powertools; attributes become top-level JSON keys. One per container (runtime/container.ts). */
+export function createLog(level: LogLevel = "INFO"): Log {
+  const target = new Logger({ serviceName: SERVICE_NAME, logLevel: level });
   const clean = (attributes?: LogAttributes) => (attributes ? Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)) : {});
   return {
     debug: (message, attributes) => target.debug(message, clean(attributes)),
