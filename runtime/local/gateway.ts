@@ -261,7 +261,7 @@ export class GatewayEmulator {
       const parsed: unknown = JSON.parse(body);
       if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
         const action = (parsed as { action?: unknown }).action;
-        if (typeof action === "string" && action in this.options.routes.routes && !action.startsWith("$")) return action;
+        if (typeof action === "string" && Object.hasOwn(this.options.routes.routes, action) && !action.startsWith("$")) return action;
       }
     } catch {
       // not JSON: $default

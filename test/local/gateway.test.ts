@@ -148,6 +148,8 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
       expect(await socket.next()).to.deep.include({ route: "$default" });
       socket.send("not json");
       expect(await socket.next()).to.deep.equal({ route: "$default", body: "not json" });
+      socket.send({ action: "toString" });
+      expect(await socket.next()).to.deep.include({ route: "$default" });
       socket.send({ action: "$disconnect" });
       expect(await socket.next()).to.deep.include({ route: "$default" });
       socket.ws.close();
