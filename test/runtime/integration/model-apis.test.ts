@@ -9,7 +9,6 @@ import { startLocalStack, type LocalStack } from "../../../runtime/local/stack";
 import type { ServerFrame, TurnDoneFrame, TurnStartedFrame } from "../../../runtime/protocol";
 import { ChatClient } from "./client";
 
-const isStarted = (f: ServerFrame): f is TurnStartedFrame => f.type === "turn.started";
 const send = (text: string, extra: Record<string, unknown> = {}) => ({ action: "send", clientMessageId: randomUUID(), text, ...extra });
 
 async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
