@@ -3,7 +3,13 @@
  * Every rule is a plain function from `rules.ts`; this file only adapts them to @pulumi/policy.
  * Do not import this module from tests: constructing a PolicyPack starts the analyzer server.
  */
-import { PolicyPack, type PolicyResource, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
+import {
+  PolicyPack,
+  UnknownValueError,
+  type PolicyResource,
+  type ResourceValidationPolicy,
+  type StackValidationPolicy,
+} from "@pulumi/policy";
 import { resourceRules, stackRules, type StackResourceView } from "./rules";
 
 /** CrossGuard's stack resource → the rules' view; dependencies become URN lists (known even during preview). */
@@ -12,7 +18,20 @@ function toStackView(resource: PolicyResource): StackResourceView {
   for (const [property, dependencies] of Object.entries(resource.propertyDependencies)) {
     propertyDependencies[property] = dependencies.map((d) => d.urn);
   }
-  return { type: resource.type, name: resource.name, urn: resource.urn, props: resource.props, propertyDependencies };
+  const view: StackResourceView = { type: resource.type, name: resource.name, urn: resource.urn, props: resource.props, propertyDependencies };
+  const region = providerRegion(resource);
+  return region === undefined ? view : { ...view, region };
+}
+
+/** The region of the resource's AWS provider; undefined when it has none or it is unknown (preview). */
+function providerRegion(resource: PolicyResource): string | undefined {
+  try {
+    const region: unknown = resource.provider?.props.region;
+    return typeof region === "string" ? region : undefined;
+  } catch (error) {
+    if (error instanceof UnknownValueError) return undefined;
+    throw error;
+  }
 }
 
 const resourcePolicies: ResourceValidationPolicy[] = resourceRules.map((rule) => ({

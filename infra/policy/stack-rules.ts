@@ -46,20 +46,45 @@ function connectProblem(route: StackResourceView, api: StackResourceView, author
 const MODEL_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"];
 const GUARDRAIL_ENV = ["GUARDRAIL_ID", "GUARDRAIL_VERSION"];
 
+/**
+ * The stack's guardrails a function's environment names. Under CrossGuard (dependencies known) by dependency URN
+ * only, so nothing unknown is read in a preview; otherwise by the GUARDRAIL_ID value.
+ */
+function namedGuardrails(fn: StackResourceView, variables: Record<string, unknown>, guardrails: StackResourceView[]): StackResourceView[] {
+  if (fn.region === undefined || guardrails.length === 0) return [];
+  if (fn.propertyDependencies !== undefined) {
+    const urns = fn.propertyDependencies.environment ?? [];
+    return guardrails.filter((g) => g.urn !== undefined && urns.includes(g.urn));
+  }
+  const id = text(variables.GUARDRAIL_ID);
+  return id === undefined ? [] : guardrails.filter((g) => g.props.guardrailId === id || g.props.guardrailArn === id);
+}
+
 const modelCallersGuarded: StackRule = {
   name: "model-callers-guarded",
   description:
     "Every Lambda function whose role may invoke a Bedrock model gets a guardrail: GUARDRAIL_ID and " +
-    "GUARDRAIL_VERSION in its environment.",
+    "GUARDRAIL_VERSION in its environment; a guardrail of this stack named there is in the function's own region " +
+    "(guardrails are regional).",
   check(resources) {
     const violations: Violation[] = [];
     const roles = ofType(resources, T.role);
+    const guardrails = ofType(resources, T.guardrail);
     for (const fn of ofType(resources, T.lambdaFunction)) {
       // Environment first: `in` reads no values, so a guarded function passes in a preview where the guardrail id
       // and its role's policy document are still unknown. Only an unguarded function needs its role's policy read.
       const variables = record(record(fn.props.environment).variables);
       const missing = GUARDRAIL_ENV.filter((key) => !(key in variables));
-      if (missing.length === 0) continue;
+      if (missing.length === 0) {
+        const foreign = namedGuardrails(fn, variables, guardrails).filter(
+          (g) => g.region !== undefined && fn.region !== undefined && g.region !== fn.region,
+        );
+        if (foreign.length > 0) {
+          const where = foreign.map((g) => `${label(g)} in ${String(g.region)}`).join(", ");
+          violations.push({ message: `${label(fn)} in ${String(fn.region)} names ${where}`, urn: fn.urn, name: fn.name });
+        }
+        continue;
+      }
       const role = roles.find((r) => refersTo(fn, "role", r));
       if (!role) continue;
       const statements = roleStatements(role, resources);

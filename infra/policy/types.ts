@@ -18,6 +18,7 @@ export const T = {
   lambdaPermission: "aws:lambda/permission:Permission",
   userPoolClient: "aws:cognito/userPoolClient:UserPoolClient",
   guardrail: "aws:bedrock/guardrail:Guardrail",
+  guardrailVersion: "aws:bedrock/guardrailVersion:GuardrailVersion",
   bucket: "aws:s3/bucket:Bucket",
   bucketV2: "aws:s3/bucketV2:BucketV2",
   bucketAcl: "aws:s3/bucketAcl:BucketAcl",

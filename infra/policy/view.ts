@@ -30,6 +30,8 @@ export interface StackResourceView extends ResourceView {
   propertyDependencies?: Record<string, readonly string[]>;
   /** The provider-assigned id, when known. */
   id?: string;
+  /** The AWS region of the resource's provider, when known. */
+  region?: string;
 }
 
 /** A rule's finding. `urn` names the offending resource when a stack rule found it. */

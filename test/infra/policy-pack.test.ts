@@ -15,6 +15,7 @@ import {
   AnalyzeRequest,
   AnalyzeStackRequest,
   AnalyzerPropertyDependencies,
+  AnalyzerProviderResource,
   AnalyzerResource,
   AnalyzerResourceOptions,
   EnforcementLevel,
@@ -35,6 +36,8 @@ interface ResourceSpec {
   name: string;
   props: Record<string, JavaScriptValue>;
   dependsOn?: Record<string, string[]>;
+  /** The region of the resource's (explicit) AWS provider. */
+  region?: string;
 }
 
 const urnOf = (spec: ResourceSpec) => `urn:pulumi:test::chat::${spec.type}::${spec.name}`;
@@ -46,6 +49,15 @@ function analyzerResource(spec: ResourceSpec): AnalyzerResource {
     .setUrn(urnOf(spec))
     .setProperties(Struct.fromJavaScript(spec.props))
     .setOptions(new AnalyzerResourceOptions());
+  if (spec.region) {
+    resource.setProvider(
+      new AnalyzerProviderResource()
+        .setType("pulumi:providers:aws")
+        .setName(`aws-${spec.region}`)
+        .setUrn(`urn:pulumi:test::chat::pulumi:providers:aws::aws-${spec.region}`)
+        .setProperties(Struct.fromJavaScript({ region: spec.region })),
+    );
+  }
   for (const [property, urns] of Object.entries(spec.dependsOn ?? {})) {
     resource.getPropertydependenciesMap().set(property, new AnalyzerPropertyDependencies().setUrnsList(urns));
   }
@@ -183,5 +195,25 @@ describe("CrossGuard policy pack served over the Analyzer gRPC API", function ()
     const guardrail = { GUARDRAIL_ID: UNKNOWN_STRING, GUARDRAIL_VERSION: UNKNOWN_STRING };
     const guarded = { ...fn, props: { ...fn.props, environment: { variables: { MODEL_ID: "m", ...guardrail } } } };
     expect(await analyzeStack([role, policy, logs, guarded])).to.deep.equal([]);
+  });
+
+  it("reads each resource's region from its provider: a worker naming another region's guardrail fails (preview)", async () => {
+    const guardrail = (region: string): ResourceSpec => ({ type: T.guardrail, name: `guardrail-${region}`, region, props: { guardrailId: UNKNOWN_STRING } });
+    const worker = (region: string, guardrailRegion: string): ResourceSpec => ({
+      type: T.lambdaFunction,
+      name: `worker-${region}`,
+      region,
+      props: { environment: { variables: { GUARDRAIL_ID: UNKNOWN_STRING, GUARDRAIL_VERSION: UNKNOWN_STRING } } },
+      dependsOn: { environment: [urnOf(guardrail(guardrailRegion))] },
+    });
+    const guardrails = [guardrail("us-east-1"), guardrail("eu-west-1")];
+    // Only this rule's findings (the fixtures have no log groups, which lambda-logs-retained would report).
+    const guardrailFindings = async (specs: ResourceSpec[]) => (await analyzeStack(specs)).filter((d) => d.getPolicyname() === "model-callers-guarded");
+    expect(await guardrailFindings([...guardrails, worker("us-east-1", "us-east-1"), worker("eu-west-1", "eu-west-1")])).to.deep.equal([]);
+    const crossed = await guardrailFindings([...guardrails, worker("us-east-1", "us-east-1"), worker("eu-west-1", "us-east-1")]);
+    expect(crossed.map((d) => [d.getPolicyname(), d.getUrn(), d.getEnforcementlevel()])).to.deep.equal([
+      ["model-callers-guarded", urnOf(worker("eu-west-1", "us-east-1")), EnforcementLevel.MANDATORY],
+    ]);
+    expect(crossed[0].getMessage()).to.match(/worker-eu-west-1 \(Function\) in eu-west-1 names guardrail-us-east-1 \(Guardrail\) in us-east-1/);
   });
 });

@@ -8,12 +8,18 @@
  */
 import { expect } from "chai";
 import { resourceRules, stackRules, TYPES as T, type ResourceView, type StackResourceView } from "../../infra/policy/rules";
-import { buildStack, type RecordedResource } from "./harness";
+import { buildStack, regionOfProvider, type RecordedResource } from "./harness";
 
 type Props = Record<string, unknown>;
 
 const resourceView = (r: RecordedResource): ResourceView => ({ type: r.type, name: r.name, props: r.inputs });
-const stackView = (r: RecordedResource): StackResourceView => ({ type: r.type, name: r.name, id: r.id, props: { ...r.inputs, ...r.state } });
+const stackView = (r: RecordedResource): StackResourceView => ({
+  type: r.type,
+  name: r.name,
+  id: r.id,
+  props: { ...r.inputs, ...r.state },
+  ...(regionOfProvider(r.provider) !== undefined ? { region: regionOfProvider(r.provider) } : {}),
+});
 
 /** A deep copy that a bad variant may change without touching the recorded stack. */
 const copy = <V>(value: V): V => structuredClone(value);
@@ -378,6 +384,22 @@ for (const { title, config } of CONFIGS) {
         const violations = stackRuleNamed("model-callers-guarded").check(views);
         expect(violations.map((v) => v.message).join("\n")).to.match(/authorizer.*may invoke a model but its environment lacks GUARDRAIL_ID/);
       });
+
+      if ((config.regions as string[]).length > 1) {
+        it("model-callers-guarded fails a function that names another region's guardrail", () => {
+          const views = spoiled((vs) => {
+            const [home, away] = config.regions as string[];
+            const homeGuardrail = vs.find((v) => v.type === T.guardrail && v.region === home)!;
+            const awayWorker = vs.find((v) => v.type === T.lambdaFunction && v.region === away && /worker/.test(v.name ?? ""))!;
+            ((awayWorker.props.environment as { variables: Props }).variables).GUARDRAIL_ID = homeGuardrail.props.guardrailId;
+            return vs;
+          });
+          const [home, away] = config.regions as string[];
+          const messages = stackRuleNamed("model-callers-guarded").check(views).map((v) => v.message);
+          expect(messages).to.have.length(1);
+          expect(messages[0]).to.match(new RegExp(`worker.* in ${away} names .*Guardrail\\) in ${home}`));
+        });
+      }
 
       it("lambda-logs-retained fails a function whose log group is not in the stack", () => {
         const views = spoiled((vs) => {
