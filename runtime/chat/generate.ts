@@ -140,6 +140,7 @@ class Generation {
     private readonly deps: GenerateDeps,
   ) {
     this.ids = { connectionId: job.connectionId, turnId: job.turnId };
+    this.initialRemainingMs = remainingMs();
     this.streamer = new DeltaStreamer({
       turnId: job.turnId,
       connectionId: job.connectionId,
@@ -153,9 +154,18 @@ class Generation {
     });
   }
 
+  /**
+   * Time kept in reserve to close the turn before the Lambda deadline. Never more than half the time left, so a
+   * function timeout shorter than the configured margin still streams instead of closing every turn at once.
+   */
+  private margin(): number {
+    return Math.min(this.deps.settings.deadlineMarginMs, Math.floor(this.initialRemainingMs / 2));
+  }
+  private readonly initialRemainingMs: number;
+
   async run(): Promise<GenerationOutcome> {
-    const { clock, settings } = this.deps;
-    const deadline = clock.setTimer(Math.max(0, this.remainingMs() - settings.deadlineMarginMs), () => this.stop("deadline"));
+    const { clock } = this.deps;
+    const deadline = clock.setTimer(Math.max(0, this.initialRemainingMs - this.margin()), () => this.stop("deadline"));
     if (this.turn.stopRequestedAt) this.stop("stopped");
     const stopWatch = this.watchForStop();
     let cause: GenerationCause;
@@ -241,7 +251,7 @@ class Generation {
       } catch (error) {
         if (signal.aborted) break;
         const delay = backoffDelay(attempt, settings.modelRetry);
-        const timeLeft = this.remainingMs() - settings.deadlineMarginMs;
+        const timeLeft = this.remainingMs() - this.margin();
         if (this.ttftMs === null && isRetryableModelError(error) && attempt < settings.modelRetry.attempts && timeLeft > delay) {
           log.warn("model call failed before the first token; retrying", { ...this.ids, attempt, delayMs: delay, error: describe(error) });
           await clock.sleep(delay, signal);

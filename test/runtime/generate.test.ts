@@ -243,12 +243,20 @@ describe("runtime/chat/generate: the worker", () => {
   });
 
   it("closes the turn cleanly before the Lambda deadline: partial saved, turn.done sent", async () => {
-    const { w, turn } = await started({ scripts: [[text("a long "), wait(5), text("answer"), hang]], generate: { deadlineMarginMs: 1000 } });
+    const { w, turn } = await started({ scripts: [[text("a long "), wait(5), text("answer"), hang]], generate: { deadlineMarginMs: 50 } });
     const startedAt = Date.now();
-    const [outcome] = await w.runJobs(() => 1000 + 80 - (Date.now() - startedAt));
+    const [outcome] = await w.runJobs(() => 50 + 80 - (Date.now() - startedAt));
     expect(outcome).to.include({ status: "stopped", cause: "deadline" });
     expect(saved(w, turn)).to.include({ status: "stopped", text: "a long answer" });
     expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "stopped" });
+  });
+
+  it("a margin larger than the function's whole timeout still lets short answers complete", async () => {
+    const { w, turn } = await started({ generate: { deadlineMarginMs: 10_000 } });
+    const startedAt = Date.now();
+    const [outcome] = await w.runJobs(() => 3_000 - (Date.now() - startedAt));
+    expect(outcome).to.include({ status: "complete" });
+    expect(saved(w, turn).text).to.equal("Hello, world.");
   });
 
   it("abandons a model stream that goes silent (idle timeout) as an error, keeping the text", async () => {
