@@ -113,6 +113,28 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     expect(await page.locator("article.turn.assistant .markdown").innerText()).to.contain("That is all.");
   });
 
+  it("reads every history page after a reload and shows the turns in order", async () => {
+    await signIn(page, server.webUrl, "pager");
+    for (const n of [1, 2, 3]) {
+      await sendMessage(page, `message ${n} [[tokens:3]]`);
+      await waitAnswerDone(page);
+    }
+    const pagesBefore = server.received.filter((f) => f.action === "history").length;
+    await page.reload();
+    await page.locator("article.turn").nth(5).waitFor();
+    // The fake server pages 4 turns at a time, so six turns take two pages.
+    expect(server.received.filter((f) => f.action === "history").length - pagesBefore).to.equal(2);
+    expect(await page.locator("article.turn.user .bubble").allInnerTexts()).to.deep.equal(["message 1 [[tokens:3]]", "message 2 [[tokens:3]]", "message 3 [[tokens:3]]"]);
+    expect(await page.locator("article.turn").evaluateAll((els) => els.map((el) => el.getAttribute("aria-label")))).to.deep.equal([
+      "You said",
+      "Answer",
+      "You said",
+      "Answer",
+      "You said",
+      "Answer",
+    ]);
+  });
+
   it("shows a server error frame in words on the message it concerns", async () => {
     await signIn(page, server.webUrl, "hasty");
     await sendMessage(page, "too fast [[error:rate_limited]]");

@@ -51,8 +51,11 @@ export interface ChatOptions {
   newId?: () => string;
 }
 
-/** History pages read automatically when a session opens; later pages on request ("Load earlier messages"). */
-const AUTO_PAGES = 5;
+/**
+ * History pages read automatically when a session opens (the runtime pages oldest first, so the newest turns are
+ * on the last page: the page follows the cursor to the end); past this many, "Load more messages" continues.
+ */
+const AUTO_PAGES = 100;
 /** A gap in a turn's seq that does not close within this time is repaired from history. */
 const GAP_REPAIR_MS = 2000;
 /** How often a turn still `streaming` in history (generated for an earlier connection) is re-read. */
@@ -162,7 +165,7 @@ export class ChatController {
     this.options.sessions.render(this.sessionList, this.sessionId);
   }
 
-  loadEarlier(): void {
+  loadMore(): void {
     if (this.history?.cursor !== undefined && !this.history.loading) this.requestHistory(this.history.sessionId, this.history.cursor);
   }
 
@@ -173,7 +176,7 @@ export class ChatController {
       // Deltas of a turn started on the old connection are posted to that connection: history is the truth now.
       this.clearLive();
     }
-    if (this.sessionId !== null && (reconnected || this.turns.length === 0)) this.requestHistory(this.sessionId);
+    if (this.sessionId !== null && (reconnected || this.history === null)) this.requestHistory(this.sessionId);
   }
 
   // ---- frames from the server ----------------------------------------------------------------------------------

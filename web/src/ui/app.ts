@@ -36,7 +36,7 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
   const conversation = new ConversationView(
     {
       onRegenerate: () => controller.regenerate(),
-      onLoadEarlier: () => controller.loadEarlier(),
+      onLoadMore: () => controller.loadMore(),
       onSuggestion: (text) => composer.setText(text),
     },
     announcer,

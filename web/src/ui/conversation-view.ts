@@ -10,7 +10,7 @@ import { TurnElement, type TurnContext } from "./turn-element";
 
 export interface ConversationHandlers {
   onRegenerate: () => void;
-  onLoadEarlier: () => void;
+  onLoadMore: () => void;
   onSuggestion: (text: string) => void;
 }
 
@@ -50,8 +50,8 @@ export class ConversationView implements ConversationPort {
     emptyTitle: string,
   ) {
     this.thread = h("div", { class: "thread" });
-    this.earlier = h("button", { type: "button", class: "ghost load-earlier", hidden: true }, "Load earlier messages");
-    this.earlier.addEventListener("click", () => handlers.onLoadEarlier());
+    this.earlier = h("button", { type: "button", class: "ghost load-earlier", hidden: true }, "Load more messages");
+    this.earlier.addEventListener("click", () => handlers.onLoadMore());
     const suggestions = h("div", { class: "suggestions" });
     for (const text of SUGGESTIONS) {
       const button = h("button", { type: "button", class: "suggestion" }, text);
