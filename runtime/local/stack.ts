@@ -223,8 +223,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         regions: [{ region, url: gateway.url }],
         auth: { mode: "local", tokenUrl: "/local/token" },
         modelLabel: passthrough
-          ? `local model via ${passthrough.baseUrl} (through the Bedrock emulator)`
-          : `local Bedrock emulator (not a real model; configured as ${modelId})`,
+          ? `Local model · ${passthrough.model ?? passthrough.baseUrl}`
+          : `Local Bedrock emulator · ${shortModelName(modelId)}`,
         emulator: true,
       }),
     }).start();
@@ -274,6 +274,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     restoreEnv(savedEnv);
     throw error;
   }
+}
+
+/** `us.anthropic.claude-3-5-haiku-20241022-v1:0` → `claude-3-5-haiku`, for the page's header. */
+function shortModelName(modelId: string): string {
+  return modelId
+    .replace(/^.*[/:]?(?:[a-z]{2}\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21)\./, "")
+    .replace(/-\d{8}/, "")
+    .replace(/-v\d+(:\d+)?$/, "");
 }
 
 async function loadHandler(name: HandlerName): Promise<LambdaHandler> {
