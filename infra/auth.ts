@@ -50,7 +50,7 @@ export class ChatAuth extends pulumi.ComponentResource {
         softwareTokenMfaConfiguration: { enabled: true },
         deletionProtection: args.deletionProtection ? "ACTIVE" : "INACTIVE",
       },
-      { parent: this },
+      { parent: this, protect: args.deletionProtection },
     );
 
     const prefix =

@@ -62,7 +62,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
 
   const tables = new ChatTables(
     "chat-tables",
-    { replicaRegions: config.regions.slice(1), deletionProtection: config.protectData },
+    { replicaRegions: config.regions.slice(1), deletionProtection: config.protectData, protect: config.protectData },
     onPrimary,
   );
 

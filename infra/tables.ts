@@ -11,6 +11,8 @@ export interface ChatTablesArgs {
   readonly replicaRegions: readonly string[];
   /** Deletion protection on the tables and every replica (off in dev stacks so they can be torn down). */
   readonly deletionProtection: pulumi.Input<boolean>;
+  /** Pulumi's `protect` on the tables (a plain boolean: resource options are not inputs). */
+  readonly protect: boolean;
 }
 
 export interface TableRef {
@@ -63,7 +65,8 @@ export class ChatTables extends pulumi.ComponentResource {
           deletionProtectionEnabled: args.deletionProtection,
         })),
       },
-      { parent: this },
+      // Outside dev, Pulumi refuses to delete the tables too (`pulumi state unprotect` first, on purpose).
+      { parent: this, protect: args.protect },
     );
     return { name: table.name, schema };
   }

@@ -144,10 +144,16 @@ export class WebSocketRoutes extends pulumi.ComponentResource {
       );
     }
 
-    // WebSocket APIs have no auto-deploy: redeploy whenever a route, integration or the authorizer changes.
+    // WebSocket APIs have no auto-deploy: redeploy whenever a route, an integration or the authorizer changes
+    // (their ids stay the same on an in-place update, so the fingerprint covers their settings too).
+    const settings: pulumi.Output<unknown>[] = [
+      ...routes.map((r) => pulumi.output({ id: r.id, key: r.routeKey, target: r.target, auth: r.authorizationType, authorizer: r.authorizerId })),
+      ...[...integrations.values()].map((i) => pulumi.output({ id: i.id, uri: i.integrationUri, type: i.integrationType })),
+      pulumi.output({ id: authorizer.id, uri: authorizer.authorizerUri, sources: authorizer.identitySources }),
+    ];
     const fingerprint = pulumi
-      .all([...routes.map((r) => r.id), ...[...integrations.values()].map((i) => i.id), authorizer.id])
-      .apply((ids) => createHash("sha256").update(ids.join(",")).digest("hex"));
+      .all(settings)
+      .apply((parts) => createHash("sha256").update(JSON.stringify(parts)).digest("hex"));
     const deployment = new aws.apigatewayv2.Deployment(
       `${name}-deployment`,
       { apiId: args.apiId, description: "Streaming chat routes", triggers: { routes: fingerprint } },
