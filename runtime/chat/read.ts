@@ -13,10 +13,11 @@ export interface ReadDeps {
 }
 
 /**
- * A worker runs at most 15 minutes (the Lambda limit); a turn still `streaming` well after that lost its worker
- * (crash, out of memory) and is shown, and treated by `regenerate`, as failed.
+ * A worker starts within minutes (async event age) and runs at most 15 (the Lambda limit); a turn still
+ * `streaming` well after that lost its worker (crash, out of memory) and is shown, and treated by `regenerate`,
+ * as failed.
  */
-export const STALE_STREAMING_MS = 20 * 60_000;
+export const STALE_STREAMING_MS = 25 * 60_000;
 
 export function isStaleStreaming(turn: Turn, nowMs: number): boolean {
   return turn.status === "streaming" && nowMs - Date.parse(turn.createdAt) > STALE_STREAMING_MS;
