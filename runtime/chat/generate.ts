@@ -112,7 +112,18 @@ export async function generateTurn(
 ): Promise<GenerationOutcome> {
   const { history, clock, log } = deps;
   const ids = { connectionId: job.connectionId, turnId: job.turnId };
-  const turn = await history.startGeneration(job.sessionId, job.turnId, iso(clock.now()));
+  let turn: Turn | undefined;
+  try {
+    turn = await withRetry(() => history.startGeneration(job.sessionId, job.turnId, iso(clock.now())), deps.settings.saveRetry, clock);
+  } catch (error) {
+    // Nothing can be saved: tell the client (best effort); the turn shows as failed once stale (read.ts).
+    log.error("could not claim the turn", { ...ids, error: describe(error) });
+    deps.metrics.error("internal");
+    await deps.sender
+      .post(job.connectionId, { type: "error", code: "internal", message: "the answer could not be started", turnId: job.turnId })
+      .catch(() => undefined);
+    throw error;
+  }
   if (!turn) {
     log.info("turn already generated or closed; nothing to do", ids);
     return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };

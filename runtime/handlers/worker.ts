@@ -1,7 +1,8 @@
 /**
  * The generation worker, invoked asynchronously (InvocationType Event) by the message handler with a
- * GenerationJob. Failures before the turn is claimed are thrown, so Lambda's async retries try again (the claim
- * makes a second delivery harmless); after the claim, generateTurn closes the turn on every path.
+ * GenerationJob. After the turn is claimed, generateTurn closes it on every path; a failure to claim it (after
+ * bounded retries) is thrown, so any async retry Lambda is configured with tries again (the claim makes a second
+ * delivery harmless).
  */
 import type { Context } from "aws-lambda";
 import { generateTurn, type GenerateDeps, type GenerationOutcome } from "../chat/generate";

@@ -276,6 +276,20 @@ describe("runtime/chat/generate: the worker", () => {
     expect(endings(w, turn.turnId)).to.have.length(1);
   });
 
+  it("retries claiming the turn; if DynamoDB stays down, tells the client and throws (nothing was started)", async () => {
+    const flaky = await started();
+    flaky.w.history.faults.fail("startGeneration", 2);
+    expect((await flaky.w.runJobs())[0]).to.include({ status: "complete" });
+
+    const { w, turn } = await started();
+    w.history.faults.fail("startGeneration", 10);
+    let thrown: unknown;
+    await w.runJobs().catch((e) => (thrown = e));
+    expect(thrown).to.have.property("name", "ProvisionedThroughputExceededException");
+    expect(endings(w, turn.turnId)).to.deep.equal([{ type: "error", code: "internal", message: "the answer could not be started", turnId: turn.turnId }]);
+    expect(w.model.calls).to.equal(0);
+  });
+
   it("a stream that ends without a stop reason is taken as end_turn", async () => {
     const { w, turn } = await started({ scripts: [[text("abrupt")]] });
     await w.runJobs();
