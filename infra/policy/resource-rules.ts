@@ -30,15 +30,29 @@ function policyDocuments(resource: ResourceView): { where: string; document: unk
   }
 }
 
+/** AWS managed policies that grant whole services or everything (`AdministratorAccess`, `…FullAccess`). */
+function isBroadManagedPolicy(arn: string): boolean {
+  const match = /^arn:aws[a-z-]*:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn);
+  return match !== null && (["AdministratorAccess", "PowerUserAccess"].includes(match[1]) || match[1].endsWith("FullAccess"));
+}
+
+function attachedManagedPolicies(resource: ResourceView): string[] {
+  if (resource.type === T.role) return texts(resource.props.managedPolicyArns);
+  if (resource.type === T.rolePolicyAttachment) return texts(resource.props.policyArn);
+  return [];
+}
+
 const iamLeastPrivilege: ResourceRule = {
   name: "iam-least-privilege",
   description:
     "IAM statements name each action (no `*`, `service:*` or other wildcard actions, no NotAction) and, in " +
     "identity policies, name the resources' ARNs: `Resource: \"*\"` only for actions that AWS documents as " +
-    "having no resource-level permissions.",
-  types: [T.policy, T.rolePolicy, T.userPolicy, T.groupPolicy, T.role, T.bucketPolicy],
+    "having no resource-level permissions. No AWS managed AdministratorAccess, PowerUserAccess or *FullAccess policy.",
+  types: [T.policy, T.rolePolicy, T.userPolicy, T.groupPolicy, T.role, T.rolePolicyAttachment, T.bucketPolicy],
   check(resource) {
-    const messages: string[] = [];
+    const messages: string[] = attachedManagedPolicies(resource)
+      .filter(isBroadManagedPolicy)
+      .map((arn) => `attaches the AWS managed policy ${arn}, which grants whole services`);
     for (const { where, document, identityPolicy } of policyDocuments(resource)) {
       if (document === undefined || document === null || document === "") continue;
       const parsed = parsePolicyDocument(document);

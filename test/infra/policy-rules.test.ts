@@ -99,6 +99,15 @@ describe("policy rules on hand-written resources", () => {
       expect(rule("iam-least-privilege").check(role)).to.deep.equal(["inlinePolicies[0]: a statement allows wildcard action dynamodb:*; name each action"]);
     });
 
+    it("fails AWS managed admin and full-access policies, and passes narrow service-role policies", () => {
+      const check = (arn: string) => rule("iam-least-privilege").check({ type: T.rolePolicyAttachment, props: { role: "r", policyArn: arn } });
+      expect(check("arn:aws:iam::aws:policy/AdministratorAccess")).to.have.length(1);
+      expect(check("arn:aws:iam::aws:policy/AmazonBedrockFullAccess")).to.have.length(1);
+      expect(check("arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")).to.deep.equal([]);
+      const role = { type: T.role, props: { managedPolicyArns: ["arn:aws:iam::aws:policy/PowerUserAccess"] } };
+      expect(rule("iam-least-privilege").check(role).join()).to.match(/PowerUserAccess/);
+    });
+
     it("every allow-listed action is wildcard-only in the Service Authorization Reference data", async () => {
       for (const action of ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS) {
         const [service, name] = action.split(":");

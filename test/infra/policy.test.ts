@@ -89,6 +89,13 @@ const BAD_VARIANTS: BadVariant[] = [
     expected: /assumeRolePolicy: .*wildcard action sts:\*/,
   },
   {
+    rule: "iam-least-privilege",
+    what: "an AWS managed full-access policy",
+    type: T.rolePolicyAttachment,
+    spoil: (p) => (p.policyArn = "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"),
+    expected: /attaches the AWS managed policy arn:aws:iam::aws:policy\/AmazonDynamoDBFullAccess/,
+  },
+  {
     rule: "cloudfront-https-tls12",
     what: "viewer protocol allow-all on the default behavior",
     type: T.distribution,
