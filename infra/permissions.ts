@@ -42,24 +42,29 @@ const none: HandlerAccess = {
 /**
  * The access each handler needs (architecture: connect stores the connection, disconnect removes it, message
  * handles every action and hands generation to the worker, the worker streams the model's answer).
- * Transactions need the item-level action of each item they write (there is no TransactWriteItems IAM action).
+ * The DynamoDB actions are those of the runtime's stores (runtime/store/dynamo-*.ts) as each use case calls them.
  */
 export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   authorizer: none,
+  // Stores the connection.
   connect: { ...none, connectionsTable: ["dynamodb:PutItem"] },
+  // Removes it.
   disconnect: { ...none, connectionsTable: ["dynamodb:DeleteItem"] },
+  // Every action: reads the connection and takes a generation slot on it (UpdateItem), drops it when gone;
+  // sessions, turns, idempotency claims and rate counters in the history table (claims are released with DeleteItem).
   message: {
     ...none,
-    connectionsTable: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
-    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"],
+    connectionsTable: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
     historyIndexes: true,
     connections: ["POST"],
     invokesWorker: true,
   },
+  // Generation: reads the turn and its context (Query), updates the turn, releases the slot or drops a gone connection.
   worker: {
     ...none,
-    connectionsTable: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
-    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    connectionsTable: ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    historyTable: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
     connections: ["POST"],
     invokesModel: true,
   },
