@@ -51,6 +51,36 @@ export interface StreamEnd {
   usage: Usage;
   invocationLatencyMs: number;
   firstByteLatencyMs: number;
+  /** When the request asked for a guardrail trace and the guardrail intervened: what it matched. */
+  guardrailTrace?: GuardrailTrace;
+}
+
+export interface GuardrailTrace {
+  guardrailId: string;
+  direction: "input" | "output";
+  /** The trigger word or phrase found (reported as a custom-word match of the word policy). */
+  match: string;
+}
+
+function assessment(trace: GuardrailTrace) {
+  return { wordPolicy: { customWords: [{ match: trace.match, action: "BLOCKED", detected: true }] } };
+}
+
+/** Invoke: `amazon-bedrock-trace.guardrail.input` (a map by guardrail id) or `.outputs` (a list of such maps). */
+function invokeTrace(trace: GuardrailTrace | undefined): Record<string, unknown> {
+  if (!trace) return {};
+  const byId = { [trace.guardrailId]: assessment(trace) };
+  return { "amazon-bedrock-trace": { guardrail: trace.direction === "input" ? { input: byId } : { outputs: [byId] } } };
+}
+
+/** Converse: `metadata.trace.guardrail` with inputAssessment / outputAssessments (ConverseStreamTrace). */
+function converseTrace(trace: GuardrailTrace | undefined): Record<string, unknown> {
+  if (!trace) return {};
+  const guardrail =
+    trace.direction === "input"
+      ? { inputAssessment: { [trace.guardrailId]: assessment(trace) } }
+      : { outputAssessments: { [trace.guardrailId]: [assessment(trace)] } };
+  return { trace: { guardrail: { ...guardrail, actionReason: "Guardrail blocked." } } };
 }
 
 /** Builds the event-stream messages of one answer in one API's format. */
@@ -94,6 +124,7 @@ export function answerEncoder(api: ApiKind, family: ModelFamily, modelId: string
             totalTokens: end.usage.inputTokens + end.usage.outputTokens,
           },
           metrics: { latencyMs: end.invocationLatencyMs },
+          ...converseTrace(end.guardrailTrace),
         }),
       ],
       intervene: () => {
@@ -112,6 +143,7 @@ export function answerEncoder(api: ApiKind, family: ModelFamily, modelId: string
         chunk({
           metadata: { usage: end.usage, metrics: {}, trace: {} },
           "amazon-bedrock-invocationMetrics": invocationMetrics(end),
+          ...invokeTrace(end.guardrailTrace),
         }),
       ],
       intervene: () => {
@@ -147,7 +179,7 @@ export function answerEncoder(api: ApiKind, family: ModelFamily, modelId: string
         delta: { stop_reason: end.stopReason === "guardrail_intervened" ? "end_turn" : end.stopReason, stop_sequence: null },
         usage: { output_tokens: end.usage.outputTokens },
       }),
-      chunk({ type: "message_stop", "amazon-bedrock-invocationMetrics": invocationMetrics(end) }),
+      chunk({ type: "message_stop", "amazon-bedrock-invocationMetrics": invocationMetrics(end), ...invokeTrace(end.guardrailTrace) }),
     ],
     intervene: () => {
       intervened = true;

@@ -269,15 +269,25 @@ export class BedrockEmulator {
     const maxTokens = conversation.maxTokens ?? 4096;
     const random = prng(hash(record.prompt) ^ (this.options.seed ?? 1));
     const tokensPerSecond = fault?.fault === "slow" ? (fault.tokensPerSecond ?? 3) : this.timing.tokensPerSecond;
-    const end = (stopReason: StreamEnd["stopReason"]): StreamEnd => ({
+    const lowerPrompt = record.prompt.toLowerCase();
+    const traced = record.guardrail?.trace !== undefined && /^enabled/i.test(record.guardrail.trace);
+    const traceOf = (direction: "input" | "output", triggers: string[]) =>
+      traced
+        ? {
+            guardrailId: record.guardrail!.identifier,
+            direction,
+            match: triggers.find((t) => lowerPrompt.includes(t.toLowerCase())) ?? "[[fault:guardrail-output]]",
+          }
+        : undefined;
+    const end = (stopReason: StreamEnd["stopReason"], guardrailTrace?: StreamEnd["guardrailTrace"]): StreamEnd => ({
       stopReason,
+      guardrailTrace,
       usage: { inputTokens, outputTokens: record.outputTokens },
       invocationLatencyMs: Date.now() - record.receivedAt,
       firstByteLatencyMs: (record.firstTokenAt ?? Date.now()) - record.receivedAt,
     });
 
     if (!(await sleep(this.timing.timeToFirstTokenMs, closed.signal))) return;
-    const lowerPrompt = record.prompt.toLowerCase();
     const inputBlocked =
       record.guardrail !== undefined && this.guardrail.inputTriggers.some((t) => lowerPrompt.includes(t.toLowerCase()));
     if (inputBlocked) encoder.intervene();
@@ -289,7 +299,7 @@ export class BedrockEmulator {
       record.text = this.guardrail.blockedInputMessage;
       write(encoder.delta(record.text));
       record.outputTokens = 0;
-      write(encoder.end(end("guardrail_intervened")));
+      write(encoder.end(end("guardrail_intervened", traceOf("input", this.guardrail.inputTriggers))));
       return finish("guardrail");
     }
     const outputIntervention =
@@ -342,7 +352,7 @@ export class BedrockEmulator {
           const notice = `\n\n${this.guardrail.blockedOutputMessage}`;
           record.text += notice;
           write(encoder.delta(notice));
-          write(encoder.end(end("guardrail_intervened")));
+          write(encoder.end(end("guardrail_intervened", traceOf("output", this.guardrail.outputTriggers))));
           return finish("guardrail");
         }
         if (faultAfter !== undefined && record.outputTokens >= faultAfter) {

@@ -237,6 +237,9 @@ describe("local/bedrock: Bedrock runtime emulator through the real SDK (HTTP/2)"
       });
       expect(claudeText(chunks)).to.equal("Sorry, the model cannot answer this question.");
       expect(chunks.every((c) => c["amazon-bedrock-guardrailAction"] === "INTERVENED")).to.equal(true);
+      expect(chunks.at(-1)!["amazon-bedrock-trace"]).to.deep.equal({
+        guardrail: { input: { "gr-local": { wordPolicy: { customWords: [{ match: "forbidden topic", action: "BLOCKED", detected: true }] } } } },
+      });
       const record = bedrock.requests.at(-1)!;
       expect(record.guardrail).to.deep.include({ identifier: "gr-local", version: "1", trace: "ENABLED" });
       expect(record.outcome).to.equal("guardrail");
@@ -252,9 +255,11 @@ describe("local/bedrock: Bedrock runtime emulator through the real SDK (HTTP/2)"
       const events = await converseEvents(client, {
         modelId: NOVA,
         messages: [{ role: "user", content: [{ text: "forbidden topic please" }] }],
-        guardrailConfig: { guardrailIdentifier: "gr-local", guardrailVersion: "DRAFT", streamProcessingMode: "async" },
+        guardrailConfig: { guardrailIdentifier: "gr-local", guardrailVersion: "DRAFT", streamProcessingMode: "async", trace: "enabled" },
       });
       expect(events.find((e) => e.messageStop)?.messageStop?.stopReason).to.equal("guardrail_intervened");
+      const assessment = events.at(-1)?.metadata?.trace?.guardrail?.inputAssessment?.["gr-local"];
+      expect(assessment?.wordPolicy?.customWords?.[0]).to.include({ match: "forbidden topic", action: "BLOCKED" });
       expect(bedrock.requests.at(-1)!.guardrail).to.deep.include({ streamProcessingMode: "async" });
     });
 
