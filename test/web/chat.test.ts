@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone, waitConnected } from "./support/browser";
 import { startFakeChatServer, type FakeChatServer } from "./support/fake-chat-server";
 import type { PageGlobals, PageNode } from "./support/page-globals";
 
@@ -100,6 +100,16 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     expect(await page.locator("article.turn.user").count()).to.equal(1);
   });
 
+  it("says it is offline while the browser has no network, and reconnects when it is back", async () => {
+    await signIn(page, server.webUrl, "commuter");
+    await context.setOffline(true);
+    await page.getByRole("status").filter({ hasText: "Offline — waiting for the network" }).waitFor();
+    await context.setOffline(false);
+    await waitConnected(page);
+    await sendMessage(page, "back online [[tokens:5]]");
+    expect(await waitAnswerDone(page)).to.equal("complete");
+  });
+
   it("re-sends a message whose answer was lost with the connection, with the same clientMessageId", async () => {
     await signIn(page, server.webUrl, "unlucky");
     server.dropOnNextSend();
@@ -143,6 +153,8 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     expect(await alert.innerText()).to.contain("You are sending messages too quickly");
     expect(await page.locator("article.turn.assistant").count()).to.equal(0);
     expect(await page.getByRole("button", { name: "Send" }).isVisible()).to.equal(true);
+    // The refused text is back in the box, ready to send again.
+    expect(await page.getByLabel("Message", { exact: true }).inputValue()).to.equal("too fast [[error:rate_limited]]");
   });
 
   it("stops following the answer when the reader scrolls up, and offers a way back", async () => {

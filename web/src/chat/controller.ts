@@ -46,6 +46,8 @@ export interface ChatOptions {
   answered: (clientMessageId: string) => void;
   conversation: ConversationPort;
   sessions: SessionsPort;
+  /** A message was refused before it started (e.g. rate limited): its text can go back in the message box. */
+  onSendRefused?: (text: string) => void;
   /** The open session changed (new chat, opened from the list, or created by the first message). */
   onSessionChange: (sessionId: string | null) => void;
   newId?: () => string;
@@ -175,6 +177,15 @@ export class ChatController {
     if (reconnected) {
       // Deltas of a turn started on the old connection are posted to that connection: history is the truth now.
       this.clearLive();
+      // A regenerate has no id to re-send it by: whether it started is for history to say.
+      if (this.pendingRegenerate !== null) {
+        const { answerKey, previous } = this.pendingRegenerate;
+        this.pendingRegenerate = null;
+        const index = this.turns.findIndex((t) => t.key === answerKey);
+        if (index >= 0) this.turns[index] = previous;
+        if (this.generatingKey === answerKey) this.generatingKey = null;
+        this.render();
+      }
     }
     if (this.sessionId !== null && (reconnected || this.history === null)) this.requestHistory(this.sessionId);
   }
@@ -217,10 +228,11 @@ export class ChatController {
     } else if (this.pendingRegenerate !== null) {
       answerKey = this.pendingRegenerate.answerKey;
       this.pendingRegenerate = null;
-    } else if (this.find(frame.turnId) !== undefined) {
-      return; // a repeated turn.started (the same clientMessageId re-sent after a reconnect)
     } else {
-      return; // not ours to show (another session)
+      // A repeat (the same clientMessageId re-sent after a reconnect) or a turn this page lost track of: if it is
+      // in the open session and not shown yet, history will show it (and follow it while it streams).
+      if (frame.sessionId === this.sessionId && this.findByTurnId(frame.turnId) === undefined) this.repairFromHistory();
+      return;
     }
     const answer = this.find(answerKey);
     if (answer === undefined) return;
@@ -272,6 +284,8 @@ export class ChatController {
     if (this.generatingKey === turn.key) this.generatingKey = null;
     this.render();
     if (live?.sequencer.hasGap) this.repairFromHistory();
+    // The list is ordered by last activity: this session has just become the most recent.
+    if (this.sessionId !== null && this.sessionList[0]?.sessionId !== this.sessionId) this.options.send({ action: "sessions" });
   }
 
   private onError(frame: ErrorFrame): void {
@@ -285,6 +299,7 @@ export class ChatController {
         if (user !== undefined) {
           user.status = "error";
           user.error = text;
+          this.options.onSendRefused?.(user.text);
         }
         this.turns = this.turns.filter((t) => t.key !== pending.answerKey);
         if (this.generatingKey === pending.answerKey) this.generatingKey = null;

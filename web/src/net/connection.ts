@@ -54,6 +54,11 @@ export class ChatConnection {
   private readonly unanswered = new Map<string, SendFrame>();
   private forceTokenRefresh = false;
   private readonly onOnline = () => this.connectNow();
+  /** The browser knows the network is gone: say so now, instead of after the socket times out. */
+  private readonly onOffline = () => {
+    this.options.onState({ kind: "offline" });
+    this.socket?.close();
+  };
 
   constructor(private readonly options: ConnectionOptions) {}
 
@@ -67,6 +72,7 @@ export class ChatConnection {
 
   start(): void {
     window.addEventListener("online", this.onOnline);
+    window.addEventListener("offline", this.onOffline);
     void this.connect();
   }
 
@@ -94,6 +100,7 @@ export class ChatConnection {
   stop(): void {
     this.stopped = true;
     window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.stopKeepalive();
     this.socket?.close(1000, "client closed");
@@ -157,6 +164,11 @@ export class ChatConnection {
   }
 
   private afterClose(opened: boolean): void {
+    if (!navigator.onLine) {
+      // Not the region's fault: wait for the network, then start over where we were.
+      this.options.onState({ kind: "offline" });
+      return; // the "online" event reconnects
+    }
     const count = this.options.regions.length;
     if (!opened) {
       // The handshake failed: an expired token is refused with 401/403, which a browser cannot see, so the next
@@ -173,8 +185,7 @@ export class ChatConnection {
     const delayMs = backoffDelay(this.attempt, this.options.backoff ?? DEFAULT_BACKOFF);
     this.attempt += 1;
     const region = this.options.regions[this.regionIndex]!.region;
-    if (!navigator.onLine) this.options.onState({ kind: "offline" });
-    else this.options.onState({ kind: "reconnecting", region, attempt: this.attempt, delayMs });
+    this.options.onState({ kind: "reconnecting", region, attempt: this.attempt, delayMs });
     this.schedule(delayMs);
   }
 

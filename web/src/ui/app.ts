@@ -62,6 +62,7 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
       notice: (message) => conversation.notice(message),
     },
     sessions: sidebar,
+    onSendRefused: (text) => composer.restoreDraft(text),
     onSessionChange: (sessionId) => {
       const hash = sessionId === null ? "#/" : sessionHref(sessionId);
       if (location.hash !== hash) history.replaceState(null, "", hash);

@@ -63,6 +63,13 @@ export class Composer {
     this.input.focus();
   }
 
+  /** Puts a refused message back, unless the user has started typing another one. */
+  restoreDraft(text: string): void {
+    if (this.input.value.trim() !== "") return;
+    this.input.value = text;
+    this.resize();
+  }
+
   private submit(): void {
     if (this.generating) return;
     const reason = this.handlers.onSend(this.input.value);
