@@ -14,6 +14,9 @@ export const THREE_REGIONS = {
   environment: "prod",
 };
 
+/** The shape of Pulumi.dev.yaml's stack (two regions, a US inference profile). */
+export const TWO_REGION_DEV = { regions: ["us-east-1", "us-west-2"], modelId: "us.anthropic.claude-3-5-haiku-20241022-v1:0", environment: "dev" };
+
 /** The real bundler when every handler exists, else a one-line stand-in archive per handler. */
 export function bundleOptions(): StackOptions {
   if (allHandlersPresent()) return {};
