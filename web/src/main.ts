@@ -1,6 +1,5 @@
 /** Entry point: theme, config, sign-in, then the chat. */
 import "./styles.css";
-import { CognitoAuth } from "./auth/cognito";
 import { LocalAuth } from "./auth/local";
 import { loadConfig } from "./config";
 import { startChat } from "./ui/app";
@@ -40,6 +39,8 @@ async function main(app: HTMLElement): Promise<void> {
     else startChat(app, config, user, showSignIn);
     return;
   }
+  // Loaded only for Cognito: the local dev sign-in never downloads the OIDC client.
+  const { CognitoAuth } = await import("./auth/cognito");
   const cognito = new CognitoAuth(auth);
   let problem: string | null = null;
   const user = await cognito.restore().catch((error: unknown) => {
