@@ -309,7 +309,7 @@ export class BedrockEmulator {
         : undefined;
     const inStreamFault =
       fault?.fault === "throttle-in-stream" || fault?.fault === "model-stream-error" || fault?.fault === "stall" ? fault : undefined;
-    const faultAfter = inStreamFault ? (inStreamFault.afterTokens ?? 5) : undefined;
+    let faultAfter = inStreamFault ? (inStreamFault.afterTokens ?? 5) : undefined;
 
     let source: AsyncIterable<string[]>;
     let passthroughUsage: (() => { inputTokens?: number; outputTokens?: number; finishReason?: string }) | undefined;
@@ -371,6 +371,7 @@ export class BedrockEmulator {
             return finish("fault");
           }
           if (fault?.fault === "stall") {
+            faultAfter = undefined; // one stall, then the answer goes on
             if (!(await sleep(fault.stallMs ?? 24 * 3600_000, closed.signal))) return;
           }
         }

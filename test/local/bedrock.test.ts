@@ -226,6 +226,13 @@ describe("local/bedrock: Bedrock runtime emulator through the real SDK (HTTP/2)"
     await waitFor(() => bedrock.requests.at(-1)!.outcome === "aborted", 3_000, "the stall to be aborted");
   });
 
+  it("a stall with a length pauses once, then the answer completes", async () => {
+    bedrock.script({ fault: "stall", afterTokens: 2, stallMs: 150 });
+    const events = await converseEvents(client, { modelId: CLAUDE, messages: [{ role: "user", content: [{ text: "hello" }] }] });
+    expect(events.at(-2)?.messageStop?.stopReason).to.equal("end_turn");
+    expect(bedrock.requests.at(-1)!).to.include({ outcome: "complete", fault: "stall" });
+  });
+
   describe("guardrails", () => {
     it("Invoke: blocked input streams the canned message with amazon-bedrock-guardrailAction INTERVENED", async () => {
       const { chunks } = await invokeChunks(client, {
