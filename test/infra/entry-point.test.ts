@@ -7,7 +7,7 @@ describe("infra entry point (infra/index.ts)", function () {
 
   it("runs the program from the stack config and exports the outputs a user needs", async () => {
     // Imported inside the mocked run, as `pulumi up` would load it (once per process).
-    const { outputs, resources } = await runProgram(() => import("../../infra/index"), TWO_REGION_DEV);
+    const { outputs, resources } = await runProgram(() => import("../../infra/index.js"), TWO_REGION_DEV);
     for (const name of ["webUrl", "primaryRegion", "regions", "userPoolId", "userPoolClientId", "hostedSignInUrl", "connectionsTableName", "historyTableName", "webBucketName", "distributionId"]) {
       expect(outputs[name], name).to.not.equal(undefined);
     }
