@@ -177,7 +177,6 @@ class Generation {
   async run(): Promise<GenerationOutcome> {
     const { clock } = this.deps;
     const deadline = clock.setTimer(Math.max(0, this.initialRemainingMs - this.margin()), () => this.stop("deadline"));
-    if (this.turn.stopRequestedAt) this.stop("stopped");
     const stopWatch = this.watchForStop();
     let cause: GenerationCause;
     try {
@@ -201,15 +200,14 @@ class Generation {
     this.abort.abort(new Error(`generation ${cause}`));
   }
 
-  /** Polls the turn item (consistent read) for a stop request while the generation runs. */
+  /** Polls for a stop request (consistent read) every stopPollMs while the generation runs. */
   private async watchForStop(): Promise<void> {
     const { clock, history, settings, log } = this.deps;
     while (!this.finished.signal.aborted && !this.abort.signal.aborted) {
       await clock.sleep(settings.stopPollMs, this.finished.signal);
       if (this.finished.signal.aborted) return;
       try {
-        const current = await history.getTurn(this.job.sessionId, this.job.turnId);
-        if (current?.stopRequestedAt) this.stop("stopped");
+        if (await history.stopRequested(this.job.sessionId, this.job.turnId)) this.stop("stopped");
       } catch (error) {
         log.warn("stop poll failed", { ...this.ids, error: describe(error) });
       }
@@ -223,6 +221,8 @@ class Generation {
 
   private async generate(): Promise<GenerationCause> {
     const { history, model, settings, clock, log } = this.deps;
+    // A stop that came before the worker started is found by the first poll, before the model is called.
+    if (await this.deps.history.stopRequested(this.job.sessionId, this.job.turnId).catch(() => false)) this.stop("stopped");
     if (this.abort.signal.aborted) return this.abortCause!;
     const userTurn = this.turn.parentTurnId ? await history.getTurn(this.job.sessionId, this.turn.parentTurnId) : undefined;
     if (!userTurn) {

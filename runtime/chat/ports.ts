@@ -61,8 +61,6 @@ export interface Turn {
   region?: string;
   /** Assistant turns: the connection that receives the deltas. */
   connectionId?: string;
-  /** Set by `stop`; the worker polls for it. */
-  stopRequestedAt?: string;
   /** Set once by the worker that generates the turn (an async invoke may be delivered twice). */
   generationStartedAt?: string;
   /** A regenerated answer replaced this one: hidden from history and from the model context. */
@@ -100,8 +98,13 @@ export interface HistoryStore {
   pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage>;
   /** Turns created before `beforeTurnId`, newest first, at most `limit` (paged internally by Query). */
   turnsBefore(sessionId: string, beforeTurnId: string, limit: number): AsyncIterable<Turn>;
-  /** Marks a streaming turn for stopping; false when it is no longer streaming. */
-  requestStop(sessionId: string, turnId: string, at: string): Promise<boolean>;
+  /**
+   * Records a stop request for a turn. It is an item of its own, not a field of the turn: a turn is written only by
+   * the region that generates it (global tables resolve concurrent writes to one item by last writer wins).
+   */
+  requestStop(sessionId: string, turnId: string, at: string): Promise<void>;
+  /** Whether a stop was requested for the turn (strongly consistent read: the worker polls it). */
+  stopRequested(sessionId: string, turnId: string): Promise<boolean>;
   /** Claims the generation of a streaming turn; undefined when another worker claimed it or it is closed. */
   startGeneration(sessionId: string, turnId: string, at: string): Promise<Turn | undefined>;
   /** Closes a streaming turn; false when it was already closed. */

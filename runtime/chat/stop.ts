@@ -1,5 +1,5 @@
 /**
- * `stop`: records a stop request on the turn; the worker generating it polls the turn and aborts the model
+ * `stop`: records a stop request for the turn; the worker generating it polls for it and aborts the model
  * stream, then sends `turn.done` (stopReason `stopped`). Stopping a turn that already ended changes nothing.
  */
 import type { StopFrame } from "../protocol";
@@ -20,6 +20,6 @@ export async function stopTurn(frame: StopFrame, connection: Connection, deps: S
     throw notFound("turn", { turnId: frame.turnId });
   }
   if (turn.status !== "streaming") return;
-  const marked = await deps.history.requestStop(sessionId, frame.turnId, new Date(deps.clock.now()).toISOString());
-  deps.log.info(marked ? "stop requested" : "turn ended before the stop request", { connectionId: connection.connectionId, turnId: frame.turnId });
+  await deps.history.requestStop(sessionId, frame.turnId, new Date(deps.clock.now()).toISOString());
+  deps.log.info("stop requested", { connectionId: connection.connectionId, turnId: frame.turnId });
 }

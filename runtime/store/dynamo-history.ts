@@ -23,12 +23,16 @@ const SESSIONS_INDEX = historyTable.globalIndexes.find((i) => i.name === "sessio
 
 export const sessionKey = (sessionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: "META" });
 export const turnKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `TURN#${turnId}` });
+/** A stop request: beside the turn, not on it (see HistoryStore.requestStop). */
+export const stopKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `STOP#${turnId}` });
+/** Stop requests matter only while the turn streams (at most the worker's 15 minutes). */
+export const STOP_TTL_SECONDS = 86_400;
 
 type Item = Record<string, unknown>;
 
 const TURN_FIELDS = [
   "turnId", "sessionId", "userId", "role", "text", "status", "clientMessageId", "parentTurnId", "usage", "model",
-  "stopReason", "ttftMs", "region", "connectionId", "stopRequestedAt", "generationStartedAt", "supersededBy",
+  "stopReason", "ttftMs", "region", "connectionId", "generationStartedAt", "supersededBy",
   "supersedes", "createdAt", "updatedAt",
 ] as const;
 
@@ -210,14 +214,22 @@ export class DynamoHistoryStore implements HistoryStore {
     } while (startKey && seen < limit);
   }
 
-  async requestStop(sessionId: string, turnId: string, at: string): Promise<boolean> {
-    return this.conditionalUpdate({
-      Key: turnKey(sessionId, turnId),
-      UpdateExpression: "SET stopRequestedAt = :at",
-      ConditionExpression: "#status = :streaming",
-      ExpressionAttributeNames: { "#status": "status" },
-      ExpressionAttributeValues: { ":at": at, ":streaming": "streaming" satisfies TurnStatus },
-    });
+  async requestStop(sessionId: string, turnId: string, at: string): Promise<void> {
+    await this.client().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...stopKey(sessionId, turnId), requestedAt: at, [TTL]: epochSeconds(this.now()) + STOP_TTL_SECONDS },
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+  }
+
+  async stopRequested(sessionId: string, turnId: string): Promise<boolean> {
+    const { Item } = await this.client().send(
+      new GetCommand({ TableName: this.tableName, Key: stopKey(sessionId, turnId), ConsistentRead: true, ProjectionExpression: "#pk", ExpressionAttributeNames: { "#pk": PK } }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+    return Item !== undefined;
   }
 
   async startGeneration(sessionId: string, turnId: string, at: string): Promise<Turn | undefined> {

@@ -111,12 +111,14 @@ export class MemoryHistory implements HistoryStore {
     const older = this.sessionTurns(sessionId).filter((t) => t.turnId < beforeTurnId).reverse().slice(0, limit);
     for (const t of older) yield clone(t);
   }
+  readonly stops = new Map<string, string>();
   async requestStop(sessionId: string, turnId: string, at: string) {
     this.count("requestStop");
-    const t = this.turns.get(this.key(sessionId, turnId));
-    if (!t || t.status !== "streaming") return false;
-    t.stopRequestedAt = at;
-    return true;
+    this.stops.set(this.key(sessionId, turnId), at);
+  }
+  async stopRequested(sessionId: string, turnId: string) {
+    this.count("stopRequested");
+    return this.stops.has(this.key(sessionId, turnId));
   }
   async startGeneration(sessionId: string, turnId: string, at: string) {
     this.count("startGeneration");

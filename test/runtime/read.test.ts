@@ -45,7 +45,7 @@ describe("runtime/chat/read: sessions and history", () => {
     const assistant = all[1]!;
     expect(assistant).to.include({ role: "assistant", text: "answer", status: "complete", parentTurnId: all[0]!.turnId, model: "test.model" });
     expect(assistant.usage).to.deep.equal({ inputTokens: 12, outputTokens: 7 });
-    expect(assistant).not.to.have.any.keys("userId", "connectionId", "stopRequestedAt", "generationStartedAt", "pk", "sk");
+    expect(assistant).not.to.have.any.keys("userId", "connectionId", "generationStartedAt", "pk", "sk");
   });
 
   it("answers not_found for another user's session and for a missing one, bad_request for a bad cursor", async () => {

@@ -89,12 +89,14 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       await history.putTurn(turn(sessionId, answerId, "assistant", { status: "streaming", text: "", parentTurnId: userId }));
       expect((await history.startGeneration(sessionId, answerId, "t0"))!.generationStartedAt).to.equal("t0");
       expect(await history.startGeneration(sessionId, answerId, "t1")).to.equal(undefined);
-      expect(await history.requestStop(sessionId, answerId, "s0")).to.equal(true);
-      expect((await history.getTurn(sessionId, answerId))!.stopRequestedAt).to.equal("s0");
+      expect(await history.stopRequested(sessionId, answerId)).to.equal(false);
+      await history.requestStop(sessionId, answerId, "s0");
+      expect(await history.stopRequested(sessionId, answerId)).to.equal(true);
+      expect(await history.stopRequested(sessionId, userId)).to.equal(false);
+      expect(await history.getTurn(sessionId, answerId)).not.to.have.property("requestedAt");
       const result = { text: "partial", status: "stopped" as const, stopReason: "stopped" as const, usage: { inputTokens: 3, outputTokens: 2 }, ttftMs: 120, updatedAt: "t2" };
       expect(await history.finishTurn(sessionId, answerId, result)).to.equal(true);
       expect(await history.finishTurn(sessionId, answerId, { ...result, text: "other" })).to.equal(false);
-      expect(await history.requestStop(sessionId, answerId, "s1")).to.equal(false);
       expect(await history.getTurn(sessionId, answerId)).to.deep.include({ text: "partial", status: "stopped", stopReason: "stopped", ttftMs: 120, usage: { inputTokens: 3, outputTokens: 2 } });
       expect(await history.supersede(sessionId, answerId, retryId, "t3")).to.equal(retryId);
       expect(await history.supersede(sessionId, answerId, "someone-else", "t4")).to.equal(retryId);
