@@ -50,9 +50,18 @@ export interface StackOutputs {
   distributionId: pulumi.Output<string>;
 }
 
+/** Tags on every resource that supports them, so a deployment's cost and inventory can be found by stack. */
+export function defaultTags(): Record<string, string> {
+  return { app: "bedrock-streaming-chat", "pulumi-project": pulumi.getProject(), "pulumi-stack": pulumi.getStack() };
+}
+
 /** One AWS provider per configured region; every regional resource is created through its region's provider. */
 export function regionProviders(config: ChatConfig): Map<string, aws.Provider> {
-  return new Map(config.regions.map((region) => [region, new aws.Provider(`aws-${region}`, { region: region as aws.Region })]));
+  return new Map(config.regions.map((region) => [region, regionProvider(`aws-${region}`, region)]));
+}
+
+function regionProvider(name: string, region: string): aws.Provider {
+  return new aws.Provider(name, { region: region as aws.Region, defaultTags: { tags: defaultTags() } });
 }
 
 export function createStack(config: ChatConfig, options: StackOptions = {}): StackOutputs {
@@ -183,5 +192,5 @@ function providerOf(providers: Map<string, aws.Provider>, region: string): aws.P
 
 /** CloudFront certificates live in us-east-1: reuse that region's provider, or add one. */
 function usEast1(providers: Map<string, aws.Provider>): aws.Provider {
-  return providers.get("us-east-1") ?? new aws.Provider("aws-us-east-1-edge", { region: "us-east-1" });
+  return providers.get("us-east-1") ?? regionProvider("aws-us-east-1-edge", "us-east-1");
 }

@@ -37,6 +37,9 @@ for (const [label, config] of [
 
     it("creates one provider per configured region and every custom resource on an explicit provider", () => {
       expect(stack.ofType(TYPES.provider).map((p) => p.inputs.region)).to.have.members([...regions]);
+      for (const provider of stack.ofType(TYPES.provider)) {
+        expect(JSON.parse(String(provider.inputs.defaultTags)).tags).to.deep.equal({ app: "bedrock-streaming-chat", "pulumi-project": "chat", "pulumi-stack": "test" });
+      }
       for (const resource of stack.custom().filter((r) => r.type !== TYPES.provider)) {
         expect(stack.regionOf(resource), `${resource.type} ${resource.name}`).to.be.a("string");
       }
