@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { ENV, HANDLERS, type HandlerName } from "../env";
-import type { WebConfig } from "../protocol";
+import { CLIENT_ACTIONS, type WebConfig } from "../protocol";
 import { BedrockEmulator, type BedrockFault, type BedrockTiming, type GuardrailBehaviour } from "./bedrock";
 import type { OpenAiPassthrough } from "./bedrock-openai";
 import { lockDataDir } from "./data-lock";
@@ -40,7 +40,7 @@ export interface LocalStackOptions {
     /** Relay an OpenAI-compatible server (default: from LOCAL_OPENAI_BASE_URL / LOCAL_OPENAI_MODEL). */
     passthrough?: OpenAiPassthrough | null;
   };
-  /** Lambda timeouts per function, in ms (defaults: worker 300 s, the others 30 s). */
+  /** Lambda timeouts per function, in ms (defaults as the program sets them: worker 900 s, message 20 s, others 10 s). */
   functionTimeoutsMs?: Partial<Record<HandlerName, number>>;
   /** Extra or overriding environment for the handlers, e.g. `{ FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50" }`. */
   env?: Record<string, string>;
@@ -86,7 +86,6 @@ const CLIENT_ID = "localchatclient00000000000";
 const DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
 const REPO_ROOT = resolve(__dirname, "..", "..");
 const HANDLERS_DIR = resolve(__dirname, "..", "handlers");
-const ROUTE_ACTIONS = ["send", "stop", "regenerate", "sessions", "history", "ping"];
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const region = options.region ?? "us-east-1";
@@ -132,12 +131,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     started.push(bedrock);
     if (options.bedrock?.faults?.length) bedrock.script(...options.bedrock.faults);
 
+    // The timeouts the program gives the functions (infra/regional-chat.ts, FUNCTION_SIZES).
     const timeouts: Record<HandlerName, number> = {
-      authorizer: 30_000,
-      connect: 30_000,
-      disconnect: 30_000,
-      message: 30_000,
-      worker: 300_000,
+      authorizer: 10_000,
+      connect: 10_000,
+      disconnect: 10_000,
+      message: 20_000,
+      worker: 900_000,
       ...options.functionTimeoutsMs,
     };
     const functions = new LocalFunctions(
@@ -161,7 +161,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           $connect: "connect",
           $disconnect: "disconnect",
           $default: "message",
-          ...Object.fromEntries(ROUTE_ACTIONS.map((action) => [action, "message"])),
+          // The same routes the program declares (infra/websocket-routes.ts): one per client action.
+          ...Object.fromEntries(CLIENT_ACTIONS.map((action) => [action, "message"])),
         },
       },
       limits: options.gateway,
