@@ -225,6 +225,53 @@ describe("web chat page: keyboard and screen reader (fake protocol server)", fun
       await context.close();
     }
   });
+
+  it("fits a phone: the conversation list slides in from a button and Escape closes it", async () => {
+    const { page, context } = await openPage(browser, { viewport: { width: 390, height: 844 } });
+    try {
+      await signIn(page, server.webUrl, "phone-user");
+      const list = page.getByRole("navigation", { name: "Conversations" });
+      expect(await list.isVisible()).to.equal(false);
+      const menu = page.getByRole("button", { name: "Conversations" });
+      await menu.click();
+      expect(await menu.getAttribute("aria-expanded")).to.equal("true");
+      await list.waitFor({ state: "visible" });
+      expect(await page.getByRole("button", { name: "New chat" }).evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)).to.equal(true);
+      await page.keyboard.press("Escape");
+      await list.waitFor({ state: "hidden" });
+      expect(await menu.getAttribute("aria-expanded")).to.equal("false");
+      const width = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+      expect(width, "no horizontal scrolling").to.be.at.most(390);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("follows the system colour scheme and lets the user choose light or dark", async () => {
+    const { page, context } = await openPage(browser, { colorScheme: "dark" });
+    try {
+      await signIn(page, server.webUrl, "night-owl");
+      type Styled = { document: { body: unknown }; getComputedStyle(element: unknown): { backgroundColor: string } };
+      const background = () =>
+        page.evaluate(() => {
+          const w = globalThis as unknown as Styled;
+          return w.getComputedStyle(w.document.body).backgroundColor;
+        });
+      const systemDark = await background();
+      await page.getByRole("button", { name: "Theme: System" }).click();
+      expect(await page.locator("html").getAttribute("data-theme")).to.equal("light");
+      const light = await background();
+      await page.getByRole("button", { name: "Theme: Light" }).click();
+      expect(await page.locator("html").getAttribute("data-theme")).to.equal("dark");
+      expect(await background()).to.equal(systemDark);
+      expect(light).to.not.equal(systemDark);
+      await page.reload();
+      await waitConnected(page);
+      expect(await page.locator("html").getAttribute("data-theme")).to.equal("dark");
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 describe("web chat page: keepalive (fake protocol server)", function () {

@@ -55,6 +55,7 @@ export class AnswerRenderer {
       const block = document.createElement("div");
       block.className = "md-part";
       block.innerHTML = renderMarkdown(this.text.slice(this.frozenLength, boundary));
+      enhanceCodeBlocks(block);
       this.frozen.append(block);
       this.frozenLength = boundary;
     }
