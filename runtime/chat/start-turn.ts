@@ -64,9 +64,14 @@ async function announce(deps: StartTurnDeps, connectionId: string, frame: TurnSt
 /** Applies the per-user message quota and the per-connection concurrency limit. */
 async function admit(deps: StartTurnDeps, caller: Caller, turnId: string, ids: { clientMessageId?: string; turnId?: string }): Promise<void> {
   const { connection } = caller;
-  const counted = await deps.ledger.countMessage(connection.userId, minuteKey(caller.receivedAt), deps.settings.messagesPerMinute);
-  if (!counted) throw new ChatError("rate_limited", `at most ${deps.settings.messagesPerMinute} messages per minute`, ids);
-  const slot = await deps.connections.acquireSlot(connection.connectionId, turnId, deps.settings.maxConcurrentPerConnection);
+  const [counted, slot] = await Promise.all([
+    deps.ledger.countMessage(connection.userId, minuteKey(caller.receivedAt), deps.settings.messagesPerMinute),
+    deps.connections.acquireSlot(connection.connectionId, turnId, deps.settings.maxConcurrentPerConnection),
+  ]);
+  if (!counted) {
+    if (slot) await deps.connections.releaseSlot(connection.connectionId, turnId);
+    throw new ChatError("rate_limited", `at most ${deps.settings.messagesPerMinute} messages per minute`, ids);
+  }
   if (!slot) {
     throw new ChatError("rate_limited", `at most ${deps.settings.maxConcurrentPerConnection} answers at a time per connection`, ids);
   }
@@ -120,20 +125,21 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   const reannounce = (claim: MessageClaim) =>
     announce(deps, connection.connectionId, started(claim.sessionId, claim.assistantTurnId, claim.userTurnId, clientMessageId, deps.settings.region));
 
-  // A duplicate (client retry, reconnect) re-announces the turn it started and never starts a second one.
-  const existing = await deps.ledger.getClaim(connection.userId, clientMessageId);
+  // Two independent reads at once: a duplicate (client retry, reconnect) re-announces the turn it started and
+  // never starts a second one; a session must be the caller's own.
+  let sessionId = frame.sessionId;
+  const [existing, session] = await Promise.all([
+    deps.ledger.getClaim(connection.userId, clientMessageId),
+    sessionId !== undefined && isUuid(sessionId) ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
+  ]);
   if (existing) {
     deps.log.info("duplicate clientMessageId; re-announcing its turn", { connectionId: connection.connectionId, turnId: existing.assistantTurnId });
     return reannounce(existing);
   }
+  if (sessionId !== undefined && (!session || session.userId !== connection.userId)) throw notFound("session", ids);
 
   const now = deps.clock.now();
   const at = iso(now);
-  let sessionId = frame.sessionId;
-  if (sessionId !== undefined) {
-    const session = isUuid(sessionId) ? await deps.history.getSession(sessionId) : undefined;
-    if (!session || session.userId !== connection.userId) throw notFound("session", ids);
-  }
   const isNewSession = sessionId === undefined;
   sessionId ??= newSessionId();
   const [userTurnId, assistantTurnId] = newTurnIds(sessionId, now, 2) as [string, string];
@@ -158,20 +164,25 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
     updatedAt: at,
   };
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
-  try {
-    if (isNewSession) {
-      const title = frame.text.trim().replace(/\s+/g, " ").slice(0, TITLE_LENGTH);
-      await deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at });
-    } else {
-      await deps.history.touchSession(sessionId, at);
-    }
-    await deps.history.putTurn(userTurn);
-    await deps.history.putTurn(assistant);
-  } catch (error) {
-    // Nothing was started: free the clientMessageId so the client's retry can start it.
-    await deps.ledger.releaseClaim(connection.userId, clientMessageId).catch(() => undefined);
-    await deps.connections.releaseSlot(connection.connectionId, assistantTurnId).catch(() => undefined);
-    throw error;
+  const title = frame.text.trim().replace(/\s+/g, " ").slice(0, TITLE_LENGTH);
+  const writes = await Promise.allSettled([
+    isNewSession
+      ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at })
+      : deps.history.touchSession(sessionId, at),
+    deps.history.putTurn(userTurn),
+    deps.history.putTurn(assistant),
+  ]);
+  const failed = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");
+  if (failed) {
+    // Nothing was started: undo what was written and free the clientMessageId so the client's retry can start it.
+    const sid = sessionId;
+    await Promise.allSettled([
+      deps.history.deleteTurn(sid, userTurnId),
+      deps.history.deleteTurn(sid, assistantTurnId),
+      deps.ledger.releaseClaim(connection.userId, clientMessageId),
+      deps.connections.releaseSlot(connection.connectionId, assistantTurnId),
+    ]);
+    throw failed.reason;
   }
 
   await announce(deps, connection.connectionId, started(sessionId, assistantTurnId, userTurnId, clientMessageId, deps.settings.region));

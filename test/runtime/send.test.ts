@@ -148,6 +148,7 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     const frame = send("hi");
     expect((await w.frame(c, frame)).error).to.equal("internal");
     expect(w.ledger.claims.size).to.equal(0, "the client's retry can start the message");
+    expect(w.history.turns.size).to.equal(0, "no half-written exchange is left in history");
     expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(0);
     await w.frame(c, frame);
     expect(w.sender.of("turn.started")).to.have.length(1);
