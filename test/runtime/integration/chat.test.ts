@@ -41,7 +41,7 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
       bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 300 } },
       // A shrunken integration timeout: long answers must still stream to the end.
       gateway: { integrationTimeoutMs: 3_000 },
-      env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", MAX_CONCURRENT_PER_CONNECTION: "3" },
+      env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", MAX_CONCURRENT_PER_CONNECTION: "3", LOG_LEVEL: "SILENT", POWERTOOLS_LOG_LEVEL: "SILENT" },
     });
   });
   after(async () => {
@@ -216,9 +216,12 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
     const client = await connect();
     client.send({ action: "dance" });
     client.send("not json");
+    const tooLong = send("x".repeat(20 * 1024)); // over MAX_TEXT_BYTES, under API Gateway's 32 KB frame limit
+    client.send(tooLong);
     client.send({ action: "ping" });
     await client.waitFor((f) => f.type === "pong");
-    expect(client.of("error").map((e) => e.code)).to.deep.equal(["bad_request", "bad_request"]);
+    expect(client.of("error").map((e) => e.code)).to.deep.equal(["bad_request", "bad_request", "too_large"]);
+    expect(client.of("error")[2]).to.include({ clientMessageId: tooLong.clientMessageId });
 
     client.send(send("private words"));
     const started = await client.waitFor(isStarted);

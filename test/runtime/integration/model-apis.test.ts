@@ -37,7 +37,7 @@ for (const variant of variants) {
         model: variant.model,
         guardrail: { id: "gr-local", version: "7", streamMode: variant.streamMode ?? "sync" },
         bedrock: { timing: { timeToFirstTokenMs: 20, tokensPerSecond: 400 } },
-        env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50" },
+        env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", LOG_LEVEL: "SILENT", POWERTOOLS_LOG_LEVEL: "SILENT" },
       });
       client = await ChatClient.open(`${stack.wsUrl}?token=${encodeURIComponent(await stack.token("erin"))}`);
     });
