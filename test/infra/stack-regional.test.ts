@@ -148,6 +148,10 @@ for (const [label, config] of [
           expect(env.GUARDRAIL_VERSION).to.not.equal("DRAFT");
           expect(env.CONNECTIONS_ENDPOINT).to.equal(`https://${api.id}.execute-api.${region}.amazonaws.com/live`);
           expect(env.MODEL_ID).to.equal(config.modelId);
+          expect(env.MODEL_API).to.equal("InvokeModelWithResponseStream");
+          expect(env.GUARDRAIL_STREAM_MODE).to.equal("sync");
+          expect(env.MAX_OUTPUT_TOKENS).to.equal("1024");
+          expect(env.STOP_POLL_MS).to.equal("100");
           expect(env.WORKER_FUNCTION_NAME).to.equal(stack.fn(region, "worker").inputs.name);
           expect(env.CONNECTIONS_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-connections").state.name);
           expect(env.HISTORY_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-history").state.name);
@@ -283,3 +287,29 @@ for (const [label, config] of [
     });
   });
 }
+
+describe("infra stack, guardrail versions", function () {
+  this.timeout(120_000);
+
+  it("publishes a new guardrail version when the guardrail's settings change, and uses per-region model overrides", async () => {
+    const base = { ...ONE_REGION, regions: ["eu-west-1", "eu-central-1"] };
+    const descriptionOf = async (extra: Record<string, unknown>) => {
+      const stack = new Stack((await buildStack({ ...base, ...extra }, bundleOptions())).resources);
+      return { stack, description: String(stack.inRegion(TYPES.guardrailVersion, "eu-west-1")[0]!.inputs.description) };
+    };
+    const before = await descriptionOf({});
+    const after = await descriptionOf({
+      guardrailFilters: ["HATE=MEDIUM/HIGH", "PROMPT_ATTACK=HIGH/NONE"],
+      modelIdOverrides: ["eu-central-1=eu.anthropic.claude-3-5-sonnet-20240620-v1:0"],
+    });
+    expect(after.description).to.not.equal(before.description);
+    expect(await descriptionOf({}).then((again) => again.description)).to.equal(before.description);
+    const env = (region: string) => after.stack.fn(region, "worker").inputs.environment.variables as Record<string, string>;
+    expect(env("eu-west-1").MODEL_ID).to.equal(ONE_REGION.modelId);
+    expect(env("eu-central-1").MODEL_ID).to.equal("eu.anthropic.claude-3-5-sonnet-20240620-v1:0");
+    const policy = JSON.parse(String(after.stack.one(TYPES.rolePolicy, "chat-eu-central-1-worker-policy").inputs.policy)) as { Statement: Statement[] };
+    expect(policy.Statement.find((st) => st.Sid === "StreamThroughProfile")!.Resource).to.deep.equal([
+      `arn:aws:bedrock:eu-central-1:${MOCK_ACCOUNT}:inference-profile/eu.anthropic.claude-3-5-sonnet-20240620-v1:0`,
+    ]);
+  });
+});
