@@ -143,6 +143,8 @@ class Generation {
   private guardrail = false;
   private failure: unknown;
   private idleTimer: TimerHandle | undefined;
+  /** The Lambda time left when the generation began. */
+  private readonly initialRemainingMs: number;
 
   constructor(
     private readonly job: GenerationJob,
@@ -172,7 +174,6 @@ class Generation {
   private margin(): number {
     return Math.min(this.deps.settings.deadlineMarginMs, Math.floor(this.initialRemainingMs / 2));
   }
-  private readonly initialRemainingMs: number;
 
   async run(): Promise<GenerationOutcome> {
     const { clock } = this.deps;
