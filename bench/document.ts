@@ -1,0 +1,58 @@
+/** Renders docs/BENCHMARKS.md from one run: command, machine, date, then each benchmark's method, table and notes. */
+import type { Machine } from "./machine";
+import { markdownTable, type Section } from "./report";
+
+export interface DocumentInput {
+  sections: Section[];
+  machine: Machine;
+  started: Date;
+  command: string;
+  quick: boolean;
+}
+
+const WHY_IN_PROCESS = [
+  "The benchmarks start the local stack (`runtime/local/stack.ts` → `startLocalStack`) **in the benchmark's own process**, and",
+  "their WebSocket clients run there too. That is a choice for truthful timing: every timestamp — the client's send, the",
+  "Bedrock emulator's receipt of a request, each chunk it writes, the moment its stream closes, the client's receipt of each",
+  "frame — is read from one monotonic clock (`performance.now()`), so no cross-process clock offset enters a latency. The",
+  "emulator is observed, not changed: the benchmark turns the `text` and `closedAt` fields of its request records into",
+  "accessors (bench/harness.ts). The cost of that choice is that the clients, the gateway emulator, the handlers, the Bedrock",
+  "emulator and dynalite share one event loop on this machine's cores, where in AWS they are separate machines; the",
+  "latencies are therefore upper bounds for the runtime's own share, and they grow with load for reasons AWS would not have.",
+  "DynamoDB is dynalite in memory (pure Node, same process), so store round trips are local-loopback HTTP.",
+].join("\n");
+
+export function renderDocument(input: DocumentInput): string {
+  const { machine: m } = input;
+  const targets = input.sections.flatMap((s) => s.rows.filter((r) => r.verdict).map((r) => ({ section: s.title, row: r })));
+  const lines: string[] = [
+    "# Benchmarks",
+    "",
+    "Speed, frames and cost of the streaming chat, measured on the local stack with the unchanged runtime handlers.",
+    "Every figure stands beside its baseline, measured in the same run. Written by `bench/run.ts`; do not edit by hand.",
+    "",
+    `- Command: \`${input.command}\`${input.quick ? " (quick run: fewer samples, the 2,000-token answers skipped)" : ""}`,
+    `- Date: ${input.started.toISOString()}`,
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB RAM, ${m.platform}, Node ${m.node}`,
+    `- Load average (1 min) at start / end: ${m.loadAverage.map((l) => l.toFixed(2)).join(" / ")} — other work shared these cores during the run.`,
+    "- Percentiles are nearest-rank over all samples of a row; p99 of fewer than 100 samples is close to the maximum.",
+    "",
+    "## How it runs",
+    "",
+    WHY_IN_PROCESS,
+    "",
+    "## Targets",
+    "",
+    "| benchmark | metric | value | target | |",
+    "| --- | --- | --- | --- | --- |",
+    ...targets.map(({ section, row }) => `| ${section} | ${row.metric} | ${row.value} | ${row.target ?? ""} | ${row.verdict} |`),
+    "",
+  ];
+  for (const section of input.sections) {
+    lines.push(`## ${section.title}`, "", section.method, "", markdownTable(section), "");
+    if (section.notes.length) {
+      lines.push("Findings:", "", ...section.notes.map((n) => `- ${n}`), "");
+    }
+  }
+  return `${lines.join("\n").trimEnd()}\n`;
+}

@@ -1,0 +1,79 @@
+/**
+ * An HTTP proxy in front of the local DynamoDB endpoint: records every call (operation from `X-Amz-Target`,
+ * start and end on performance.now()) and can make DynamoDB unavailable for a while (answers 503 with the
+ * `x-amzn-errortype` the SDK reads, as the service does when it is unavailable; the SDK retries those).
+ * Point the handlers at it with `AWS_ENDPOINT_URL_DYNAMODB` (startLocalStack's `env` option).
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+
+export interface DynamoCall {
+  operation: string;
+  startedAt: number;
+  endedAt: number;
+  status: number;
+}
+
+export class DynamoProxy {
+  readonly calls: DynamoCall[] = [];
+  /** Refused calls while unavailable. */
+  refused = 0;
+  private unavailableUntil = 0;
+  private readonly server = createServer((req, res) => this.forward(req, res));
+  private target: URL;
+
+  constructor(target: string) {
+    this.target = new URL(target);
+  }
+
+  /** Re-points the proxy (the local DynamoDB's endpoint is known only once the stack has started it). */
+  retarget(target: string): void {
+    this.target = new URL(target);
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return this;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** DynamoDB answers 503 ServiceUnavailable to every call for the next `ms`. */
+  unavailableFor(ms: number): void {
+    this.unavailableUntil = performance.now() + ms;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = performance.now();
+    const operation = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "?";
+    if (startedAt < this.unavailableUntil) {
+      this.refused++;
+      req.resume();
+      const body = JSON.stringify({ __type: "com.amazon.coral.availability#ServiceUnavailableException", message: "Service unavailable" });
+      res.writeHead(503, { "content-type": "application/x-amz-json-1.0", "x-amzn-errortype": "ServiceUnavailableException", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    const upstream = httpRequest(
+      { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+        answer.on("end", () => this.calls.push({ operation, startedAt, endedAt: performance.now(), status: answer.statusCode ?? 0 }));
+      },
+    );
+    upstream.on("error", () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Frames per answer and the gap between frames: coalesced sending (FLUSH_INTERVAL_MS=50, the default) against
+ * one @connections post per model chunk (FLUSH_INTERVAL_MS=0: the coalescer then posts each chunk as soon as the
+ * previous post has settled — the approach of the best-known public sample, which awaits one post per chunk), and
+ * the cost per 1,000 answers that follows at published prices.
+ */
+import { performance } from "node:perf_hooks";
+import { runAnswers, type AnswerSample } from "./answers";
+import { startBenchStack } from "./harness";
+import { answerCost, PRICES, type AnswerCost } from "./pricing";
+import { verdict, type BenchOptions, type Row, type Section } from "./report";
+import { fmt, median, summarize } from "./stats";
+
+const TOKENS_PER_SECOND = 80;
+const CONCURRENCY = 4;
+
+interface ModeResult {
+  bySize: Map<number, AnswerSample[]>;
+  costs: Map<number, AnswerCost>;
+}
+
+async function runMode(flushIntervalMs: number, sizes: Array<[number, number]>, options: BenchOptions): Promise<ModeResult> {
+  const bench = await startBenchStack({ flushIntervalMs, tokensPerSecond: TOKENS_PER_SECOND });
+  try {
+    await runAnswers(bench, { tokens: 40, count: 2, concurrency: 2, tag: "warm" });
+    const bySize = new Map<number, AnswerSample[]>();
+    const costs = new Map<number, AnswerCost>();
+    for (const [tokens, count] of sizes) {
+      const invocationsBefore = bench.stack.functions.invocations.length;
+      const t0 = performance.now();
+      const samples = await runAnswers(bench, { tokens, count, concurrency: CONCURRENCY, tag: `f${flushIntervalMs}t${tokens}` });
+      options.log(`  flush ${flushIntervalMs} ms, ${tokens} tokens: ${samples.length} answers in ${fmt((performance.now() - t0) / 1000, "s")}`);
+      bySize.set(tokens, samples);
+      // Lambda wall time per answer: this batch's invocations of each function, averaged over its answers.
+      const batch = bench.stack.functions.invocations.slice(invocationsBefore);
+      const wall = (name: string) =>
+        batch.filter((i) => i.functionName === name && i.endedAt !== undefined).reduce((s, i) => s + (i.endedAt! - i.startedAt), 0) / samples.length;
+      const perAnswer = samples.map((s) =>
+        answerCost({
+          messageBytes: s.messageBytes,
+          connectionMs: (s.turn.done?.at ?? s.turn.sentAt) - s.turn.sentAt,
+          lambdaMs: { message: wall("message"), worker: wall("worker") },
+        }),
+      );
+      costs.set(tokens, {
+        messages: median(perAnswer.map((c) => c.messages)),
+        messagesUsd: avg(perAnswer.map((c) => c.messagesUsd)),
+        connectionUsd: avg(perAnswer.map((c) => c.connectionUsd)),
+        lambdaUsd: avg(perAnswer.map((c) => c.lambdaUsd)),
+        totalUsd: avg(perAnswer.map((c) => c.totalUsd)),
+      });
+    }
+    return { bySize, costs };
+  } finally {
+    await bench.stop();
+  }
+}
+
+function avg(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+}
+
+const usd = (x: number) => `$${x.toFixed(4)}`;
+
+export async function framesBenchmark(options: BenchOptions): Promise<Section> {
+  const sizes: Array<[number, number]> = options.quick
+    ? [
+        [100, 2],
+        [500, 1],
+      ]
+    : [
+        [100, 12],
+        [500, 8],
+        [2000, 4],
+      ];
+  options.log("frames: coalesced (FLUSH_INTERVAL_MS=50)");
+  const coalesced = await runMode(50, sizes, options);
+  options.log("frames: one post per chunk (FLUSH_INTERVAL_MS=0)");
+  const perChunk = await runMode(0, sizes, options);
+
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const [tokens] of sizes) {
+    const c = coalesced.bySize.get(tokens)!;
+    const p = perChunk.bySize.get(tokens)!;
+    const framesC = median(c.map((s) => s.turn.deltas.length));
+    const framesP = median(p.map((s) => s.turn.deltas.length));
+    const chunksC = median(c.map((s) => s.request.chunks.length));
+    const chunksP = median(p.map((s) => s.request.chunks.length));
+    const gapC = summarize(c.flatMap((s) => s.gapsMs));
+    const gapP = summarize(p.flatMap((s) => s.gapsMs));
+    const chunkGap = summarize(c.flatMap((s) => s.request.chunks.slice(1).map((ch, i) => ch.at - s.request.chunks[i].at)));
+    const costC = coalesced.costs.get(tokens)!;
+    const costP = perChunk.costs.get(tokens)!;
+    rows.push(
+      {
+        metric: `${tokens}-token answer: delta frames (median)`,
+        value: `${framesC} (ratio ${(framesC / framesP).toFixed(2)})`,
+        baseline: String(framesP),
+        target: "≤ 1/5 of baseline",
+        verdict: verdict(framesC <= framesP / 5),
+      },
+      { metric: `${tokens}-token answer: model chunks (median)`, value: String(chunksC), baseline: String(chunksP) },
+      {
+        metric: `${tokens}-token answer: inter-frame gap p50 / p99`,
+        value: `${fmt(gapC.p50)} / ${fmt(gapC.p99)}`,
+        baseline: `${fmt(gapP.p50)} / ${fmt(gapP.p99)}`,
+        target: "p99 ≤ 100 ms",
+        verdict: verdict(gapC.p99 <= 100),
+      },
+      {
+        metric: `${tokens}-token answer: WebSocket messages (metered, median)`,
+        value: String(costC.messages),
+        baseline: String(costP.messages),
+      },
+      {
+        metric: `${tokens}-token answers: cost per 1,000 (msgs + conn-min + Lambda)`,
+        value: `${usd(costC.totalUsd * 1000)} (${usd(costC.messagesUsd * 1000)} + ${usd(costC.connectionUsd * 1000)} + ${usd(costC.lambdaUsd * 1000)})`,
+        baseline: `${usd(costP.totalUsd * 1000)} (${usd(costP.messagesUsd * 1000)} + ${usd(costP.connectionUsd * 1000)} + ${usd(costP.lambdaUsd * 1000)})`,
+      },
+      {
+        metric: `${tokens}-token answers intact (turn.done end_turn, text = model text)`,
+        value: `${c.filter((s) => s.intact).length}/${c.length}`,
+        baseline: `${p.filter((s) => s.intact).length}/${p.length}`,
+      },
+    );
+    if (framesC > framesP / 5) {
+      notes.push(
+        `${tokens} tokens: the model emitted a chunk every ${fmt(chunkGap.p50)} (median; ${fmt(chunkGap.p99)} p99), so a ` +
+          `${50} ms interval can merge only about ${(50 / chunkGap.p50).toFixed(1)} chunks per frame: frames ≈ answer time / 50 ms ` +
+          `(${framesC}) against one per chunk (${framesP}). A ratio of 1/5 needs the model to emit a chunk at least every 10 ms ` +
+          `(≥ 100 chunks/s), or a longer FLUSH_INTERVAL_MS.`,
+      );
+    }
+  }
+  return {
+    name: "frames",
+    title: "Frames per answer and inter-frame gap",
+    baselineLabel: "one post per model chunk (FLUSH_INTERVAL_MS=0)",
+    method:
+      `Answers of ${sizes.map(([t]) => t).join(", ")} tokens from the Bedrock emulator at ${TOKENS_PER_SECOND} tokens/s in chunks of 1–3 ` +
+      `tokens (its realistic pacing), ${CONCURRENCY} chats at once; the same prompts run once with FLUSH_INTERVAL_MS=50 (the default) and ` +
+      `once with FLUSH_INTERVAL_MS=0, each on a fresh local stack after two warm-up answers. Frames and gaps are counted at the ` +
+      `client. Cost per 1,000 answers at published us-east-1 prices (checked ${PRICES.checkedOn}: ${PRICES.sources.join(", ")}): ` +
+      `WebSocket messages both ways (send, turn.started, deltas, turn.done; metered per started 32 KB) at $1.00 per million, the ` +
+      `answer's connection time at $0.25 per million connection minutes, and the message + worker Lambda invocations (measured ` +
+      `wall time × 512 MB / 1024 MB, arm64 $0.0000133334 per GB-s, $0.20 per million requests).`,
+    rows,
+    notes,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The benchmarks' local stack: `startLocalStack` in this process, with an observer on the Bedrock emulator that
+ * timestamps (performance.now()) each request's arrival, every chunk the emulator writes, and the moment its
+ * stream closed. The emulator records text and closedAt on its request records; the observer turns those fields
+ * into accessors, so it sees each write as it happens without changing the emulator.
+ */
+import { performance } from "node:perf_hooks";
+import type { BedrockEmulator, BedrockRequestRecord } from "../runtime/local/bedrock";
+import { freePort, type DynamoKind } from "../runtime/local/dynamodb";
+import { DynamoProxy } from "./dynamo-proxy";
+import { startLocalStack, type LocalStack, type LocalStackOptions } from "../runtime/local/stack";
+
+export interface Chunk {
+  at: number;
+  text: string;
+}
+
+export interface ObservedRequest {
+  record: BedrockRequestRecord;
+  /** performance.now() when the emulator recorded the request (body read and parsed). */
+  arrivedAt: number;
+  chunks: Chunk[];
+  /** performance.now() when the emulator saw its stream end (completed, aborted by the client, or failed). */
+  closedAt?: number;
+}
+
+export class EmulatorObserver {
+  readonly requests: ObservedRequest[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  constructor(bedrock: BedrockEmulator) {
+    const list = bedrock.requests;
+    const push = list.push.bind(list);
+    list.push = (...records: BedrockRequestRecord[]) => {
+      for (const record of records) this.watch(record);
+      return push(...records);
+    };
+  }
+
+  /** The request whose prompt contains `marker` (each benchmark turn carries a unique one). */
+  find(marker: string): ObservedRequest | undefined {
+    return this.requests.find((r) => r.record.prompt.includes(marker));
+  }
+
+  /** Resolves when `probe` returns a value; re-checked on every observed event and every 20 ms. */
+  async until<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      if (performance.now() > deadline) throw new Error("emulator observation timed out");
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, 20);
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private watch(record: BedrockRequestRecord): void {
+    const observed: ObservedRequest = { record, arrivedAt: performance.now(), chunks: [] };
+    this.requests.push(observed);
+    let text = record.text;
+    let closedAt = record.closedAt;
+    Object.defineProperty(record, "text", {
+      enumerable: true,
+      get: () => text,
+      set: (value: string) => {
+        if (value.length > text.length && value.startsWith(text)) observed.chunks.push({ at: performance.now(), text: value.slice(text.length) });
+        text = value;
+      },
+    });
+    Object.defineProperty(record, "closedAt", {
+      enumerable: true,
+      get: () => closedAt,
+      set: (value: number | undefined) => {
+        if (closedAt === undefined && value !== undefined) {
+          observed.closedAt = performance.now();
+          this.wake();
+        }
+        closedAt = value;
+      },
+    });
+    this.wake();
+  }
+}
+
+export interface BenchStackOptions {
+  flushIntervalMs?: number;
+  stopPollMs?: number;
+  tokensPerSecond?: number;
+  timeToFirstTokenMs?: number;
+  dynamo?: DynamoKind;
+  /** Put a recording proxy between the handlers and DynamoDB (see dynamo-proxy.ts). */
+  dynamoProxy?: boolean;
+  /** Passed through to startLocalStack. */
+  extra?: LocalStackOptions;
+}
+
+export interface BenchStack {
+  stack: LocalStack;
+  observer: EmulatorObserver;
+  dynamo?: DynamoProxy;
+  stop(): Promise<void>;
+}
+
+/** Settings every benchmark shares unless it says otherwise: Lambda defaults, quotas out of the way. */
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+  const dynamoPort = options.dynamoProxy ? await freePort() : undefined;
+  const proxy = dynamoPort ? await new DynamoProxy(`http://127.0.0.1:${dynamoPort}`).start() : undefined;
+  const stack = await startLocalStack({
+    ports: { web: 0, ...(dynamoPort ? { dynamo: dynamoPort } : {}) },
+    dataDir: null,
+    dynamo: options.dynamo ?? "dynalite",
+    bedrock: {
+      timing: { timeToFirstTokenMs: options.timeToFirstTokenMs ?? 300, tokensPerSecond: options.tokensPerSecond ?? 80 },
+      passthrough: null,
+      ...options.extra?.bedrock,
+    },
+    ...options.extra,
+    env: {
+      FLUSH_INTERVAL_MS: String(options.flushIntervalMs ?? 50),
+      STOP_POLL_MS: String(options.stopPollMs ?? 100),
+      // Benchmarks send far more than a person would: quotas are not what is measured.
+      MESSAGES_PER_MINUTE: "100000",
+      MAX_CONCURRENT_PER_CONNECTION: "4",
+      MAX_OUTPUT_TOKENS: "4096",
+      CONTEXT_BUDGET_TOKENS: "200000",
+      LOG_LEVEL: "ERROR",
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+      ...(proxy ? { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint } : {}),
+      ...options.extra?.env,
+    },
+  });
+  const observer = new EmulatorObserver(stack.bedrock);
+  return {
+    stack,
+    observer,
+    dynamo: proxy,
+    stop: async () => {
+      await stack.stop();
+      await proxy?.stop();
+    },
+  };
+}
+
+/** A marker no answer template contains, to match a client turn with the emulator's request. */
+export function marker(prefix: string, i: number): string {
+  return `zq${prefix}${i}x${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A prompt that asks the emulator for about `tokens` tokens and carries `mark`. */
+export function prompt(mark: string, tokens: number): string {
+  return `Explain streaming ${mark} in detail [[tokens:${tokens}]]`;
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench [-- --quick] [-- --only frames,latency]`: runs the benchmarks on the local stack, prints a
+ * table per benchmark and writes docs/BENCHMARKS.md (unless --no-write). Targets are printed PASS/MISS beside
+ * the figures; nothing here fails the process on a MISS.
+ */
+import { writeFileSync } from "node:fs";
+import * as os from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { coldStartBenchmark } from "./coldstart";
+import { framesBenchmark } from "./frames";
+import { latencyBenchmark } from "./latency";
+import { loadBenchmark } from "./load";
+import { machine } from "./machine";
+import { consoleTable, type Benchmark, type Section } from "./report";
+import { renderDocument } from "./document";
+import { stopBenchmark } from "./stop";
+
+const BENCHMARKS: Record<string, Benchmark> = {
+  frames: framesBenchmark,
+  latency: latencyBenchmark,
+  load: loadBenchmark,
+  stop: stopBenchmark,
+  coldstart: coldStartBenchmark,
+};
+
+interface Flags {
+  quick: boolean;
+  only: string[];
+  write: boolean;
+  out: string;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const flags: Flags = { quick: false, only: Object.keys(BENCHMARKS), write: true, out: join(__dirname, "..", "docs", "BENCHMARKS.md") };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--quick") flags.quick = true;
+    else if (arg === "--no-write") flags.write = false;
+    else if (arg === "--only" || arg.startsWith("--only=")) {
+      const value = arg.includes("=") ? arg.slice("--only=".length) : argv[++i];
+      flags.only = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    } else if (arg === "--out") flags.out = argv[++i];
+    else {
+      throw new Error(`unknown flag ${arg}: expected --quick, --only <${Object.keys(BENCHMARKS).join(",")}>, --no-write, --out <file>`);
+    }
+  }
+  const unknown = flags.only.filter((name) => !(name in BENCHMARKS));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(", ")}: expected ${Object.keys(BENCHMARKS).join(", ")}`);
+  return flags;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const host = machine();
+  const started = new Date();
+  const log = (line: string) => console.error(`[bench ${((performance.now() / 1000) | 0).toString().padStart(4)} s] ${line}`);
+  log(`${host.cpu}, ${host.cores} cores, ${host.ramGb} GB, Node ${host.node}, load ${os.loadavg()[0].toFixed(2)}`);
+  const sections: Section[] = [];
+  for (const name of flags.only) {
+    const t0 = performance.now();
+    const section = await BENCHMARKS[name]({ quick: flags.quick, log });
+    log(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    sections.push(section);
+    console.log(`\n${consoleTable(section)}`);
+    for (const note of section.notes) console.log(`  note: ${note}`);
+  }
+  host.loadAverage.push(os.loadavg()[0]);
+  const args = process.argv.slice(2);
+  const command = `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
+  if (flags.write) {
+    writeFileSync(flags.out, renderDocument({ sections, machine: host, started, command, quick: flags.quick }));
+    log(`wrote ${flags.out}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,118 @@
+/**
+ * The reliability suite's local stack: the real handlers and SDK clients on DynamoDB Local (Java 17, the closest
+ * emulator to the service), with a proxy in front of DynamoDB that can make it unavailable, the Bedrock
+ * emulator observed (bench/harness.ts), quick timings (answers in about a second), and a record of anything that
+ * crashed: handler invocations that threw and unhandled promise rejections in this process.
+ */
+import { ChatClient } from "../../bench/client";
+import { startBenchStack, type BenchStack } from "../../bench/harness";
+import { HistoryReader } from "../../bench/store";
+import { handler as workerHandler } from "../../runtime/handlers/worker";
+import type { LambdaHandler } from "../../runtime/local/functions";
+import type { LocalStackOptions } from "../../runtime/local/stack";
+import { KillableWorker } from "./killable-worker";
+
+export interface ReliabilityStack extends BenchStack {
+  reader: HistoryReader;
+  /** Unhandled rejections seen while the stack ran. */
+  unhandled: unknown[];
+  /** Handler invocations (from index `from` of the stack's invocation record) that threw or timed out, as "function: message". */
+  crashes(from?: number): string[];
+  /** Where the invocation record ends now (pass to `crashes`). */
+  mark(): number;
+  connect(user: string): Promise<ChatClient>;
+}
+
+export interface ReliabilityOptions {
+  worker?: (real: () => Promise<LambdaHandler>) => () => Promise<LambdaHandler>;
+  gateway?: LocalStackOptions["gateway"];
+  env?: Record<string, string>;
+}
+
+export async function startReliabilityStack(options: ReliabilityOptions = {}): Promise<ReliabilityStack> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  const realWorker = async (): Promise<LambdaHandler> => workerHandler as LambdaHandler;
+  const bench = await startBenchStack({
+    dynamo: "dynamodb-local",
+    dynamoProxy: true,
+    flushIntervalMs: 20,
+    stopPollMs: 50,
+    tokensPerSecond: 400,
+    timeToFirstTokenMs: 30,
+    extra: {
+      gateway: options.gateway,
+      handlers: options.worker ? { worker: options.worker(realWorker) } : undefined,
+      env: {
+        MESSAGES_PER_MINUTE: "10000",
+        // Faults are the point here; their log lines would bury mocha's report.
+        LOG_LEVEL: "SILENT",
+        POWERTOOLS_LOG_LEVEL: "SILENT",
+        // A model failure before the first token is retried; short backoffs keep the suite quick.
+        ...options.env,
+      },
+    },
+  });
+  const reader = new HistoryReader(bench.stack);
+  return {
+    ...bench,
+    reader,
+    unhandled,
+    crashes: (from = 0) =>
+      bench.stack.functions.invocations
+        .slice(from)
+        .filter((i) => i.error !== undefined)
+        .map((i) => `${i.functionName}: ${i.error}`),
+    mark: () => bench.stack.functions.invocations.length,
+    connect: async (user: string) => ChatClient.connect(bench.stack.wsUrl, await bench.stack.token(user)),
+    stop: async () => {
+      reader.close();
+      await bench.stop();
+      process.off("unhandledRejection", onUnhandled);
+    },
+  };
+}
+
+/**
+ * One stack for every reliability file (DynamoDB Local's JVM takes seconds to start on a busy machine): each file
+ * calls `sharedStack()` inside its `describe`; the first `before` starts it, and the `after` of the last file that
+ * registered stops it, so it never outlives this folder's tests (other folders start stacks of their own, and a
+ * stack sets process-wide environment). Mocha loads every file before running any, so the count is complete.
+ */
+export interface SharedStack {
+  get(): ReliabilityStack;
+  killable: KillableWorker;
+}
+
+let users = 0;
+let released = 0;
+let shared: Promise<ReliabilityStack> | undefined;
+const killable = new KillableWorker();
+
+export function sharedStack(): SharedStack {
+  users++;
+  let current: ReliabilityStack | undefined;
+  before(async function () {
+    this.timeout(120_000);
+    shared ??= startReliabilityStack({ worker: (real) => killable.wrap(real) });
+    current = await shared;
+  });
+  after(async function () {
+    this.timeout(30_000);
+    released++;
+    if (released >= users && shared) {
+      const stack = await shared;
+      shared = undefined;
+      killable.dispose();
+      await stack.stop();
+    }
+  });
+  return {
+    get: () => {
+      if (!current) throw new Error("the reliability stack is not started");
+      return current;
+    },
+    killable,
+  };
+}
