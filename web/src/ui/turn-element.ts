@@ -119,9 +119,8 @@ export class TurnElement {
         regenerate.addEventListener("click", () => ctx.onRegenerate());
         this.actions!.append(regenerate);
       }
-      if (turn.version !== undefined && turn.version.count > 1) {
-        this.actions!.append(h("span", { class: "muted small" }, `Answer ${turn.version.index} of ${turn.version.count}`));
-      }
+      // History keeps only the latest answer to a message, so the page says "regenerated", not "2 of 3".
+      if (turn.version !== undefined && turn.version.count > 1) this.actions!.append(h("span", { class: "muted small" }, "Regenerated"));
     }
     this.renderDetails(turn, active);
   }
