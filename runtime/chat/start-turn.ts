@@ -144,7 +144,14 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   sessionId ??= newSessionId();
   const [userTurnId, assistantTurnId] = newTurnIds(sessionId, now, 2) as [string, string];
 
-  await admit(deps, caller, assistantTurnId, ids);
+  try {
+    await admit(deps, caller, assistantTurnId, ids);
+  } catch (error) {
+    // A concurrent duplicate may hold the quota this one needed: then this is a duplicate, not a refusal.
+    const raced = error instanceof ChatError ? await deps.ledger.getClaim(connection.userId, clientMessageId) : undefined;
+    if (raced) return reannounce(raced);
+    throw error;
+  }
   const claim = await deps.ledger.claim({ userId: connection.userId, clientMessageId, sessionId, userTurnId, assistantTurnId, createdAt: at });
   if (claim !== "claimed") {
     // Lost a race with a concurrent duplicate: that one generates.

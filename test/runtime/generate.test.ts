@@ -163,6 +163,18 @@ describe("runtime/chat/generate: the worker", () => {
     expect(w.queue.jobs).to.have.length(1);
   });
 
+  it("regenerate: two concurrent requests for one answer make one new answer; the loser drops its own", async () => {
+    const { w, c, turn } = await started({ maxConcurrentPerConnection: 3 });
+    await w.runJobs();
+    await Promise.all([w.frame(c, { action: "regenerate", turnId: turn.turnId }), w.frame(c, { action: "regenerate", turnId: turn.turnId })]);
+    const announced = w.sender.of("turn.started").slice(1);
+    expect(announced).to.have.length(2);
+    expect(announced[0]!.turnId).to.equal(announced[1]!.turnId);
+    expect(w.queue.jobs).to.have.length(1);
+    expect(w.history.sessionTurns(turn.sessionId).filter((t) => t.role === "assistant")).to.have.length(2, "the old answer and one new one");
+    expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(1);
+  });
+
   it("guardrail on input: the blocked message streams as a guardrail turn", async () => {
     const blocked = "Sorry, I can't help with that request.";
     const { w, turn } = await started({ scripts: [[{ type: "guardrail" }, text(blocked), { type: "stop", reason: "end_turn" }]] });

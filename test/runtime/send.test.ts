@@ -49,6 +49,22 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     expect(w.sender.of("turn.started").at(-1)!.turnId).to.equal(announced[0]!.turnId);
   });
 
+  for (const slots of [1, 3]) {
+    it(`two concurrent sends of one clientMessageId start one turn, the loser re-announces it (${slots} slot(s))`, async () => {
+      const w = createWorld({ maxConcurrentPerConnection: slots });
+      const c = await w.connect("c1", "alice");
+      const frame = send("at the same time");
+      await Promise.all([w.frame(c, frame), w.frame(c, frame)]);
+      const announced = w.sender.of("turn.started");
+      expect(w.sender.of("error")).to.deep.equal([]);
+      expect(announced).to.have.length(2);
+      expect(announced[0]!.turnId).to.equal(announced[1]!.turnId);
+      expect(w.queue.jobs).to.have.length(1);
+      expect([...w.history.turns.values()]).to.have.length(2);
+      expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(1, "the loser gave its slot back");
+    });
+  }
+
   it("the same clientMessageId from another user is another message", async () => {
     const w = createWorld();
     const frame = send("hello");
