@@ -64,10 +64,17 @@ async function announce(deps: StartTurnDeps, connectionId: string, frame: TurnSt
 /** Applies the per-user message quota and the per-connection concurrency limit. */
 async function admit(deps: StartTurnDeps, caller: Caller, turnId: string, ids: { clientMessageId?: string; turnId?: string }): Promise<void> {
   const { connection } = caller;
-  const [counted, slot] = await Promise.all([
+  const [countResult, slotResult] = await Promise.allSettled([
     deps.ledger.countMessage(connection.userId, minuteKey(caller.receivedAt), deps.settings.messagesPerMinute),
     deps.connections.acquireSlot(connection.connectionId, turnId, deps.settings.maxConcurrentPerConnection),
   ]);
+  if (slotResult.status === "rejected") throw slotResult.reason;
+  const slot = slotResult.value;
+  if (countResult.status === "rejected") {
+    if (slot) await deps.connections.releaseSlot(connection.connectionId, turnId).catch(() => undefined);
+    throw countResult.reason;
+  }
+  const counted = countResult.value;
   if (!counted) {
     if (slot) await deps.connections.releaseSlot(connection.connectionId, turnId);
     throw new ChatError("rate_limited", `at most ${deps.settings.messagesPerMinute} messages per minute`, ids);
