@@ -224,6 +224,24 @@ describe("web chat page: keyboard and screen reader (fake protocol server)", fun
     }
   });
 
+  it("copies an answer's markdown source with its Copy button", async () => {
+    const { page, context } = await openPage(browser);
+    try {
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.webUrl });
+      await signIn(page, server.webUrl, "copier");
+      server.script({ pieces: ["Some **bold** text", " and `code`."] });
+      await sendMessage(page, "copy me");
+      await waitAnswerDone(page);
+      const copy = page.locator("article.turn.assistant").getByRole("button", { name: "Copy" });
+      await copy.click();
+      await page.locator("article.turn.assistant").getByRole("button", { name: "Copied" }).waitFor();
+      const copied = await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText());
+      expect(copied).to.equal("Some **bold** text and `code`.");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("fits a phone: the conversation list slides in from a button and Escape closes it", async () => {
     const { page, context } = await openPage(browser, { viewport: { width: 390, height: 844 } });
     try {
