@@ -140,7 +140,9 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
       api,
       family,
       guardrail: guardrailId ? { id: guardrailId, version: guardrailVersion!, streamMode } : undefined,
-      maxOutputTokens: integer(env, ENV.maxOutputTokens, 1024, 1, 200_000),
+      // An answer is saved as one DynamoDB item (400 KB limit); 64k tokens are ~260 KB of typical text. Same bound as
+      // the stack config (infra/config.ts), so a value the program accepts never fails here.
+      maxOutputTokens: integer(env, ENV.maxOutputTokens, 1024, 1, 64_000),
     },
     contextBudgetTokens: integer(env, ENV.contextBudgetTokens, 8000, 100, 1_000_000),
     flushIntervalMs: integer(env, ENV.flushIntervalMs, 50, 0, 5000),

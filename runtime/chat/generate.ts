@@ -41,12 +41,15 @@ export interface GenerateSettings {
   saveRetry: RetryPolicy;
   /** A model stream silent for this long is abandoned. */
   idleTimeoutMs: number;
+  /** How often the text delivered so far is saved while the turn streams. */
+  checkpointMs: number;
 }
 
 export const DEFAULT_GENERATE_SETTINGS: Omit<GenerateSettings, "flushIntervalMs" | "stopPollMs" | "contextBudgetTokens" | "maxOutputTokens" | "deadlineMarginMs"> = {
   modelRetry: { attempts: 3, baseMs: 300, maxMs: 3000 },
   saveRetry: { attempts: 4, baseMs: 100, maxMs: 1000 },
   idleTimeoutMs: 60_000,
+  checkpointMs: 2_000,
 };
 
 export interface GenerateDeps {
@@ -143,6 +146,9 @@ class Generation {
   private guardrail = false;
   private failure: unknown;
   private idleTimer: TimerHandle | undefined;
+  private checkpointTimer: TimerHandle | undefined;
+  private checkpoint: Promise<void> = Promise.resolve();
+  private checkpointedText = "";
   /** The Lambda time left when the generation began. */
   private readonly initialRemainingMs: number;
 
@@ -179,6 +185,7 @@ class Generation {
     const { clock } = this.deps;
     const deadline = clock.setTimer(Math.max(0, this.initialRemainingMs - this.margin()), () => this.stop("deadline"));
     const stopWatch = this.watchForStop();
+    this.scheduleCheckpoint();
     let cause: GenerationCause;
     try {
       cause = await this.generate();
@@ -188,10 +195,12 @@ class Generation {
     } finally {
       deadline.cancel();
       this.idleTimer?.cancel();
+      this.checkpointTimer?.cancel();
       this.finished.abort();
     }
     await this.streamer.close();
     await stopWatch;
+    await this.checkpoint;
     return this.close(cause);
   }
 
@@ -213,6 +222,24 @@ class Generation {
         log.warn("stop poll failed", { ...this.ids, error: describe(error) });
       }
     }
+  }
+
+  /** Saves the delivered text every checkpointMs (one write at a time, only when it changed). */
+  private scheduleCheckpoint(): void {
+    this.checkpointTimer = this.deps.clock.setTimer(this.deps.settings.checkpointMs, () => {
+      if (this.finished.signal.aborted) return;
+      const text = this.streamer.sentText;
+      if (text === this.checkpointedText) return this.scheduleCheckpoint();
+      this.checkpoint = this.deps.history
+        .saveProgress(this.job.sessionId, this.job.turnId, text, iso(this.deps.clock.now()))
+        .then(
+          () => void (this.checkpointedText = text),
+          (error: unknown) => this.deps.log.warn("checkpoint failed", { ...this.ids, error: describe(error) }),
+        )
+        .finally(() => {
+          if (!this.finished.signal.aborted) this.scheduleCheckpoint();
+        });
+    });
   }
 
   private resetIdleTimer(): void {

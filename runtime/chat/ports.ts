@@ -107,6 +107,11 @@ export interface HistoryStore {
   stopRequested(sessionId: string, turnId: string): Promise<boolean>;
   /** Claims the generation of a streaming turn; undefined when another worker claimed it or it is closed. */
   startGeneration(sessionId: string, turnId: string, at: string): Promise<Turn | undefined>;
+  /**
+   * Saves the text delivered so far on a turn that is still streaming (a checkpoint: a reconnecting client reads
+   * it from history, and it survives a crashed worker); false when the turn is no longer streaming.
+   */
+  saveProgress(sessionId: string, turnId: string, text: string, at: string): Promise<boolean>;
   /** Closes a streaming turn; false when it was already closed. */
   finishTurn(sessionId: string, turnId: string, result: TurnResult): Promise<boolean>;
   /** Marks `turnId` replaced by `newTurnId` unless it already was; returns the turn that replaces it. */

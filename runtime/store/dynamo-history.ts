@@ -253,6 +253,16 @@ export class DynamoHistoryStore implements HistoryStore {
     }
   }
 
+  async saveProgress(sessionId: string, turnId: string, text: string, at: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: turnKey(sessionId, turnId),
+      UpdateExpression: "SET #text = :text, updatedAt = :at",
+      ConditionExpression: "#status = :streaming",
+      ExpressionAttributeNames: { "#text": "text", "#status": "status" },
+      ExpressionAttributeValues: { ":text": text, ":at": at, ":streaming": "streaming" satisfies TurnStatus },
+    });
+  }
+
   async finishTurn(sessionId: string, turnId: string, result: TurnResult): Promise<boolean> {
     const usage: Usage = { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
     return this.conditionalUpdate({

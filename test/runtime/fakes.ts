@@ -127,6 +127,14 @@ export class MemoryHistory implements HistoryStore {
     t.generationStartedAt = at;
     return clone(t);
   }
+  async saveProgress(sessionId: string, turnId: string, text: string, at: string) {
+    this.count("saveProgress");
+    const t = this.turns.get(this.key(sessionId, turnId));
+    if (!t || t.status !== "streaming") return false;
+    t.text = text;
+    t.updatedAt = at;
+    return true;
+  }
   async finishTurn(sessionId: string, turnId: string, result: TurnResult) {
     this.count("finishTurn");
     const t = this.turns.get(this.key(sessionId, turnId));

@@ -98,6 +98,20 @@ describe("runtime/chat/generate: the worker", () => {
     expect(endings(w, turn.turnId)).to.have.length(1);
   });
 
+  it("checkpoints the delivered text while streaming, so history shows progress and a crash keeps it", async () => {
+    const { w, c, turn } = await started({ scripts: [[text("first part "), wait(40), text("second part"), hang]], generate: { checkpointMs: 10 } });
+    const run = w.runJobs();
+    await until(() => saved(w, turn).text === "first part second part", "a checkpoint with both parts");
+    expect(saved(w, turn).status).to.equal("streaming");
+    await w.frame(c, { action: "history", sessionId: turn.sessionId });
+    expect(w.sender.of("history")[0]!.turns[1]).to.include({ status: "streaming", text: "first part second part" });
+    await w.frame(c, { action: "stop", turnId: turn.turnId });
+    await run;
+    expect(saved(w, turn)).to.include({ status: "stopped", text: "first part second part" });
+    const checkpoints = w.history.calls.saveProgress ?? 0;
+    expect(checkpoints).to.be.at.least(1).and.at.most(4, "only when the text changed");
+  });
+
   it("stop before the worker starts: the turn closes as stopped without calling the model", async () => {
     const { w, c, turn } = await started();
     await w.frame(c, { action: "stop", turnId: turn.turnId });

@@ -88,6 +88,8 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       await history.putTurn(turn(sessionId, userId, "user"));
       await history.putTurn(turn(sessionId, answerId, "assistant", { status: "streaming", text: "", parentTurnId: userId }));
       expect((await history.startGeneration(sessionId, answerId, "t0"))!.generationStartedAt).to.equal("t0");
+      expect(await history.saveProgress(sessionId, answerId, "part", "t0.5")).to.equal(true);
+      expect(await history.getTurn(sessionId, answerId)).to.deep.include({ text: "part", status: "streaming" });
       expect(await history.startGeneration(sessionId, answerId, "t1")).to.equal(undefined);
       expect(await history.stopRequested(sessionId, answerId)).to.equal(false);
       await history.requestStop(sessionId, answerId, "s0");
@@ -97,6 +99,7 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       const result = { text: "partial", status: "stopped" as const, stopReason: "stopped" as const, usage: { inputTokens: 3, outputTokens: 2 }, ttftMs: 120, updatedAt: "t2" };
       expect(await history.finishTurn(sessionId, answerId, result)).to.equal(true);
       expect(await history.finishTurn(sessionId, answerId, { ...result, text: "other" })).to.equal(false);
+      expect(await history.saveProgress(sessionId, answerId, "late checkpoint", "t9")).to.equal(false);
       expect(await history.getTurn(sessionId, answerId)).to.deep.include({ text: "partial", status: "stopped", stopReason: "stopped", ttftMs: 120, usage: { inputTokens: 3, outputTokens: 2 } });
       expect(await history.supersede(sessionId, answerId, retryId, "t3")).to.equal(retryId);
       expect(await history.supersede(sessionId, answerId, "someone-else", "t4")).to.equal(retryId);

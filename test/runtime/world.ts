@@ -73,6 +73,7 @@ export function createWorld(options: WorldOptions = {}) {
       deadlineMarginMs: 1000,
       modelRetry: { attempts: 3, baseMs: 1, maxMs: 5 },
       saveRetry: { attempts: 3, baseMs: 1, maxMs: 5 },
+      checkpointMs: 1_000,
       ...options.generate,
     },
   };
