@@ -108,6 +108,18 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     expect(await waitAnswerDone(page)).to.equal("complete");
   });
 
+  it("shows a connection error in words when no token can be had, and recovers when it can", async () => {
+    await signIn(page, server.webUrl, "unlucky-token");
+    server.failTokens(true);
+    server.refuseConnections(true);
+    server.dropConnections();
+    // The refused handshake makes the page fetch a fresh token, which fails.
+    await page.getByRole("status").filter({ hasText: "Connection error: The local token issuer answered HTTP 503." }).waitFor({ timeout: 20_000 });
+    server.failTokens(false);
+    server.refuseConnections(false);
+    await waitConnected(page);
+  });
+
   it("re-sends a message whose answer was lost with the connection, with the same clientMessageId", async () => {
     await signIn(page, server.webUrl, "unlucky");
     server.dropOnNextSend();

@@ -29,6 +29,8 @@ export interface FakeChatServer {
   dropConnections(): void;
   /** While true, WebSocket upgrades are refused (503), as when a region is unreachable. */
   refuseConnections(refuse: boolean): void;
+  /** While true, `/local/token` answers 503 (the identity provider is down). */
+  failTokens(fail: boolean): void;
   /** The next `send` is processed but its connection is dropped before turn.started reaches the browser. */
   dropOnNextSend(): void;
   /** Frames received from browsers, in order. */
@@ -67,6 +69,7 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
   const generating = new Map<string, { stop: () => void }>();
   let counter = 0;
   let refusing = false;
+  let tokensFailing = false;
   let dropNextSend = false;
   const newId = (prefix: string) => `${prefix}${Date.now().toString(36).padStart(10, "0")}${String(counter++).padStart(6, "0")}`;
 
@@ -85,6 +88,7 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
       };
       return send(res, 200, "application/json", JSON.stringify(config));
     }
+    if (url.pathname === "/local/token" && tokensFailing) return send(res, 503, "application/json", JSON.stringify({ message: "down" }));
     if (url.pathname === "/local/token") {
       const user = url.searchParams.get("user") ?? "";
       if (user === "") return send(res, 400, "application/json", JSON.stringify({ message: "user is required" }));
@@ -236,6 +240,9 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
     script: (...answers) => scripted.push(...answers),
     refuseConnections: (refuse) => {
       refusing = refuse;
+    },
+    failTokens: (fail) => {
+      tokensFailing = fail;
     },
     dropOnNextSend: () => {
       dropNextSend = true;
