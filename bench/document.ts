@@ -19,7 +19,19 @@ const WHY_IN_PROCESS = [
   "accessors (bench/harness.ts). The cost of that choice is that the clients, the gateway emulator, the handlers, the Bedrock",
   "emulator and dynalite share one event loop on this machine's cores, where in AWS they are separate machines; the",
   "latencies are therefore upper bounds for the runtime's own share, and they grow with load for reasons AWS would not have.",
-  "DynamoDB is dynalite in memory (pure Node, same process), so store round trips are local-loopback HTTP.",
+  "DynamoDB is dynalite in memory (pure Node, in this process) unless the command says `--dynamo dynamodb-local` (Amazon's",
+  "DynamoDB Local in its own JVM process); either way store calls are loopback HTTP through the unchanged AWS SDK client.",
+].join("\n");
+
+const RELIABILITY = [
+  "`test/reliability/` runs in `npm test` on the same local stack (DynamoDB Local there) with the real handlers and SDK",
+  "clients: a seeded fuzz of bad frames (random JSON, unknown actions, wrong types, text over the limit, truncated JSON,",
+  "lone surrogates, binary frames; invalid UTF-8 and oversized frames close only their own connection); the token matrix",
+  "(expired, forged, wrong client, wrong use, wrong issuer, alg none, garbage, empty, missing: refused at the handshake,",
+  "nothing stored); and fault injection — client drop mid-stream, 429 and 5xx before the stream, throttling and model",
+  "stream errors during it, DynamoDB unavailable mid-stream and at send, a shrunken integration timeout, a worker killed",
+  "mid-turn — each followed by one invariant checker: no lost turn, none left `streaming`, history equal to what was",
+  "streamed, deltas in seq order without gaps, exactly one end per turn, one turn per message.",
 ].join("\n");
 
 export function renderDocument(input: DocumentInput): string {
@@ -54,5 +66,6 @@ export function renderDocument(input: DocumentInput): string {
       lines.push("Findings:", "", ...section.notes.map((n) => `- ${n}`), "");
     }
   }
+  lines.push("## Reliability (checked by tests, not timed)", "", RELIABILITY, "");
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -119,7 +119,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const stack = await startLocalStack({
     ports: { web: 0, ...(dynamoPort ? { dynamo: dynamoPort } : {}) },
     dataDir: null,
-    dynamo: options.dynamo ?? "dynalite",
+    dynamo: options.dynamo ?? benchDynamo(),
     bedrock: {
       timing: { timeToFirstTokenMs: options.timeToFirstTokenMs ?? 300, tokensPerSecond: options.tokensPerSecond ?? 80 },
       passthrough: null,
@@ -150,6 +150,11 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       await proxy?.stop();
     },
   };
+}
+
+/** The store the benchmarks run on: `--dynamo` (run.ts sets BENCH_DYNAMO), dynalite by default. */
+export function benchDynamo(): DynamoKind {
+  return process.env.BENCH_DYNAMO === "dynamodb-local" ? "dynamodb-local" : "dynalite";
 }
 
 /** A marker no answer template contains, to match a client turn with the emulator's request. */

@@ -134,7 +134,8 @@ export async function latencyBenchmark(options: BenchOptions): Promise<Section> 
   if (everyC.p99 > FLUSH_MS + 10) {
     notes.push(
       `Every-chunk relay p99 ${fmt(everyC.p99)} exceeds the flush interval + 10 ms (p50 ${fmt(everyC.p50)}; one post per chunk: p99 ` +
-        `${fmt(everyP.p99)}): the coalescer's wait is bounded by the interval, so the excess is the post itself on a shared, loaded loop.`,
+        `${fmt(everyP.p99)}). The coalescer's own wait is bounded by the interval; the excess is time the chunk or its post waited on ` +
+        `this process's event loop — compare the event-loop delay in "While it ran" below, measured over the same period.`,
     );
   }
   return {

@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import { runAnswer, type AnswerSample } from "./answers";
 import { ChatClient } from "./client";
 import { startBenchStack } from "./harness";
+import { describeLoad, measureLoop, type LoopLoad } from "./loop";
 import { verdict, type BenchOptions, type Row, type Section } from "./report";
 import { fmt, summarize } from "./stats";
 import { HistoryReader } from "./store";
@@ -28,6 +29,18 @@ interface LevelResult {
   corrupted: number;
   /** Sends that failed outright (error frame or exception). */
   failures: number;
+  load: LoopLoad;
+  seconds: number;
+}
+
+/** CPU time of the whole process (stack, emulators, clients) per delta frame delivered during the level. */
+function cpuPerFrame(r: LevelResult): number {
+  const frames = r.samples.reduce((n, s) => n + s.turn.deltas.length, 0);
+  return (r.load.cpuCores * r.seconds * 1000) / Math.max(1, frames);
+}
+
+function chatsLabel(n: number): string {
+  return n === 1 ? "1 chat" : `${n} chats`;
 }
 
 function frameDefects(sample: AnswerSample): number {
@@ -56,7 +69,8 @@ async function runLevel(chats: number, seconds: number, options: BenchOptions): 
     const samples: AnswerSample[] = [];
     let failures = 0;
     const end = performance.now() + seconds * 1000;
-    await Promise.all(
+    const loadStart = performance.now();
+    const { load } = await measureLoop(() => Promise.all(
       clients.map(async (client, i) => {
         // Spread the starts over the first second so the chats do not move in lockstep.
         await new Promise((r) => setTimeout(r, (i / chats) * 1000));
@@ -72,7 +86,8 @@ async function runLevel(chats: number, seconds: number, options: BenchOptions): 
           }
         }
       }),
-    );
+    ));
+    const loadSeconds = (performance.now() - loadStart) / 1000;
     let saved = 0;
     const bySession = new Map<string, AnswerSample[]>();
     for (const s of samples) {
@@ -95,6 +110,8 @@ async function runLevel(chats: number, seconds: number, options: BenchOptions): 
       badFrames: samples.reduce((n, s) => n + frameDefects(s), 0),
       corrupted: samples.filter((s) => s.turn.text !== s.request.record.text).length,
       failures,
+      load,
+      seconds: loadSeconds,
     };
     options.log(`  ${chats} chats: ${result.finished} turns finished, ${result.saved} saved, ${result.failures} failed`);
     return result;
@@ -123,25 +140,30 @@ export async function loadBenchmark(options: BenchOptions): Promise<Section> {
     const firstTarget = r.chats === 1 ? 10 : r.chats === 200 ? 50 : undefined;
     rows.push(
       {
-        metric: `${r.chats} chats: first-chunk relay p50 / p99`,
+        metric: `${chatsLabel(r.chats)}: first-chunk relay p50 / p99`,
         value: `${fmt(first.p50)} / ${fmt(first.p99)}`,
         baseline: `${fmt(baseFirst.p50)} / ${fmt(baseFirst.p99)}`,
         ...(firstTarget !== undefined ? { target: `p99 ≤ ${firstTarget} ms`, verdict: verdict(first.p99 <= firstTarget) } : {}),
       },
       {
-        metric: `${r.chats} chats: every-chunk relay p50 / p99`,
+        metric: `${chatsLabel(r.chats)}: every-chunk relay p50 / p99`,
         value: `${fmt(every.p50)} / ${fmt(every.p99)}`,
         baseline: `${fmt(baseEvery.p50)} / ${fmt(baseEvery.p99)}`,
       },
       {
-        metric: `${r.chats} chats: frames lost or out of order / answers corrupted`,
+        metric: `${chatsLabel(r.chats)}: event-loop delay p99 / process CPU / CPU per delta frame`,
+        value: `${fmt(r.load.delayP99Ms)} / ${r.load.cpuCores.toFixed(2)} cores / ${fmt(cpuPerFrame(r))}`,
+        baseline: `${fmt(base.load.delayP99Ms)} / ${base.load.cpuCores.toFixed(2)} cores / ${fmt(cpuPerFrame(base))}`,
+      },
+      {
+        metric: `${chatsLabel(r.chats)}: frames lost or out of order / answers corrupted`,
         value: `${r.badFrames} / ${r.corrupted}`,
         baseline: `${base.badFrames} / ${base.corrupted}`,
         target: "0 / 0",
         verdict: verdict(r.badFrames === 0 && r.corrupted === 0),
       },
       {
-        metric: `${r.chats} chats: turns saved / finished (failed sends)`,
+        metric: `${chatsLabel(r.chats)}: turns saved / finished (failed sends)`,
         value: `${r.saved} / ${r.finished} (${r.failures})`,
         baseline: `${base.saved} / ${base.finished} (${base.failures})`,
         target: "saved = finished",
@@ -150,10 +172,11 @@ export async function loadBenchmark(options: BenchOptions): Promise<Section> {
     );
     if (firstTarget !== undefined && first.p99 > firstTarget) {
       notes.push(
-        `${r.chats} chats: first-chunk relay p99 ${fmt(first.p99)} (p50 ${fmt(first.p50)}). The relay path is emulator → HTTP/2 → worker ` +
+        `${chatsLabel(r.chats)}: first-chunk relay p99 ${fmt(first.p99)} (p50 ${fmt(first.p50)}). The relay path is emulator → HTTP/2 → worker ` +
           `→ @connections POST (SigV4-signed, HTTP/1.1) → gateway emulator → WebSocket → client, all on one event loop with ` +
-          `${r.chats} chats' chunks, posts and 100 ms stop polls (${fmt((r.chats * 1000) / 100, "")} GetItem/s) queued on it; ` +
-          `the tail is queueing on this shared loop, which grows with the number of chats.`,
+          `the chats' chunks, posts and 100 ms stop polls (${fmt((r.chats * 1000) / 100, "")} GetItem/s) queued on it; ` +
+          `the tail is queueing on this shared loop, which grows with the number of chats: ${describeLoad(r.load)}; ` +
+          `${fmt(cpuPerFrame(r))} of this process's CPU per delta frame delivered, for all components together.`,
       );
     }
   }

@@ -11,6 +11,7 @@ import { coldStartBenchmark } from "./coldstart";
 import { framesBenchmark } from "./frames";
 import { latencyBenchmark } from "./latency";
 import { loadBenchmark } from "./load";
+import { describeLoad, measureLoop } from "./loop";
 import { machine } from "./machine";
 import { consoleTable, type Benchmark, type Section } from "./report";
 import { renderDocument } from "./document";
@@ -41,8 +42,12 @@ function parseFlags(argv: string[]): Flags {
       const value = arg.includes("=") ? arg.slice("--only=".length) : argv[++i];
       flags.only = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     } else if (arg === "--out") flags.out = argv[++i];
-    else {
-      throw new Error(`unknown flag ${arg}: expected --quick, --only <${Object.keys(BENCHMARKS).join(",")}>, --no-write, --out <file>`);
+    else if (arg === "--dynamo") {
+      const kind = argv[++i];
+      if (kind !== "dynalite" && kind !== "dynamodb-local") throw new Error(`--dynamo ${kind}: expected dynalite or dynamodb-local`);
+      process.env.BENCH_DYNAMO = kind;
+    } else {
+      throw new Error(`unknown flag ${arg}: expected --quick, --only <${Object.keys(BENCHMARKS).join(",")}>, --dynamo <dynalite|dynamodb-local>, --no-write, --out <file>`);
     }
   }
   const unknown = flags.only.filter((name) => !(name in BENCHMARKS));
@@ -59,7 +64,8 @@ async function main(): Promise<void> {
   const sections: Section[] = [];
   for (const name of flags.only) {
     const t0 = performance.now();
-    const section = await BENCHMARKS[name]({ quick: flags.quick, log });
+    const { result: section, load } = await measureLoop(() => BENCHMARKS[name]({ quick: flags.quick, log }));
+    section.notes.push(`While it ran: ${describeLoad(load)}.`);
     log(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     sections.push(section);
     console.log(`\n${consoleTable(section)}`);
