@@ -14,7 +14,7 @@ export const WEB_DIST = join(REPO_ROOT, "dist/web");
 export function ensureWebBuild(): string {
   if (existsSync(join(WEB_DIST, "index.html"))) return WEB_DIST;
   const vite = require.resolve("vite/bin/vite.js", { paths: [REPO_ROOT] });
-  const result = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: REPO_ROOT, encoding: "utf8" });
+  const result = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "warn"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`web build failed:\n${result.stdout}\n${result.stderr}`);
   return WEB_DIST;
 }
