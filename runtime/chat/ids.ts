@@ -32,6 +32,13 @@ export function newTurnId(sessionId: string, nowMs: number): string {
   return newTurnIds(sessionId, nowMs, 1)[0]!;
 }
 
+/** When a turn id was made (epoch ms), or undefined when the id is not one of ours. */
+export function turnCreatedAt(turnId: string): number | undefined {
+  if (sessionOfTurn(turnId) === undefined) return undefined;
+  const ms = parseInt(turnId.slice(0, 9), 36);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** The session a turn id belongs to, or undefined when the id is not one of ours. */
 export function sessionOfTurn(turnId: string): string | undefined {
   const at = turnId.indexOf("_");

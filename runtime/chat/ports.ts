@@ -24,6 +24,8 @@ export interface ConnectionStore {
   /** Reserves one of the connection's concurrent generation slots for a turn; false when all `max` are taken. */
   acquireSlot(connectionId: string, turnId: string, max: number): Promise<boolean>;
   releaseSlot(connectionId: string, turnId: string): Promise<void>;
+  /** The turns holding the connection's slots. */
+  slotHolders(connectionId: string): Promise<string[]>;
 }
 
 /** "gone": API Gateway answered 410, the socket is closed. Other failures throw. */

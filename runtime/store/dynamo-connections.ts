@@ -61,6 +61,15 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
+  async slotHolders(connectionId: string): Promise<string[]> {
+    const { Item } = await this.client().send(
+      new GetCommand({ TableName: this.tableName, Key: { [KEY]: connectionId }, ConsistentRead: true, ProjectionExpression: "activeTurns" }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+    const turns: unknown = Item?.activeTurns;
+    return turns instanceof Set ? [...turns].filter((t): t is string => typeof t === "string") : [];
+  }
+
   async releaseSlot(connectionId: string, turnId: string): Promise<void> {
     try {
       await this.client().send(

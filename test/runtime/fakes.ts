@@ -200,6 +200,9 @@ export class MemoryConnections implements ConnectionStore {
   async releaseSlot(connectionId: string, turnId: string) {
     this.items.get(connectionId)?.activeTurns.delete(turnId);
   }
+  async slotHolders(connectionId: string) {
+    return [...(this.items.get(connectionId)?.activeTurns ?? [])];
+  }
 }
 
 /** Records frames per connection; can answer 410 from a given post on, or hold posts until released. */

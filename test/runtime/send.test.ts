@@ -125,6 +125,19 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     expect((await w.frame(c, send("3"))).error).to.equal(undefined);
   });
 
+  it("reclaims a slot held by a turn that is no longer generating (lost release or crashed worker)", async () => {
+    const w = createWorld({ maxConcurrentPerConnection: 1 });
+    const c = await w.connect("c1", "alice");
+    await w.frame(c, send("1"));
+    await w.runJobs();
+    const finished = w.sender.of("turn.started")[0]!.turnId;
+    w.connections.items.get("c1")!.activeTurns.add(finished); // as if the worker's release had been lost
+    w.connections.items.get("c1")!.activeTurns.add("garbage-id");
+    expect((await w.frame(c, send("2"))).error).to.equal(undefined);
+    expect([...w.connections.items.get("c1")!.activeTurns]).to.deep.equal([w.sender.of("turn.started")[1]!.turnId]);
+    expect((await w.frame(c, send("3"))).error).to.equal("rate_limited", "a generating turn keeps its slot");
+  });
+
   it("answers ping with pong and unknown actions with bad_request without closing anything", async () => {
     const w = createWorld();
     const c = await w.connect("c1", "alice");

@@ -53,6 +53,7 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       await connections.releaseSlot("c1", "t1"); // a repeated release cannot free a second slot
       expect(await connections.acquireSlot("c1", "t3", 2)).to.equal(true);
       expect(await connections.acquireSlot("c1", "t4", 2)).to.equal(false);
+      expect((await connections.slotHolders("c1")).sort()).to.deep.equal(["t2", "t3"]);
       const { Item } = await doc.send(new GetCommand({ TableName: db.tables.connections, Key: { connectionId: "c1" } }));
       expect(Item!.expiresAt).to.equal(1_900_000_000);
       await connections.delete("c1");
