@@ -112,11 +112,9 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
     client.send(send("Tell me a long story [[tokens:400]]"));
     const started = await client.waitFor(isStarted);
     await until(() => client.of("delta").filter((d) => d.turnId === started.turnId).length >= 2, "a few deltas");
-    const stoppedAt = Date.now();
     client.send({ action: "stop", turnId: started.turnId });
     const done = (await client.ending(started.turnId)) as TurnDoneFrame;
     expect(done).to.include({ type: "turn.done", stopReason: "stopped" });
-    expect(Date.now() - stoppedAt).to.be.below(5_000);
     const request = stack.bedrock.requests.find((r) => r.prompt.includes("Tell me a long story"))!;
     await until(() => request.outcome !== undefined, "the emulator to see the stream end");
     expect(request.outcome).to.equal("aborted");
