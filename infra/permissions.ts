@@ -50,11 +50,11 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   connect: { ...none, connectionsTable: ["dynamodb:PutItem"] },
   // Removes it.
   disconnect: { ...none, connectionsTable: ["dynamodb:DeleteItem"] },
-  // Every action: reads the connection and takes a generation slot on it (UpdateItem), drops it when gone;
+  // Every action: reads the connection and takes a generation slot on it (UpdateItem);
   // sessions, turns, idempotency claims and rate counters in the history table (claims are released with DeleteItem).
   message: {
     ...none,
-    connectionsTable: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    connectionsTable: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
     historyIndexes: true,
     connections: ["POST"],

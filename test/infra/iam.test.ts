@@ -196,6 +196,7 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
     { action: "dynamodb:Scan", resource: history, why: "history is read by Query only" },
     { action: "dynamodb:Scan", resource: connections, why: "connections are read by key" },
     { action: "dynamodb:PutItem", resource: table(region, "another-table"), why: "another table" },
+    { action: "dynamodb:UpdateItem", resource: table(region, "another-table"), why: "another table" },
     { action: "dynamodb:PutItem", resource: table(elsewhere, t.connectionsTable), why: "another region's replica" },
     { action: "dynamodb:Query", resource: table(elsewhere, t.historyTable), why: "another region's replica" },
     { action: "iam:PassRole", resource: `arn:aws:iam::${A}:role/admin`, why: "no IAM" },
@@ -203,20 +204,24 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
   const allowIf = (condition: boolean, probes: Probe[]) => (condition ? allowed : denied).push(...probes);
 
   allowIf(fn.handler === "connect", [{ action: "dynamodb:PutItem", resource: connections, why: "connect stores the connection" }]);
-  allowIf(fn.handler === "disconnect" || fn.handler === "message" || fn.handler === "worker", [
+  // The calls each handler makes are listed in runtime/README.md ("What each handler calls"), from runtime/store/dynamo-*.ts.
+  allowIf(fn.handler === "disconnect" || fn.handler === "worker", [
     { action: "dynamodb:DeleteItem", resource: connections, why: "removes a closed connection" },
   ]);
-  allowIf(fn.handler === "message" || fn.handler === "worker", [
+  allowIf(fn.handler === "message", [
     { action: "dynamodb:GetItem", resource: connections, why: "looks up the connection" },
+  ]);
+  allowIf(fn.handler === "message" || fn.handler === "worker", [
+    { action: "dynamodb:UpdateItem", resource: connections, why: "takes or releases a generation slot" },
     { action: "dynamodb:Query", resource: history, why: "reads a session's turns" },
     { action: "dynamodb:GetItem", resource: history, why: "reads a turn" },
-    { action: "dynamodb:PutItem", resource: history, why: "writes a turn" },
     { action: "dynamodb:UpdateItem", resource: history, why: "updates a turn" },
     { action: "execute-api:ManageConnections", resource: post(apiId, stage), why: "posts frames to its own API stage" },
   ]);
   allowIf(fn.handler === "message", [
     ...t.historyIndexes.map((index) => ({ action: "dynamodb:Query", resource: `${history}/index/${index}`, why: "lists a user's sessions" })),
-    { action: "dynamodb:ConditionCheckItem", resource: history, why: "idempotent send: a transaction's condition on clientMessageId" },
+    { action: "dynamodb:PutItem", resource: history, why: "writes turns, sessions and idempotency claims" },
+    { action: "dynamodb:DeleteItem", resource: history, why: "releases an idempotency claim" },
     { action: "lambda:InvokeFunction", resource: worker?.functionArn ?? "missing-worker", why: "hands generation to the worker" },
   ]);
   allowIf(fn.handler === "worker", [
@@ -324,7 +329,7 @@ for (const { title, config, modelIdOf } of CONFIGS) {
         return { ...worker, policy };
       };
       const anyTable = widen((s) => (s.Resource = s.Resource.map((r) => r.replace(/:table\/[^/]+/, ":table/*"))));
-      expect((await misjudged(anyTable, topology, modelIdOf)).join("\n")).to.match(/should deny dynamodb:PutItem on .*another-table/);
+      expect((await misjudged(anyTable, topology, modelIdOf)).join("\n")).to.match(/should deny dynamodb:UpdateItem on .*another-table/);
       const anyModel = widen((s) => (s.Resource = s.Resource.map((r) => r.replace(/(foundation-model|inference-profile)\/.*/, "$1/*"))));
       expect((await misjudged(anyModel, topology, modelIdOf)).join("\n")).to.match(/should deny bedrock:InvokeModelWithResponseStream .*another (model|profile)/);
       const anyStage = widen((s) => (s.Resource = s.Resource.map((r) => r.replace(/(execute-api:.*?\/)[^/]+\/POST/, "$1*/POST"))));
