@@ -201,12 +201,20 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     throw new ConfigError("authDomainPrefix", "lower-case letters, digits and hyphens without aws/amazon/cognito", authDomainPrefix);
   }
 
+  const modelApi = oneOf(raw, "modelApi", MODEL_APIS, "InvokeModelWithResponseStream");
+  // InvokeModelWithResponseStream's body is model-specific: the runtime speaks Anthropic Claude's and Amazon Nova's.
+  for (const id of [modelId, ...Object.values(modelIdByRegion)]) {
+    if (modelApi === "InvokeModelWithResponseStream" && !/(^|[.:/])(anthropic\.|amazon\.nova-)/.test(id)) {
+      throw new ConfigError("modelApi", `ConverseStream for ${id} (InvokeModelWithResponseStream is spoken for Anthropic Claude and Amazon Nova models)`, modelApi);
+    }
+  }
+
   return {
     regions,
     primaryRegion: regions[0]!,
     modelId,
     modelIdByRegion,
-    modelApi: oneOf(raw, "modelApi", MODEL_APIS, "InvokeModelWithResponseStream"),
+    modelApi,
     guardrail: {
       filters: parseFilters(stringList(raw, "guardrailFilters", DEFAULT_FILTERS)),
       deniedTopics: stringList(raw, "guardrailDeniedTopics", []).map(parseTopic),

@@ -113,6 +113,8 @@ describe("infra config: validation", () => {
     ]) {
       expect(parseConfig({ modelId }).modelId).to.equal(modelId);
     }
+    // Any model that Converse serves is fine with ConverseStream.
+    expect(parseConfig({ modelId: "meta.llama3-8b-instruct-v1:0", modelApi: "ConverseStream" }).modelApi).to.equal("ConverseStream");
   });
 
   const bad: [string, RawConfig, RegExp][] = [
@@ -122,6 +124,7 @@ describe("infra config: validation", () => {
     ["regions: not a list", { regions: "us-east-1" }, /chat:regions .*list of strings/],
     ["modelId", { modelId: "claude please" }, /chat:modelId .*Bedrock model id/],
     ["modelId: application profile ARN", { modelId: "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc" }, /chat:modelId/],
+    ["modelApi: Invoke with a model whose body format the runtime does not speak", { modelId: "meta.llama3-8b-instruct-v1:0" }, /chat:modelApi .*ConverseStream for meta\.llama3/],
     ["modelIdOverrides: unknown region", { modelIdOverrides: ["eu-west-1=anthropic.claude-3-haiku-20240307-v1:0"] }, /chat:modelIdOverrides .*chat:regions/],
     ["modelIdOverrides: format", { modelIdOverrides: ["us-east-1"] }, /chat:modelIdOverrides .*<region>=<model id>/],
     ["modelApi", { modelApi: "InvokeModel" }, /chat:modelApi .*InvokeModelWithResponseStream \| ConverseStream/],
