@@ -170,7 +170,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
   const duplicate = regions.find((r, i) => regions.indexOf(r) !== i);
   if (duplicate) throw new ConfigError("regions", "each region at most once", duplicate);
 
-  const modelId = modelIdValue("modelId", str(raw, "modelId", "us.anthropic.claude-3-5-haiku-20241022-v1:0"));
+  const modelId = modelIdValue("modelId", str(raw, "modelId", "us.anthropic.claude-haiku-4-5-20251001-v1:0"));
   const modelIdByRegion: Record<string, string> = {};
   for (const entry of stringList(raw, "modelIdOverrides", [])) {
     const [region, id, ...rest] = entry.split("=");

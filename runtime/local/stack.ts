@@ -83,7 +83,7 @@ const ACCOUNT_ID = "000000000000";
 const API_ID = "localchat0";
 const STAGE = "local";
 const CLIENT_ID = "localchatclient00000000000";
-const DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+const DEFAULT_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const REPO_ROOT = resolve(__dirname, "..", "..");
 const HANDLERS_DIR = resolve(__dirname, "..", "handlers");
 
@@ -277,7 +277,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** `us.anthropic.claude-3-5-haiku-20241022-v1:0` → `claude-3-5-haiku`, for the page's header. */
+/** `us.anthropic.claude-haiku-4-5-20251001-v1:0` → `claude-haiku-4-5`, for the page's header. */
 function shortModelName(modelId: string): string {
   return modelId
     .replace(/^.*[/:]?(?:[a-z]{2}\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21)\./, "")
