@@ -176,6 +176,29 @@ export class ChatClient {
     return result;
   }
 
+  /** The frames of the turn `turnId` received from index `from` on (a regenerated answer, whose clientMessageId is the original's). */
+  framesOfTurn(turnId: string, from = 0): TurnFrames {
+    const result: TurnFrames = { clientMessageId: "", sentAt: 0, deltas: [], text: "", endCount: 0 };
+    for (const f of this.frames.slice(from)) {
+      const j = f.json as (ServerFrame & Record<string, unknown>) | undefined;
+      if (!j || j.turnId !== turnId) continue;
+      if (j.type === "turn.started") {
+        result.started = { ...j, at: f.at };
+        result.clientMessageId = j.clientMessageId;
+      } else if (j.type === "delta") {
+        result.deltas.push({ ...j, at: f.at });
+        result.text += j.text;
+      } else if (j.type === "turn.done") {
+        result.done ??= { ...j, at: f.at };
+        result.endCount++;
+      } else if (j.type === "error") {
+        result.error ??= { ...j, at: f.at };
+        result.endCount++;
+      }
+    }
+    return result;
+  }
+
   /** Resolves when the turn has ended (turn.done or an error naming it). */
   async awaitTurnEnd(clientMessageId: string, sentAt: number, timeoutMs = 60_000): Promise<TurnFrames> {
     let cursor = 0;

@@ -17,9 +17,14 @@ const CONCURRENCY = 4;
 interface ModeResult {
   bySize: Map<number, AnswerSample[]>;
   costs: Map<number, AnswerCost>;
+  /** Coalesced only: 500-token answers at other model speeds (tokens/s → samples). */
+  byRate: Map<number, AnswerSample[]>;
 }
 
-async function runMode(flushIntervalMs: number, sizes: Array<[number, number]>, options: BenchOptions): Promise<ModeResult> {
+/** Model speeds for the sweep: the ends of the realistic range, and a fast small model. */
+const SWEEP_RATES = [50, 100, 200];
+
+async function runMode(flushIntervalMs: number, sizes: Array<[number, number]>, options: BenchOptions, sweep: boolean): Promise<ModeResult> {
   const bench = await startBenchStack({ flushIntervalMs, tokensPerSecond: TOKENS_PER_SECOND });
   try {
     await runAnswers(bench, { tokens: 40, count: 2, concurrency: 2, tag: "warm" });
@@ -54,7 +59,13 @@ async function runMode(flushIntervalMs: number, sizes: Array<[number, number]>, 
         totalUsd: avg(perAnswer.map((c) => c.totalUsd)),
       });
     }
-    return { bySize, costs };
+    const byRate = new Map<number, AnswerSample[]>();
+    for (const rate of sweep ? SWEEP_RATES : []) {
+      bench.stack.bedrock.timing = { ...bench.stack.bedrock.timing, tokensPerSecond: rate };
+      byRate.set(rate, await runAnswers(bench, { tokens: 500, count: 4, concurrency: CONCURRENCY, tag: `rate${rate}` }));
+      options.log(`  flush ${flushIntervalMs} ms, 500 tokens at ${rate} tokens/s: 4 answers`);
+    }
+    return { bySize, costs, byRate };
   } finally {
     await bench.stop();
   }
@@ -86,9 +97,9 @@ export async function framesBenchmark(options: BenchOptions): Promise<Section> {
         [2000, 4],
       ];
   options.log("frames: coalesced (FLUSH_INTERVAL_MS=50)");
-  const coalesced = await runMode(50, sizes, options);
+  const coalesced = await runMode(50, sizes, options, !options.quick);
   options.log("frames: one post per chunk (FLUSH_INTERVAL_MS=0)");
-  const perChunk = await runMode(0, sizes, options);
+  const perChunk = await runMode(0, sizes, options, false);
 
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -130,6 +141,11 @@ export async function framesBenchmark(options: BenchOptions): Promise<Section> {
         baseline: `${usd(costP.totalUsd * 1000)} (${usd(costP.messagesUsd * 1000)} + ${usd(costP.connectionUsd * 1000)} + ${usd(costP.lambdaUsd * 1000)})`,
       },
       {
+        metric: `${tokens}-token answer: output tokens (as the model reported, median) / duration`,
+        value: `${median(c.map((s) => s.turn.done?.usage.outputTokens ?? 0))} / ${fmt(median(c.map((s) => (s.turn.done?.at ?? s.turn.sentAt) - s.turn.sentAt)) / 1000, "s")}`,
+        baseline: `${median(p.map((s) => s.turn.done?.usage.outputTokens ?? 0))} / ${fmt(median(p.map((s) => (s.turn.done?.at ?? s.turn.sentAt) - s.turn.sentAt)) / 1000, "s")}`,
+      },
+      {
         metric: `${tokens}-token answers intact (turn.done end_turn, text = model text)`,
         value: `${c.filter((s) => s.intact).length}/${c.length}`,
         baseline: `${p.filter((s) => s.intact).length}/${p.length}`,
@@ -144,15 +160,26 @@ export async function framesBenchmark(options: BenchOptions): Promise<Section> {
       );
     }
   }
+  for (const [rate, samples] of coalesced.byRate) {
+    const frames = median(samples.map((s) => s.turn.deltas.length));
+    const chunks = median(samples.map((s) => s.request.chunks.length));
+    const gap = summarize(samples.flatMap((s) => s.gapsMs));
+    rows.push({
+      metric: `500-token answer at ${rate} tokens/s: delta frames (median), gap p99`,
+      value: `${frames} (${(frames / chunks).toFixed(2)} of baseline), ${fmt(gap.p99)}`,
+      baseline: `${chunks} model chunks = posts`,
+    });
+  }
   return {
     name: "frames",
     title: "Frames per answer and inter-frame gap",
     baselineLabel: "one post per model chunk",
     method:
-      `Answers of ${sizes.map(([t]) => t).join(", ")} tokens from the Bedrock emulator at ${TOKENS_PER_SECOND} tokens/s in chunks of 1–3 ` +
-      `tokens (its realistic pacing), ${CONCURRENCY} chats at once; the same prompts run once with FLUSH_INTERVAL_MS=50 (the default) and ` +
+      `Answers of about ${sizes.map(([t]) => t).join(", ")} tokens (the length the emulator is asked for, estimated at 4 characters a ` +
+      `token) from the Bedrock emulator at ${TOKENS_PER_SECOND} output tokens/s (the emulator counts a word piece as a token) in chunks ` +
+      `of 1–3 tokens (its realistic pacing), ${CONCURRENCY} chats at once; the same prompts run once with FLUSH_INTERVAL_MS=50 (the default) and ` +
       `once with FLUSH_INTERVAL_MS=0, each on a fresh local stack after two warm-up answers. Frames and gaps are counted at the ` +
-      `client. The baseline's frame count is the number of chunks the emulator emitted (the public sample posts each one, awaiting ` +
+      `client. ${options.quick ? "" : `The 500-token answers also run coalesced at ${SWEEP_RATES.join(", ")} tokens/s (4 each), to show how the ratio follows the model's speed. `}The baseline's frame count is the number of chunks the emulator emitted (the public sample posts each one, awaiting ` +
       `each post); FLUSH_INTERVAL_MS=0 is this runtime's closest setting (it posts a chunk as soon as the previous post settled, so ` +
       `chunks arriving during a post merge) and gives the baseline's measured gaps, connection time and Lambda time. Cost per 1,000 answers at published us-east-1 prices (checked ${PRICES.checkedOn}: ${PRICES.sources.join(", ")}): ` +
       `WebSocket messages both ways (send, turn.started, deltas, turn.done; metered per started 32 KB) at $1.00 per million, the ` +

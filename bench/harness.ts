@@ -116,30 +116,36 @@ export interface BenchStack {
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const dynamoPort = options.dynamoProxy ? await freePort() : undefined;
   const proxy = dynamoPort ? await new DynamoProxy(`http://127.0.0.1:${dynamoPort}`).start() : undefined;
-  const stack = await startLocalStack({
-    ports: { web: 0, ...(dynamoPort ? { dynamo: dynamoPort } : {}) },
-    dataDir: null,
-    dynamo: options.dynamo ?? benchDynamo(),
-    bedrock: {
-      timing: { timeToFirstTokenMs: options.timeToFirstTokenMs ?? 300, tokensPerSecond: options.tokensPerSecond ?? 80 },
-      passthrough: null,
-      ...options.extra?.bedrock,
-    },
-    ...options.extra,
-    env: {
-      FLUSH_INTERVAL_MS: String(options.flushIntervalMs ?? 50),
-      STOP_POLL_MS: String(options.stopPollMs ?? 100),
-      // Benchmarks send far more than a person would: quotas are not what is measured.
-      MESSAGES_PER_MINUTE: "100000",
-      MAX_CONCURRENT_PER_CONNECTION: "4",
-      MAX_OUTPUT_TOKENS: "4096",
-      CONTEXT_BUDGET_TOKENS: "200000",
-      LOG_LEVEL: "ERROR",
-      POWERTOOLS_LOG_LEVEL: "ERROR",
-      ...(proxy ? { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint } : {}),
-      ...options.extra?.env,
-    },
-  });
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      ...options.extra,
+      ports: { web: 0, ...(dynamoPort ? { dynamo: dynamoPort } : {}) },
+      dataDir: null,
+      dynamo: options.dynamo ?? benchDynamo(),
+      bedrock: {
+        passthrough: null,
+        ...options.extra?.bedrock,
+        timing: { timeToFirstTokenMs: options.timeToFirstTokenMs ?? 300, tokensPerSecond: options.tokensPerSecond ?? 80 },
+      },
+      env: {
+        FLUSH_INTERVAL_MS: String(options.flushIntervalMs ?? 50),
+        STOP_POLL_MS: String(options.stopPollMs ?? 100),
+        // Benchmarks send far more than a person would: quotas are not what is measured.
+        MESSAGES_PER_MINUTE: "100000",
+        MAX_CONCURRENT_PER_CONNECTION: "4",
+        MAX_OUTPUT_TOKENS: "4096",
+        CONTEXT_BUDGET_TOKENS: "200000",
+        LOG_LEVEL: "ERROR",
+        POWERTOOLS_LOG_LEVEL: "ERROR",
+        ...(proxy ? { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint } : {}),
+        ...options.extra?.env,
+      },
+    });
+  } catch (error) {
+    await proxy?.stop();
+    throw error;
+  }
   const observer = new EmulatorObserver(stack.bedrock);
   return {
     stack,
