@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import { runAnswers, type AnswerSample } from "./answers";
 import { startBenchStack } from "./harness";
+import { describeLoad, measureLoop, type LoopLoad } from "./loop";
 import { answerCost, PRICES, type AnswerCost } from "./pricing";
 import { verdict, type BenchOptions, type Row, type Section } from "./report";
 import { fmt, median, summarize } from "./stats";
@@ -16,6 +17,8 @@ const CONCURRENCY = 4;
 
 interface ModeResult {
   bySize: Map<number, AnswerSample[]>;
+  /** How busy the process was while each size ran. */
+  loads: Map<number, LoopLoad>;
   costs: Map<number, AnswerCost>;
   /** Coalesced only: 500-token answers at other model speeds (tokens/s → samples). */
   byRate: Map<number, AnswerSample[]>;
@@ -29,11 +32,15 @@ async function runMode(flushIntervalMs: number, sizes: Array<[number, number]>, 
   try {
     await runAnswers(bench, { tokens: 40, count: 2, concurrency: 2, tag: "warm" });
     const bySize = new Map<number, AnswerSample[]>();
+    const loads = new Map<number, LoopLoad>();
     const costs = new Map<number, AnswerCost>();
     for (const [tokens, count] of sizes) {
       const invocationsBefore = bench.stack.functions.invocations.length;
       const t0 = performance.now();
-      const samples = await runAnswers(bench, { tokens, count, concurrency: CONCURRENCY, tag: `f${flushIntervalMs}t${tokens}` });
+      const { result: samples, load } = await measureLoop(() =>
+        runAnswers(bench, { tokens, count, concurrency: CONCURRENCY, tag: `f${flushIntervalMs}t${tokens}` }),
+      );
+      loads.set(tokens, load);
       options.log(`  flush ${flushIntervalMs} ms, ${tokens} tokens: ${samples.length} answers in ${fmt((performance.now() - t0) / 1000, "s")}`);
       bySize.set(tokens, samples);
       // Workers finish (release the slot, log) just after turn.done: wait for them before reading their wall time.
@@ -65,7 +72,7 @@ async function runMode(flushIntervalMs: number, sizes: Array<[number, number]>, 
       byRate.set(rate, await runAnswers(bench, { tokens: 500, count: 4, concurrency: CONCURRENCY, tag: `rate${rate}` }));
       options.log(`  flush ${flushIntervalMs} ms, 500 tokens at ${rate} tokens/s: 4 answers`);
     }
-    return { bySize, costs, byRate };
+    return { bySize, loads, costs, byRate };
   } finally {
     await bench.stop();
   }
@@ -151,6 +158,14 @@ export async function framesBenchmark(options: BenchOptions): Promise<Section> {
         baseline: `${p.filter((s) => s.intact).length}/${p.length}`,
       },
     );
+    if (gapC.p99 > 100) {
+      notes.push(
+        `${tokens} tokens: inter-frame gap p99 ${fmt(gapC.p99)} (max ${fmt(gapC.max)}). The coalescer posts at most ${50} ms after ` +
+          `the previous post whenever text is waiting, so a longer gap needs a model pause or a stalled process: the emulator's own ` +
+          `chunk gaps reached ${fmt(chunkGap.p99)} p99 / ${fmt(chunkGap.max)} max (it paces chunks at most 3/${TOKENS_PER_SECOND} s = ` +
+          `${fmt(3000 / TOKENS_PER_SECOND)} apart), and while these answers ran: ${describeLoad(coalesced.loads.get(tokens)!)}.`,
+      );
+    }
     if (framesC > chunksC / 5) {
       notes.push(
         `${tokens} tokens: the model emitted a chunk every ${fmt(chunkGap.p50)} (median; ${fmt(chunkGap.p99)} p99), so a ` +
@@ -160,15 +175,24 @@ export async function framesBenchmark(options: BenchOptions): Promise<Section> {
       );
     }
   }
+  const ratios: string[] = [];
   for (const [rate, samples] of coalesced.byRate) {
     const frames = median(samples.map((s) => s.turn.deltas.length));
     const chunks = median(samples.map((s) => s.request.chunks.length));
     const gap = summarize(samples.flatMap((s) => s.gapsMs));
+    ratios.push(`${(frames / chunks).toFixed(2)} at ${rate} tokens/s`);
     rows.push({
       metric: `500-token answer at ${rate} tokens/s: delta frames (median), gap p99`,
       value: `${frames} (${(frames / chunks).toFixed(2)} of baseline), ${fmt(gap.p99)}`,
       baseline: `${chunks} model chunks = posts`,
     });
+  }
+  if (ratios.length) {
+    notes.push(
+      `The ratio follows the model's speed, as the 500-token sweep shows: ${ratios.join(", ")} (frames per emitted chunk, ` +
+        `FLUSH_INTERVAL_MS=50). Coalescing sends about 20 frames a second whatever the speed, so it reaches 1/5 once the model ` +
+        `emits about 100 chunks a second (≈ 200 tokens/s in 1–3-token chunks).`,
+    );
   }
   return {
     name: "frames",

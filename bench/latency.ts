@@ -30,7 +30,8 @@ function breakdown(bench: BenchStack, samples: AnswerSample[]): Breakdown {
     const worker = invocations.find((i) => i.functionName === "worker");
     const calls = (bench.dynamo?.calls ?? []).filter((c) => inWindow(c.startedAt) && c.endedAt <= s.request.arrivedAt + 1);
     return {
-      toMessage: message ? toPerf(message.startedAt) - s.turn.sentAt : NaN,
+      // Date.now() stamps (1 ms steps) against performance.now(): a sub-millisecond hop can read slightly negative.
+      toMessage: message ? Math.max(0, toPerf(message.startedAt) - s.turn.sentAt) : NaN,
       messageRun: message?.endedAt ? message.endedAt - message.startedAt : NaN,
       toWorker: worker && message ? worker.startedAt - message.startedAt : NaN,
       workerToModel: worker ? s.request.arrivedAt - toPerf(worker.startedAt) : NaN,
@@ -140,10 +141,11 @@ export async function latencyBenchmark(options: BenchOptions): Promise<Section> 
       `Pre-model p50 with ${HISTORY_TURNS} turns is ${fmt(deepS.p50)} (new session ${fmt(freshS.p50)}; a ping round trip, which crosses the ` +
         `same gateway and a Lambda but no store, ${fmt(pingS.p50)}). A recording proxy in front of DynamoDB counted ` +
         `${deepWhere.dynamoCalls} DynamoDB calls between the send and the model request (median), at ${fmt(deepWhere.perCallMs)} ` +
-        `each: ${fmt(deepWhere.dynamoMs)} of store time, most of them sequential — the message handler's connection read, ` +
+        `each: ${fmt(deepWhere.dynamoMs)} of store time, ${Math.round((deepWhere.dynamoMs / deepS.p50) * 100)}% of the interval, so ` +
+        `they run mostly one after another — the message handler's connection read, ` +
         `idempotency claim, quota, session and turn writes before the asynchronous Invoke, then the worker's claim, user-turn read ` +
-        `and history Query. DynamoDB's own latency is single-digit milliseconds per call, so on AWS the same sequence alone costs ` +
-        `more than 15 ms. Meeting the target needs fewer sequential calls before the model request: writing the turn items, claim ` +
+        `and history Query. Here a call takes about ${fmt(deepWhere.perCallMs)} over loopback; DynamoDB in a region answers in a few ` +
+        `milliseconds per call, so on AWS the same sequence alone takes longer than 15 ms. Meeting the target needs fewer sequential calls before the model request: writing the turn items, claim ` +
         `and quota in one TransactWriteItems, and passing the history (or the context) from the message handler in the job instead ` +
         `of the worker reading it again.`,
     );

@@ -176,7 +176,12 @@ export async function loadBenchmark(options: BenchOptions): Promise<Section> {
           `→ @connections POST (SigV4-signed, HTTP/1.1) → gateway emulator → WebSocket → client, all on one event loop with ` +
           `the chats' chunks, posts and 100 ms stop polls (${fmt((r.chats * 1000) / 100, "")} GetItem/s) queued on it; ` +
           `the tail is queueing on this shared loop, which grows with the number of chats: ${describeLoad(r.load)}; ` +
-          `${fmt(cpuPerFrame(r))} of this process's CPU per delta frame delivered, for all components together.`,
+          `${fmt(cpuPerFrame(r))} of this process's CPU per delta frame delivered, for all components together.` +
+          (r.load.cpuCores > 0.9
+            ? ` At ${r.load.cpuCores.toFixed(2)} cores the process's one event loop was saturated: this level measures the capacity ` +
+              `of the single-process local stack (gateway, handlers, Bedrock emulator, DynamoDB, ${r.chats} clients on one thread), ` +
+              `not the runtime's relay, which on AWS runs in one Lambda environment per generating turn.`
+            : ""),
       );
     }
   }
