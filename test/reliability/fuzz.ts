@@ -4,23 +4,13 @@
  * or under API Gateway's 32 KB frame limit, so the connection must survive all of them.
  */
 import { randomUUID } from "node:crypto";
+import { prng } from "../../runtime/local/bedrock-text";
 
 export type FuzzFrame =
   | { kind: "text"; label: string; data: string }
   /** A text frame carrying bytes that are not valid UTF-8 (the gateway, like `ws`, closes with 1007). */
   | { kind: "invalid-utf8"; label: string; data: Buffer }
   | { kind: "binary"; label: string; data: Buffer };
-
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ACTIONS = ["send", "stop", "regenerate", "sessions", "history", "ping"];
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ0123456789{}[]\":,\\/\u00e9\u4e2d\ud83d\ude00\u0000\u202e";
