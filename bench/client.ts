@@ -168,7 +168,7 @@ export class ChatClient {
       } else if (j.type === "turn.done" && turnId && j.turnId === turnId) {
         result.done ??= { ...j, at: f.at };
         result.endCount++;
-      } else if (j.type === "error" && ((turnId && j.turnId === turnId) || j.clientMessageId === clientMessageId)) {
+      } else if (j.type === "error" && ((turnId && j.turnId === turnId) || (j.clientMessageId === clientMessageId && f.at >= sentAt))) {
         result.error ??= { ...j, at: f.at };
         result.endCount++;
       }
@@ -208,7 +208,9 @@ export class ChatClient {
         const j = this.frames[cursor].json;
         if (!j) continue;
         if (j.type === "turn.started" && j.clientMessageId === clientMessageId) turnId = j.turnId as string;
-        const names = (turnId !== undefined && j.turnId === turnId) || j.clientMessageId === clientMessageId;
+        // An error naming only the clientMessageId answers one attempt of the send: one sent before `sentAt` (a refused
+        // first try that the client then re-sent) is not this attempt's end.
+        const names = (turnId !== undefined && j.turnId === turnId) || (j.clientMessageId === clientMessageId && (j.type !== "error" || this.frames[cursor].at >= sentAt));
         if ((j.type === "turn.done" || j.type === "error") && names) return true;
       }
       return undefined;

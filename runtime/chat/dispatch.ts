@@ -42,11 +42,22 @@ async function run(frame: ClientFrame, connection: Connection, receivedAt: numbe
   }
 }
 
+/**
+ * The ids an error about this frame names when the use case named none (the protocol: an error names "the turnId /
+ * clientMessageId it concerns"): a send's clientMessageId, so the client can match a failed send to its message.
+ * A failed `stop` does not name its turn: an error naming a turn reads as that turn's end, and the turn streams on.
+ */
+function idsOf(frame: ClientFrame | undefined): { clientMessageId?: string } {
+  return frame?.action === "send" ? { clientMessageId: frame.clientMessageId } : {};
+}
+
 export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps): Promise<MessageOutcome> {
   const { connectionId } = input;
   let action: MessageOutcome["action"] = "invalid";
+  let parsed: ClientFrame | undefined;
   try {
     const frame = parseClientFrame(input.body);
+    parsed = frame;
     action = frame.action;
     if (frame.action === "ping") {
       await reply(deps, connectionId, { type: "pong" });
@@ -57,8 +68,12 @@ export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps)
     await run(frame, connection, input.receivedAt, deps);
     return { action };
   } catch (error) {
+    // An error the use case named keeps its ids (e.g. the new turn); any other failure (a store or network error)
+    // names what the frame concerns, so the client can match it to the message it sent.
     const chatError =
-      error instanceof ChatError ? error : new ChatError("internal", "something went wrong; try again");
+      error instanceof ChatError
+        ? new ChatError(error.code, error.message, { ...idsOf(parsed), ...error.ids })
+        : new ChatError("internal", "something went wrong; try again", idsOf(parsed));
     if (!(error instanceof ChatError)) {
       deps.log.error("frame failed", { connectionId, action, error: error instanceof Error ? error.name : typeof error });
     } else {

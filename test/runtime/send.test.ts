@@ -184,6 +184,26 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     expect(w.queue.jobs).to.have.length(1);
   });
 
+  it("a store failure during send is answered internal naming the clientMessageId (a failed stop names no turn)", async () => {
+    const w = createWorld({ scripts: [[{ type: "hang" }]] });
+    const c = await w.connect("c1", "alice");
+    w.history.faults.fail("createSession", 1);
+    const frame = send("hi");
+    expect((await w.frame(c, frame)).error).to.equal("internal");
+    expect(w.sender.of("error")).to.deep.equal([{ type: "error", code: "internal", message: "something went wrong; try again", clientMessageId: frame.clientMessageId }]);
+
+    await w.frame(c, frame);
+    const [started] = w.sender.of("turn.started");
+    w.history.faults.fail("requestStop", 1);
+    expect((await w.frame(c, { action: "stop", turnId: started!.turnId })).error).to.equal("internal");
+    // An error naming the turn would read as its end, while it streams on.
+    expect(w.sender.of("error")[1]).to.deep.equal({ type: "error", code: "internal", message: "something went wrong; try again" });
+
+    // A refusal the use case names keeps its own ids; one it does not name gets the frame's.
+    expect((await w.frame("ghost", send("hello", { clientMessageId: frame.clientMessageId }))).error).to.equal("forbidden");
+    expect(w.sender.of("error")[2]).to.include({ code: "forbidden", clientMessageId: frame.clientMessageId });
+  });
+
   it("logs ids but never the prompt text", async () => {
     const w = createWorld();
     const c = await w.connect("c1", "alice");
