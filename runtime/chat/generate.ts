@@ -9,11 +9,15 @@
  * - 410 from @connections → aborted, saved `stopped`, connection deleted, no frame (nobody to send it to)
  * - model failure before the first text → bounded retry with backoff + jitter, then `error` frame `model_error`
  * - model failure or stall after text → `error`, partial text saved, `turn.done` with stopReason `error`
+ * The end frame goes out only after the turn is saved: the final save is retried with backoff and jitter until half
+ * the deadline margin is left (DynamoDB may be briefly unavailable). If it never succeeds the client gets `error`
+ * `internal` naming the turn (not `turn.done`): the store still holds the turn `streaming` with its last checkpoint,
+ * which reads as failed once stale (read.ts), so client and history agree that the answer did not complete.
  */
 import type { StopReason, TurnStatus, Usage } from "../protocol";
 import { buildContext } from "./context";
 import { DeltaStreamer, type Undeliverable } from "./delta-streamer";
-import { backoffDelay, withRetry, type RetryPolicy } from "./retry";
+import { backoffDelay, retryWhile, withRetry, type Backoff, type RetryPolicy } from "./retry";
 import {
   ModelError,
   type ChatMetrics,
@@ -37,8 +41,10 @@ export interface GenerateSettings {
   deadlineMarginMs: number;
   /** Model calls before the first text: attempts, backoff base and cap. */
   modelRetry: RetryPolicy;
-  /** The final save of the turn (the SDK already retries each call). */
-  saveRetry: RetryPolicy;
+  /** Claiming the turn at the start (the SDK already retries each call); bounded, then the worker fails. */
+  claimRetry: RetryPolicy;
+  /** The final save of the turn: retried with this backoff until half the deadline margin is left. */
+  saveBackoff: Backoff;
   /** A model stream silent for this long is abandoned. */
   idleTimeoutMs: number;
   /** How often the text delivered so far is saved while the turn streams. */
@@ -47,7 +53,8 @@ export interface GenerateSettings {
 
 export const DEFAULT_GENERATE_SETTINGS: Omit<GenerateSettings, "flushIntervalMs" | "stopPollMs" | "contextBudgetTokens" | "maxOutputTokens" | "deadlineMarginMs"> = {
   modelRetry: { attempts: 3, baseMs: 300, maxMs: 3000 },
-  saveRetry: { attempts: 4, baseMs: 100, maxMs: 1000 },
+  claimRetry: { attempts: 4, baseMs: 100, maxMs: 1000 },
+  saveBackoff: { baseMs: 100, maxMs: 1000 },
   idleTimeoutMs: 60_000,
   checkpointMs: 2_000,
 };
@@ -74,7 +81,9 @@ export type GenerationCause =
   | "undeliverable"
   | "idle"
   | "model_error"
-  | "internal";
+  | "internal"
+  /** The turn could not be saved before the deadline (reported for the turn in place of its own ending). */
+  | "unsaved";
 
 export interface GenerationOutcome {
   turnId: string;
@@ -98,6 +107,7 @@ const ENDINGS: Record<GenerationCause, { status: Exclude<TurnStatus, "streaming"
   idle: { status: "error", stopReason: "error" },
   model_error: { status: "error", stopReason: "error" },
   internal: { status: "error", stopReason: "error" },
+  unsaved: { status: "error", stopReason: "error" },
 };
 
 function iso(ms: number): string {
@@ -117,7 +127,7 @@ export async function generateTurn(
   const ids = { connectionId: job.connectionId, turnId: job.turnId };
   let turn: Turn | undefined;
   try {
-    turn = await withRetry(() => history.startGeneration(job.sessionId, job.turnId, iso(clock.now())), deps.settings.saveRetry, clock);
+    turn = await withRetry(() => history.startGeneration(job.sessionId, job.turnId, iso(clock.now())), deps.settings.claimRetry, clock);
   } catch (error) {
     // Nothing can be saved: tell the client (best effort); the turn shows as failed once stale (read.ts).
     log.error("could not claim the turn", { ...ids, error: describe(error) });
@@ -316,24 +326,29 @@ class Generation {
     const text = this.streamer.sentText;
     const ttftMs = text.length > 0 ? this.ttftMs : null;
 
+    // Keep half the margin for the end frame and the slot release (each a single call).
+    const reserveMs = Math.floor(this.margin() / 2);
+    let saved = false;
     try {
-      const closed = await withRetry(
+      const closed = await retryWhile(
         () => history.finishTurn(this.job.sessionId, this.job.turnId, { text, status, stopReason, usage: this.usage, ttftMs, updatedAt: iso(clock.now()) }),
-        settings.saveRetry,
+        settings.saveBackoff,
         clock,
-        () => true,
-        (error, attempt) => log.warn("saving the turn failed; retrying", { ...this.ids, attempt, error: describe(error) }),
+        (delayMs) => this.remainingMs() - delayMs > reserveMs,
+        (error, attempt, delayMs) => log.warn("saving the turn failed; retrying", { ...this.ids, attempt, delayMs, error: describe(error) }),
       );
       if (!closed) log.warn("turn was already closed", this.ids);
+      saved = true;
     } catch (error) {
-      log.error("saving the turn failed", { ...this.ids, error: describe(error) });
+      log.error("saving the turn failed until the deadline; telling the client it failed", { ...this.ids, error: describe(error) });
       metrics.error("internal");
     }
 
     let gone = cause === "gone";
     if (!gone) {
-      const frame =
-        (cause === "model_error" || cause === "idle" || cause === "internal") && text.length === 0
+      const frame = !saved
+        ? ({ type: "error", code: "internal", message: "the answer could not be saved", turnId: this.job.turnId } as const)
+        : (cause === "model_error" || cause === "idle" || cause === "internal") && text.length === 0
           ? ({ type: "error", code: cause === "internal" ? "internal" : "model_error", message: "the answer could not be generated", turnId: this.job.turnId } as const)
           : ({ type: "turn.done", turnId: this.job.turnId, stopReason, usage: this.usage, ttftMs } as const);
       try {
@@ -341,7 +356,7 @@ class Generation {
       } catch (error) {
         log.warn("posting the end of the turn failed", { ...this.ids, error: describe(error) });
       }
-      if (frame.type === "error") metrics.error(frame.code);
+      if (frame.type === "error" && saved) metrics.error(frame.code);
     }
 
     try {
@@ -352,9 +367,10 @@ class Generation {
     }
 
     const frames = this.streamer.frames;
-    metrics.turnFinished({ ttftMs, outputTokens: this.usage.outputTokens, frames, stopReason, cause });
-    log.info("turn finished", { ...this.ids, cause, status, stopReason, frames, ttftMs, outputTokens: this.usage.outputTokens, chars: text.length });
-    return { turnId: this.job.turnId, status, stopReason, cause, frames, text };
+    const end = saved ? { cause, status, stopReason } : { cause: "unsaved" as const, ...ENDINGS.unsaved };
+    metrics.turnFinished({ ttftMs, outputTokens: this.usage.outputTokens, frames, stopReason: end.stopReason, cause: end.cause });
+    log.info("turn finished", { ...this.ids, ...end, frames, ttftMs, outputTokens: this.usage.outputTokens, chars: text.length });
+    return { turnId: this.job.turnId, ...end, frames, text };
   }
 }
 

@@ -114,12 +114,9 @@ describe("reliability: fault injection, invariants checked after each", function
     await expectInvariants([{ frames: turn }]);
   });
 
-  // Skipped until the runtime retries its final save for longer than it does now: with DynamoDB unavailable for
-  // 700 ms from the model's last chunk, runtime/chat/generate.ts gives up after its save retries (4 attempts,
-  // full-jitter backoff of at most 100 + 200 + 400 ms, each over the SDK's own 3 attempts), logs the failure, and
-  // still posts turn.done end_turn: the client was told the answer is complete while the store keeps the turn
-  // `streaming` with no text (the checkpoint runs every 2 s; a short answer has none). Measured: run this test.
-  it.skip("DynamoDB unavailable when the turn is saved: the save is retried, the answer saved as streamed", async () => {
+  // DynamoDB unavailable for 700 ms from the model's last chunk: the worker retries its final save (backoff with
+  // jitter, until half its deadline margin is left) and posts turn.done only once the turn is saved.
+  it("DynamoDB unavailable when the turn is saved: the save is retried, the answer saved as streamed", async () => {
     const mark = marker("ddbsave", 1);
     const { clientMessageId, sentAt } = client.startTurn(`Question ${mark} [[tokens:80]]`);
     const request = await requestFor(mark);

@@ -293,13 +293,43 @@ describe("runtime/chat/generate: the worker", () => {
     expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "error" });
   });
 
-  it("retries the final save, so a throttled write loses nothing", async () => {
+  it("retries the final save through an outage, and sends turn.done only once the turn is saved", async () => {
     const { w, turn } = await started();
-    w.history.faults.fail("finishTurn", 2);
-    await w.runJobs();
-    expect(w.history.calls.finishTurn).to.equal(3);
+    // Far more failures than a fixed number of attempts would survive: the retries last while the Lambda has time.
+    w.history.faults.fail("finishTurn", 25);
+    const statusAtEnd: string[] = [];
+    const post = w.sender.post.bind(w.sender);
+    w.sender.post = async (connectionId, frame) => {
+      if (frame.type === "turn.done" || frame.type === "error") statusAtEnd.push(saved(w, turn).status);
+      return post(connectionId, frame);
+    };
+    const [outcome] = await w.runJobs();
+    expect(w.history.calls.finishTurn).to.equal(26);
     expect(saved(w, turn)).to.include({ status: "complete", text: "Hello, world." });
     expect(endings(w, turn.turnId)).to.have.length(1);
+    expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "end_turn" });
+    expect(statusAtEnd, "the store's status when the end frame was posted").to.deep.equal(["complete"]);
+    expect(outcome).to.include({ status: "complete", cause: "end_turn" });
+    expect(w.log.lines.filter((l) => l.message === "saving the turn failed; retrying")).to.have.length(25);
+  });
+
+  it("a save that never succeeds before the deadline: one error internal naming the turn, never turn.done end_turn", async () => {
+    const { w, turn } = await started({ generate: { deadlineMarginMs: 200 } });
+    w.history.faults.fail("finishTurn", Number.MAX_SAFE_INTEGER);
+    const startedAt = Date.now();
+    const remaining = () => 400 - (Date.now() - startedAt);
+    const [outcome] = await w.runJobs(remaining);
+    // It kept trying until half the margin (100 ms) was left, then gave up in time to tell the client.
+    expect(w.history.calls.finishTurn).to.be.greaterThan(4);
+    expect(remaining()).to.be.greaterThan(0);
+    expect(endings(w, turn.turnId)).to.deep.equal([{ type: "error", code: "internal", message: "the answer could not be saved", turnId: turn.turnId }]);
+    expect(w.sender.textOf(turn.turnId)).to.equal("Hello, world.");
+    // The store keeps the turn streaming (it reads as failed once stale); the slot is freed; it is counted as an error.
+    expect(saved(w, turn).status).to.equal("streaming");
+    expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(0);
+    expect(outcome).to.include({ status: "error", cause: "unsaved", stopReason: "error" });
+    expect(w.metrics.errors).to.deep.equal(["internal"]);
+    expect(w.metrics.turns[0]).to.include({ cause: "unsaved", stopReason: "error" });
   });
 
   it("retries claiming the turn; if DynamoDB stays down, tells the client and throws (nothing was started)", async () => {
