@@ -24,17 +24,28 @@ function usableAnswer(turn: Turn): boolean {
   );
 }
 
+/**
+ * The messages for the model, read with one Query that also returns the user turn being answered (so the worker
+ * needs no separate read of it); undefined when that turn does not exist.
+ */
 export async function buildContext(
   history: HistoryStore,
-  userTurn: Turn,
+  userTurn: { sessionId: string; turnId: string },
   budgetTokens: number,
-): Promise<ModelMessage[]> {
-  const prompt: ModelMessage = { role: "user", text: userTurn.text };
-  let used = estimateTokens(userTurn.text);
+): Promise<ModelMessage[] | undefined> {
+  let prompt: ModelMessage | undefined;
+  let used = 0;
   const exchanges: ModelMessage[][] = [];
   const answers = new Map<string, Turn>();
 
-  for await (const turn of history.turnsBefore(userTurn.sessionId, userTurn.turnId, MAX_CONTEXT_TURNS)) {
+  for await (const turn of history.turnsUpTo(userTurn.sessionId, userTurn.turnId, MAX_CONTEXT_TURNS)) {
+    if (turn.turnId === userTurn.turnId) {
+      if (turn.role !== "user") return undefined;
+      prompt = { role: "user", text: turn.text };
+      used = estimateTokens(turn.text);
+      continue;
+    }
+    if (!prompt) return undefined;
     if (turn.role === "assistant") {
       // Newest first: the first usable answer seen for a user turn is its latest.
       if (usableAnswer(turn) && turn.parentTurnId && !answers.has(turn.parentTurnId)) answers.set(turn.parentTurnId, turn);
@@ -50,5 +61,5 @@ export async function buildContext(
       { role: "assistant", text: answer.text },
     ]);
   }
-  return [...exchanges.reverse().flat(), prompt];
+  return prompt && [...exchanges.reverse().flat(), prompt];
 }

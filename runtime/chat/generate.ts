@@ -27,6 +27,7 @@ import {
   type GenerationJob,
   type HistoryStore,
   type Log,
+  type ModelMessage,
   type ModelStopReason,
   type ModelStream,
   type TimerHandle,
@@ -125,9 +126,18 @@ export async function generateTurn(
 ): Promise<GenerationOutcome> {
   const { history, clock, log } = deps;
   const ids = { connectionId: job.connectionId, turnId: job.turnId };
+  // Three independent calls at once (the pre-model latency is their slowest, not their sum): the claim, a stop sent
+  // before the worker started, and the context Query (which also reads the user turn). The two reads are only
+  // used once the claim succeeded, so a repeated delivery still calls the model at most once.
+  const [claim, stopRequested, context] = await Promise.allSettled([
+    withRetry(() => history.startGeneration(job.sessionId, job.turnId, iso(clock.now())), deps.settings.claimRetry, clock),
+    history.stopRequested(job.sessionId, job.turnId),
+    buildContext(history, { sessionId: job.sessionId, turnId: job.userTurnId }, deps.settings.contextBudgetTokens),
+  ]);
   let turn: Turn | undefined;
   try {
-    turn = await withRetry(() => history.startGeneration(job.sessionId, job.turnId, iso(clock.now())), deps.settings.claimRetry, clock);
+    if (claim.status === "rejected") throw claim.reason;
+    turn = claim.value;
   } catch (error) {
     // Nothing can be saved: tell the client (best effort); the turn shows as failed once stale (read.ts).
     log.error("could not claim the turn", { ...ids, error: describe(error) });
@@ -141,7 +151,14 @@ export async function generateTurn(
     log.info("turn already generated or closed; nothing to do", ids);
     return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };
   }
-  return new Generation(job, turn, remainingMs, deps).run();
+  const prepared: Prepared = { stopRequested: stopRequested.status === "fulfilled" && stopRequested.value, context };
+  return new Generation(job, turn, remainingMs, deps, prepared).run();
+}
+
+/** What the worker read beside its claim: whether a stop came first, and the model context (or why not). */
+interface Prepared {
+  stopRequested: boolean;
+  context: PromiseSettledResult<ModelMessage[] | undefined>;
 }
 
 class Generation {
@@ -167,6 +184,7 @@ class Generation {
     private readonly turn: Turn,
     private readonly remainingMs: () => number,
     private readonly deps: GenerateDeps,
+    private readonly prepared: Prepared,
   ) {
     this.ids = { connectionId: job.connectionId, turnId: job.turnId };
     this.initialRemainingMs = remainingMs();
@@ -258,16 +276,18 @@ class Generation {
   }
 
   private async generate(): Promise<GenerationCause> {
-    const { history, model, settings, clock, log } = this.deps;
-    // A stop that came before the worker started is found by the first poll, before the model is called.
-    if (await this.deps.history.stopRequested(this.job.sessionId, this.job.turnId).catch(() => false)) this.stop("stopped");
+    const { model, settings, clock, log } = this.deps;
+    // A stop that came before the worker started was read beside the claim: the model is never called.
+    if (this.prepared.stopRequested) this.stop("stopped");
     if (this.abort.signal.aborted) return this.abortCause!;
-    const userTurn = this.turn.parentTurnId ? await history.getTurn(this.job.sessionId, this.turn.parentTurnId) : undefined;
-    if (!userTurn) {
+    const { context } = this.prepared;
+    if (context.status === "rejected") throw context.reason;
+    const messages = context.value;
+    // The context was read for the job's user turn; the claimed turn says which one it answers.
+    if (!messages || this.turn.parentTurnId !== this.job.userTurnId) {
       log.error("the user turn this answers is missing", { ...this.ids, parentTurnId: this.turn.parentTurnId });
       return "internal";
     }
-    const messages = await buildContext(history, userTurn, settings.contextBudgetTokens);
     const signal = this.abort.signal;
 
     for (let attempt = 1; ; attempt++) {

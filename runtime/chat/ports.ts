@@ -98,8 +98,11 @@ export interface HistoryStore {
   deleteTurn(sessionId: string, turnId: string): Promise<void>;
   /** Oldest first, superseded turns left out; `cursor` continues a previous page. Throws InvalidCursor. */
   pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage>;
-  /** Turns created before `beforeTurnId`, newest first, at most `limit` (paged internally by Query). */
-  turnsBefore(sessionId: string, beforeTurnId: string, limit: number): AsyncIterable<Turn>;
+  /**
+   * The turn `turnId` (first, when it exists) and then the turns created before it, newest first, at most `limit`
+   * of those (paged internally by a strongly consistent Query: the turn was usually written moments ago).
+   */
+  turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn>;
   /**
    * Records a stop request for a turn. It is an item of its own, not a field of the turn: a turn is written only by
    * the region that generates it (global tables resolve concurrent writes to one item by last writer wins).
@@ -143,6 +146,8 @@ export interface UserLedger {
   releaseClaim(userId: string, clientMessageId: string): Promise<void>;
   /** Counts one message in the user's current minute; false when `max` were already counted. */
   countMessage(userId: string, minuteKey: string, max: number): Promise<boolean>;
+  /** Takes back one counted message (a duplicate or refused send counted it while checking in parallel). */
+  uncountMessage(userId: string, minuteKey: string): Promise<void>;
 }
 
 // ---- generation ----------------------------------------------------------------------------------------------

@@ -50,7 +50,10 @@ async function reclaimSlots(deps: QuotaDeps, connectionId: string): Promise<numb
   return freed;
 }
 
-/** Applies the per-user message quota and the per-connection concurrency limit. */
+/**
+ * Applies the per-user message quota and the per-connection concurrency limit. On success the message is counted
+ * and a slot held; a refusal holds neither (a slot refused gives the counted message back).
+ */
 export async function admit(deps: QuotaDeps, caller: Caller, turnId: string, ids: { clientMessageId?: string; turnId?: string }): Promise<void> {
   const { connection } = caller;
   const [countResult, slotResult] = await Promise.allSettled([
@@ -72,6 +75,8 @@ export async function admit(deps: QuotaDeps, caller: Caller, turnId: string, ids
     throw new ChatError("rate_limited", `at most ${deps.settings.messagesPerMinute} messages per minute`, ids);
   }
   if (!slot) {
+    // Refused: the message starts nothing, so it does not count (admission that fails holds nothing).
+    await deps.ledger.uncountMessage(connection.userId, minuteKey(caller.receivedAt)).catch(() => undefined);
     throw new ChatError("rate_limited", `at most ${deps.settings.maxConcurrentPerConnection} answers at a time per connection`, ids);
   }
 }

@@ -6,7 +6,7 @@
 import type { RegenerateFrame, SendFrame, TurnStartedFrame } from "../protocol";
 import { ChatError, notFound } from "./errors";
 import { isUuid, newSessionId, newTurnId, newTurnIds, sessionOfTurn } from "./ids";
-import { admit, type Caller } from "./quotas";
+import { admit, minuteKey, type Caller } from "./quotas";
 import { isStaleStreaming } from "./read";
 import type {
   Clock,
@@ -100,37 +100,53 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   const reannounce = (claim: MessageClaim) =>
     announce(deps, connection.connectionId, started(claim.sessionId, claim.assistantTurnId, claim.userTurnId, clientMessageId, deps.settings.region));
 
-  // Two independent reads at once: a duplicate (client retry, reconnect) re-announces the turn it started and
-  // never starts a second one; a session must be the caller's own.
-  let sessionId = frame.sessionId;
-  const [existing, session] = await Promise.all([
-    deps.ledger.getClaim(connection.userId, clientMessageId),
-    sessionId !== undefined && isUuid(sessionId) ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
-  ]);
-  if (existing) {
-    deps.log.info("duplicate clientMessageId; re-announcing its turn", { connectionId: connection.connectionId, turnId: existing.assistantTurnId });
-    return reannounce(existing);
-  }
-  if (sessionId !== undefined && (!session || session.userId !== connection.userId)) throw notFound("session", ids);
-
   const now = deps.clock.now();
   const at = iso(now);
+  let sessionId = frame.sessionId;
   const isNewSession = sessionId === undefined;
   sessionId ??= newSessionId();
   const [userTurnId, assistantTurnId] = newTurnIds(sessionId, now, 2) as [string, string];
 
-  try {
-    await admit(deps, caller, assistantTurnId, ids);
-  } catch (error) {
-    // A concurrent duplicate may hold the quota this one needed: then this is a duplicate, not a refusal.
-    const raced = error instanceof ChatError ? await deps.ledger.getClaim(connection.userId, clientMessageId) : undefined;
-    if (raced) return reannounce(raced);
-    throw error;
+  // Independent calls at once (the latency before the answer starts is their slowest, not their sum): the session's
+  // owner and the quotas. Then the claim on clientMessageId (a conditional put): a duplicate (client retry,
+  // reconnect) re-announces the turn it started and gives back the quota it took; it never starts a second one.
+  const [session, admission] = await Promise.allSettled([
+    !isNewSession && isUuid(sessionId) ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
+    admit(deps, caller, assistantTurnId, ids),
+  ]);
+  const admitted = admission.status === "fulfilled";
+  /** Gives back what admit took (the slot and the counted message) when this send starts nothing. */
+  const giveBack = async () => {
+    if (!admitted) return;
+    await Promise.allSettled([
+      deps.connections.releaseSlot(connection.connectionId, assistantTurnId),
+      deps.ledger.uncountMessage(connection.userId, minuteKey(caller.receivedAt)),
+    ]);
+  };
+  const refusal =
+    session.status === "rejected"
+      ? session.reason
+      : !isNewSession && (!session.value || session.value.userId !== connection.userId)
+        ? notFound("session", ids)
+        : undefined;
+  if (refusal !== undefined) {
+    await giveBack();
+    throw refusal;
   }
-  const claim = await deps.ledger.claim({ userId: connection.userId, clientMessageId, sessionId, userTurnId, assistantTurnId, createdAt: at });
+  if (admission.status === "rejected") {
+    // A duplicate of a message whose answer still holds the slot (or a concurrent duplicate holding the quota this
+    // one needed) is a duplicate, not a refusal.
+    const duplicate = admission.reason instanceof ChatError ? await deps.ledger.getClaim(connection.userId, clientMessageId) : undefined;
+    if (duplicate) return reannounce(duplicate);
+    throw admission.reason;
+  }
+  const claim = await deps.ledger.claim({ userId: connection.userId, clientMessageId, sessionId, userTurnId, assistantTurnId, createdAt: at }).catch(async (error: unknown) => {
+    await giveBack();
+    throw error;
+  });
   if (claim !== "claimed") {
-    // Lost a race with a concurrent duplicate: that one generates.
-    await deps.connections.releaseSlot(connection.connectionId, assistantTurnId);
+    deps.log.info("duplicate clientMessageId; re-announcing its turn", { connectionId: connection.connectionId, turnId: claim.assistantTurnId });
+    await giveBack();
     return reannounce(claim);
   }
 
@@ -147,10 +163,10 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   };
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
   const title = frame.text.trim().replace(/\s+/g, " ").slice(0, TITLE_LENGTH);
+  // A new session's item is its owner record, so it is written with the turns; an existing session's last
+  // activity (the order of the session list) is updated after the worker is on its way.
   const writes = await Promise.allSettled([
-    isNewSession
-      ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at })
-      : deps.history.touchSession(sessionId, at),
+    isNewSession ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at }) : Promise.resolve(),
     deps.history.putTurn(userTurn),
     deps.history.putTurn(assistant),
   ]);
@@ -169,6 +185,14 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
 
   await announce(deps, connection.connectionId, started(sessionId, assistantTurnId, userTurnId, clientMessageId, deps.settings.region));
   await dispatch(deps, caller, assistant, clientMessageId);
+  if (!isNewSession) await touch(deps, sessionId, at, assistantTurnId);
+}
+
+/** Moves the session to the top of the list; a failure only leaves the order stale, so it is logged, not thrown. */
+async function touch(deps: StartTurnDeps, sessionId: string, at: string, turnId: string): Promise<void> {
+  await deps.history.touchSession(sessionId, at).catch((error: unknown) =>
+    deps.log.warn("could not update the session's last activity", { turnId, error: error instanceof Error ? error.name : "unknown" }),
+  );
 }
 
 export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: StartTurnDeps): Promise<void> {
@@ -214,9 +238,7 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
     await deps.connections.releaseSlot(connection.connectionId, turnId);
     return reannounce(winner);
   }
-  await deps.history.touchSession(sessionId, at).catch((error: unknown) =>
-    deps.log.warn("could not update the session's last activity", { turnId, error: error instanceof Error ? error.name : "unknown" }),
-  );
   await announce(deps, connection.connectionId, started(sessionId, turnId, old.parentTurnId, old.clientMessageId, deps.settings.region));
   await dispatch(deps, caller, assistant, old.clientMessageId);
+  await touch(deps, sessionId, at, turnId);
 }

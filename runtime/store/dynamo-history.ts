@@ -30,6 +30,13 @@ export const STOP_TTL_SECONDS = 86_400;
 
 type Item = Record<string, unknown>;
 
+/**
+ * Turns per context Query page. One page is one round trip before the model call, so it is sized to hold a whole
+ * conversation of up to 100 exchanges (which at typical answer lengths is past the default 8,000-token budget);
+ * a longer conversation is read page by page only until its budget is spent (runtime/chat/context.ts).
+ */
+const CONTEXT_PAGE_TURNS = 200;
+
 const TURN_FIELDS = [
   "turnId", "sessionId", "userId", "role", "text", "status", "clientMessageId", "parentTurnId", "usage", "model",
   "stopReason", "ttftMs", "region", "connectionId", "generationStartedAt", "supersededBy",
@@ -187,26 +194,32 @@ export class DynamoHistoryStore implements HistoryStore {
     return next === undefined ? { turns } : { turns, cursor: next };
   }
 
-  async *turnsBefore(sessionId: string, beforeTurnId: string, limit: number): AsyncIterable<Turn> {
+  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn> {
     let startKey: Item | undefined;
     let seen = 0;
     do {
       const { Items, LastEvaluatedKey }: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.client().send(
         new QueryCommand({
           TableName: this.tableName,
-          // BETWEEN is inclusive: the upper bound (the turn itself) is skipped below.
-          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :first AND :before",
+          // BETWEEN is inclusive: the turn itself comes first (newest first), then the turns before it.
+          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :first AND :upTo",
           ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-          ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":first": "TURN#", ":before": `TURN#${beforeTurnId}` },
+          ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":first": "TURN#", ":upTo": `TURN#${turnId}` },
           ScanIndexForward: false,
+          // Read-your-writes: the message handler wrote the turn, and maybe the previous answer, just before.
+          ConsistentRead: true,
           ExclusiveStartKey: startKey,
-          Limit: Math.min(100, limit - seen + 1),
+          // One more than the turns wanted: the turn itself (on later pages it only bounds the read).
+          Limit: Math.min(CONTEXT_PAGE_TURNS, limit - seen) + 1,
         }),
         timeout(DYNAMO_TIMEOUT_MS),
       );
       for (const item of Items ?? []) {
         const turn = toTurn(item);
-        if (turn.turnId === beforeTurnId) continue;
+        if (turn.turnId === turnId) {
+          yield turn;
+          continue;
+        }
         if (seen++ >= limit) return;
         yield turn;
       }

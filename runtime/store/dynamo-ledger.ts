@@ -16,6 +16,7 @@ export const CLAIM_TTL_SECONDS = 7 * 86_400;
 /** A quota counter outlives its minute a little, then TTL removes it. */
 export const RATE_TTL_SECONDS = 5 * 60;
 
+const rateKey = (userId: string, minuteKey: string) => ({ [PK]: `USER#${userId}`, [SK]: `RATE#${minuteKey}` });
 const claimKey = (userId: string, clientMessageId: string) => ({ [PK]: `USER#${userId}`, [SK]: `MSG#${clientMessageId}` });
 
 function toClaim(item: Record<string, unknown>): MessageClaim {
@@ -72,7 +73,7 @@ export class DynamoUserLedger implements UserLedger {
       await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [PK]: `USER#${userId}`, [SK]: `RATE#${minuteKey}` },
+          Key: rateKey(userId, minuteKey),
           UpdateExpression: "ADD #count :one SET #ttl = if_not_exists(#ttl, :ttl)",
           ConditionExpression: "attribute_not_exists(#count) OR #count < :max",
           ExpressionAttributeNames: { "#count": "messages", "#ttl": TTL },
@@ -84,6 +85,24 @@ export class DynamoUserLedger implements UserLedger {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  async uncountMessage(userId: string, minuteKey: string): Promise<void> {
+    try {
+      await this.client().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: rateKey(userId, minuteKey),
+          UpdateExpression: "ADD #count :minusOne",
+          ConditionExpression: "#count > :zero",
+          ExpressionAttributeNames: { "#count": "messages" },
+          ExpressionAttributeValues: { ":minusOne": -1, ":zero": 0 },
+        }),
+        timeout(DYNAMO_TIMEOUT_MS),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // nothing counted (or already expired): nothing to take back
     }
   }
 }

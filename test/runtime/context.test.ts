@@ -51,7 +51,7 @@ describe("runtime/chat/context: the history sent to the model", () => {
     const unanswered = turn("user", "never answered");
     const prompt = turn("user", "now");
     const history = await seed([...turns, ...regenerated, replacement, unanswered, prompt]);
-    const messages = await buildContext(history, prompt, 10_000);
+    const messages = (await buildContext(history, prompt, 10_000))!;
     expect(messages.map((m) => m.text)).to.deep.equal(["kept", "yes", "stopped early", "half", "regenerated", "new answer", "now"]);
     messages.forEach((m, i) => expect(m.role).to.equal(i % 2 === 0 ? "user" : "assistant"));
   });
@@ -62,7 +62,7 @@ describe("runtime/chat/context: the history sent to the model", () => {
     const prompt = turn("user", "latest");
     const history = await seed([...turns, prompt]);
     const budget = estimateTokens("latest") + 3 * 2 * estimateTokens(`q0 ${long}`) + 10;
-    const messages = await buildContext(history, prompt, budget);
+    const messages = (await buildContext(history, prompt, budget))!;
     expect(messages.map((m) => m.text.split(" ")[0])).to.deep.equal(["q27", "a27", "q28", "a28", "q29", "a29", "latest"]);
     const used = messages.reduce((n, m) => n + estimateTokens(m.text), 0);
     expect(used).to.be.at.most(budget);
@@ -79,7 +79,23 @@ describe("runtime/chat/context: the history sent to the model", () => {
     const second = exchange("q2", "a2");
     const later = exchange("q3", "a3");
     const history = await seed([...first, ...second, ...later]);
-    const messages = await buildContext(history, second[0]!, 10_000);
+    const messages = (await buildContext(history, second[0]!, 10_000))!;
     expect(messages.map((m) => m.text)).to.deep.equal(["q1", "a1", "q2"]);
+  });
+
+  it("reads the prompt in the same Query as the history; a missing or non-user turn gives no context", async () => {
+    const earlier = exchange("q1", "a1");
+    const prompt = turn("user", "q2");
+    const history = await seed([...earlier, prompt]);
+    history.calls = {};
+    expect(await buildContext(history, { sessionId: SESSION, turnId: prompt.turnId }, 10_000)).to.deep.equal([
+      { role: "user", text: "q1" },
+      { role: "assistant", text: "a1" },
+      { role: "user", text: "q2" },
+    ]);
+    expect(history.calls).to.deep.equal({ turnsUpTo: 1 });
+    expect(await buildContext(history, { sessionId: SESSION, turnId: "t9999" }, 10_000)).to.equal(undefined);
+    const answer = [...history.turns.values()].find((t) => t.role === "assistant")!;
+    expect(await buildContext(history, answer, 10_000)).to.equal(undefined);
   });
 });

@@ -106,9 +106,11 @@ export class MemoryHistory implements HistoryStore {
     const page = all.slice(0, limit).map(clone);
     return all.length > limit ? { turns: page, cursor: `after:${page[page.length - 1]!.turnId}` } : { turns: page };
   }
-  async *turnsBefore(sessionId: string, beforeTurnId: string, limit: number): AsyncIterable<Turn> {
-    this.count("turnsBefore");
-    const older = this.sessionTurns(sessionId).filter((t) => t.turnId < beforeTurnId).reverse().slice(0, limit);
+  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn> {
+    this.count("turnsUpTo");
+    const self = this.turns.get(this.key(sessionId, turnId));
+    if (self) yield clone(self);
+    const older = this.sessionTurns(sessionId).filter((t) => t.turnId < turnId).reverse().slice(0, limit);
     for (const t of older) yield clone(t);
   }
   readonly stops = new Map<string, string>();
@@ -176,6 +178,11 @@ export class MemoryLedger implements UserLedger {
     if (n >= max) return false;
     this.counters.set(key, n + 1);
     return true;
+  }
+  async uncountMessage(userId: string, minuteKey: string) {
+    const key = `${userId}/${minuteKey}`;
+    const n = this.counters.get(key) ?? 0;
+    if (n > 0) this.counters.set(key, n - 1);
   }
 }
 

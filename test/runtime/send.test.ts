@@ -65,6 +65,50 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     });
   }
 
+  it("a duplicate or a refused send gives back the quota it took while checking (checks run in parallel)", async () => {
+    const w = createWorld({ messagesPerMinute: 2, maxConcurrentPerConnection: 1 });
+    const c = await w.connect("c1", "alice");
+    const frame = send("hello");
+    await w.frame(c, frame);
+    // The answer still streams (its slot is taken): a re-send is re-announced, not refused, and counts nothing.
+    for (let i = 0; i < 3; i++) await w.frame(c, frame);
+    expect(w.sender.of("turn.started")).to.have.length(4);
+    expect(w.sender.of("error")).to.deep.equal([]);
+    expect((await w.frame(c, send("slot taken"))).error).to.equal("rate_limited");
+    expect((await w.frame(c, send("not mine", { sessionId: randomUUID() }))).error).to.equal("not_found");
+    expect([...w.ledger.counters.values()]).to.deep.equal([1], "only the message that started an answer counts");
+    expect([...w.connections.items.get("c1")!.activeTurns]).to.deep.equal([w.sender.of("turn.started")[0]!.turnId]);
+    await w.runJobs();
+    expect((await w.frame(c, send("second message"))).error).to.equal(undefined);
+    expect((await w.frame(await w.connect("c2", "alice"), send("third"))).error).to.equal("rate_limited");
+  });
+
+  it("runs the session read and the quota writes at once", async () => {
+    const w = createWorld();
+    const c = await w.connect("c1", "alice");
+    await w.frame(c, send("first"));
+    const sessionId = w.sender.of("turn.started")[0]!.sessionId;
+    await w.runJobs();
+    // Each of the three waits until the other two have started: done one after another, this send would hang.
+    const started = new Set<string>();
+    let release!: () => void;
+    const all = new Promise<void>((resolve) => (release = resolve));
+    const gate = async (name: string) => {
+      started.add(name);
+      if (started.size === 3) release();
+      await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} ran alone`)), 2_000))]);
+    };
+    const { ledger, history, connections } = w;
+    const countMessage = ledger.countMessage.bind(ledger);
+    const getSession = history.getSession.bind(history);
+    const acquireSlot = connections.acquireSlot.bind(connections);
+    ledger.countMessage = async (...args) => (await gate("countMessage"), countMessage(...args));
+    history.getSession = async (...args) => (await gate("getSession"), getSession(...args));
+    connections.acquireSlot = async (...args) => (await gate("acquireSlot"), acquireSlot(...args));
+    expect(await w.frame(c, send("second", { sessionId }))).to.deep.equal({ action: "send" });
+    expect([...started].sort()).to.deep.equal(["acquireSlot", "countMessage", "getSession"]);
+  });
+
   it("the same clientMessageId from another user is another message", async () => {
     const w = createWorld();
     const frame = send("hello");

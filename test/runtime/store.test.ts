@@ -127,12 +127,15 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       await history.pageTurns(sessionId, 4, "bm9wZQ").catch((e) => (invalid = e));
       expect(invalid).to.be.instanceOf(InvalidCursor);
 
-      const before: string[] = [];
-      for await (const t of history.turnsBefore(sessionId, ids[6]!, 100)) before.push(t.text);
-      expect(before).to.deep.equal(["#5", "#4", "#3", "#2", "#1", "#0"], "newest first, without the turn itself or the session item");
+      const upTo: string[] = [];
+      for await (const t of history.turnsUpTo(sessionId, ids[6]!, 100)) upTo.push(t.text);
+      expect(upTo).to.deep.equal(["#6", "#5", "#4", "#3", "#2", "#1", "#0"], "the turn, then the older ones newest first, without the session item");
       const bounded: string[] = [];
-      for await (const t of history.turnsBefore(sessionId, ids[8]!, 3)) bounded.push(t.text);
-      expect(bounded).to.deep.equal(["#7", "#6", "#5"]);
+      for await (const t of history.turnsUpTo(sessionId, ids[8]!, 3)) bounded.push(t.text);
+      expect(bounded).to.deep.equal(["#8", "#7", "#6", "#5"]);
+      const missing: string[] = [];
+      for await (const t of history.turnsUpTo(sessionId, `${ids[8]!}x`, 2)) missing.push(t.text);
+      expect(missing).to.deep.equal(["#8", "#7"], "a turn that does not exist: only the older ones");
     });
 
     it("ledger: a clientMessageId is claimed once; the quota counter stops at the limit", async () => {
@@ -148,6 +151,15 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       for (let i = 0; i < 4; i++) results.push(await ledger.countMessage("alice", minute, 3));
       expect(results).to.deep.equal([true, true, true, false]);
       expect(await ledger.countMessage("bob", minute, 3)).to.equal(true);
+      // Taking one back makes room for one more; it never goes below zero.
+      await ledger.uncountMessage("alice", minute);
+      expect(await ledger.countMessage("alice", minute, 3)).to.equal(true);
+      expect(await ledger.countMessage("alice", minute, 3)).to.equal(false);
+      const fresh = `m-${randomUUID()}`;
+      await ledger.uncountMessage("carol", fresh);
+      await ledger.uncountMessage("carol", fresh);
+      expect(await ledger.countMessage("carol", fresh, 1)).to.equal(true);
+      expect(await ledger.countMessage("carol", fresh, 1)).to.equal(false);
     });
   });
 }
