@@ -1,6 +1,7 @@
 /**
  * Cold start: the size of each handler's bundle, built by the program's own bundling function
- * (infra/bundle.ts `bundleSource`: esbuild, node22, cjs, minified, every dependency bundled), and its module
+ * (infra/bundle.ts `bundleSource`: esbuild, node22, cjs, ES module builds first, minified, every dependency bundled
+ * but the credential providers Lambda never runs), and its module
  * initialisation time: a fresh `node` process (this Node) requires the bundle and reports the time `require`
  * took; median of N. The baseline is the same measurement for an empty module (Node's own floor).
  */
@@ -11,34 +12,20 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as esbuild from "esbuild";
 // The program's bundler; importing infra/bundle.ts loads @pulumi/pulumi but runs no program.
-import { bundleSource } from "../infra/bundle";
+import { bundleSource, esbuildOptions, HANDLER_DIR, LAMBDA_UNUSED_PACKAGES } from "../infra/bundle";
 import { HANDLERS, type HandlerName } from "../runtime/env";
 import { verdict, type BenchOptions, type Row, type Section } from "./report";
 import { fmt, median } from "./stats";
 
 const LIMIT_BYTES = 500 * 1024;
-const REPO = join(__dirname, "..");
 
 /**
- * Where a bundle's bytes come from, by package: the same esbuild options as infra/bundle.ts `bundleSource`, plus
- * a metafile (bundleSource returns only the text). The caller checks that the output has the same size.
+ * Where a bundle's bytes come from, by package: the program's own esbuild options (infra/bundle.ts
+ * `esbuildOptions`) plus a metafile (bundleSource returns only the text). The caller checks that the output has the
+ * same size.
  */
 function composition(name: HandlerName): { bytes: number; byPackage: Array<[string, number]> } {
-  const result = esbuild.buildSync({
-    entryPoints: [join(REPO, "runtime", "handlers", `${name}.ts`)],
-    bundle: true,
-    write: false,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    minify: true,
-    treeShaking: true,
-    keepNames: true,
-    legalComments: "none",
-    nodePaths: [join(REPO, "node_modules")],
-    logLevel: "silent",
-    metafile: true,
-  });
+  const result = esbuild.buildSync({ ...esbuildOptions(join(HANDLER_DIR, `${name}.ts`)), metafile: true });
   const output = Object.values(result.metafile.outputs)[0];
   const byPackage = new Map<string, number>();
   for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
@@ -111,7 +98,8 @@ export async function coldStartBenchmark(options: BenchOptions): Promise<Section
       baselineLabel: "an empty module",
       method:
         `Each handler bundled by \`bundleSource\` from infra/bundle.ts (the function the Pulumi program uses; its esbuild options: ` +
-        `platform node, target node22, cjs, minify, tree shaking, keepNames, all dependencies bundled). Init: ${runs} fresh ` +
+        `platform node, target node22, cjs, ES module builds first, minify, tree shaking, keepNames, all dependencies bundled but ` +
+        `the credential providers Lambda never runs: ${LAMBDA_UNUSED_PACKAGES.join(", ")}). Init: ${runs} fresh ` +
         `\`node\` processes per bundle (${process.version}), each timing \`require(bundle)\` with process.hrtime; medians. Lambda's ` +
         `INIT also includes its runtime start-up, which this machine cannot measure.`,
       rows,

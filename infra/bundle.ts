@@ -1,8 +1,9 @@
 /**
  * Bundles each Lambda entry point `runtime/handlers/<name>.ts` with esbuild into a one-file zip
- * (`index.js`, handler `index.handler`). Every dependency, the AWS SDK included, is bundled so the function does
- * not depend on the SDK version the Lambda runtime happens to ship. Each handler is bundled once per process and
- * the archive reused by every region.
+ * (`index.js`, handler `index.handler`). Every dependency the handlers call, the AWS SDK clients included, is
+ * bundled so the function does not depend on the SDK version the Lambda runtime happens to ship; only the
+ * credential providers Lambda never runs are left out (LAMBDA_UNUSED_PACKAGES). Each handler is bundled once per
+ * process and the archive reused by every region.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,6 +20,50 @@ export const LAMBDA_HANDLER = "index.handler";
 export type HandlerBundler = (name: HandlerName) => pulumi.asset.Archive;
 
 const cache = new Map<HandlerName, pulumi.asset.Archive>();
+
+/**
+ * Packages of the AWS SDK's default credential chain that Lambda never runs: a function's credentials are always
+ * in its environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN from the execution role:
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime), which the
+ * chain reads first. The chain loads these providers with a dynamic import() only when that fails, so left outside
+ * the bundle they cost nothing; should one ever be needed it still resolves, because the nodejs22.x runtime
+ * includes the AWS SDK for JavaScript v3 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html,
+ * "SDK for JavaScript versions included in runtimes"). The clients the handlers call stay bundled (pinned).
+ */
+export const LAMBDA_UNUSED_PACKAGES: readonly string[] = [
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/credential-provider-login",
+];
+
+/** The esbuild options of one handler's bundle (the Pulumi program's and the cold-start benchmark's). */
+export function esbuildOptions(entry: string): esbuild.BuildOptions & { write: false; entryPoints: string[] } {
+  return {
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    // The ES module builds first: the AWS SDK and Smithy packages ship one (dist-es) beside CommonJS (dist-cjs), and
+    // only ES modules let esbuild drop what a handler never calls (a CommonJS index is kept whole).
+    mainFields: ["module", "main"],
+    external: [...LAMBDA_UNUSED_PACKAGES],
+    // The credential chain loads those with import(); as require() they resolve through NODE_PATH, which is where
+    // Lambda puts the runtime's SDK (/var/runtime/node_modules) and which ES module resolution does not read.
+    supported: { "dynamic-import": false },
+    minify: true,
+    treeShaking: true,
+    // Keep names readable in stack traces after minification.
+    keepNames: true,
+    legalComments: "none",
+    // Resolve dependencies from the repository's node_modules wherever the entry point lives.
+    nodePaths: [path.join(__dirname, "..", "node_modules")],
+    logLevel: "silent",
+  };
+}
 
 /** The zip archive of one handler, built on first use. Throws naming the file when the entry point is missing. */
 export function bundleHandler(name: HandlerName): pulumi.asset.Archive {
@@ -38,22 +83,7 @@ export function bundleSource(name: HandlerName, dir: string = HANDLER_DIR): stri
   if (!fs.existsSync(entry)) {
     throw new Error(`cannot bundle the ${name} Lambda: ${path.relative(process.cwd(), entry)} does not exist (every name in runtime/env.ts HANDLERS needs runtime/handlers/<name>.ts exporting handler)`);
   }
-  const result = esbuild.buildSync({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    minify: true,
-    treeShaking: true,
-    // Keep names readable in stack traces after minification.
-    keepNames: true,
-    legalComments: "none",
-    // Resolve dependencies from the repository's node_modules wherever the entry point lives.
-    nodePaths: [path.join(__dirname, "..", "node_modules")],
-    logLevel: "silent",
-  });
+  const result = esbuild.buildSync(esbuildOptions(entry));
   const [output] = result.outputFiles;
   if (!output) throw new Error(`esbuild produced no output for ${entry}`);
   return output.text;

@@ -4,7 +4,7 @@
  */
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import type { GenerationJob, GenerationQueue } from "../chat/ports";
-import { timeout } from "./clients";
+import { timeout } from "./timeout";
 
 export const INVOKE_TIMEOUT_MS = 5_000;
 

@@ -5,7 +5,7 @@
 import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { ServerFrame } from "../protocol";
 import type { ConnectionSender, PostResult } from "../chat/ports";
-import { timeout } from "../aws/clients";
+import { timeout } from "../aws/timeout";
 
 export const POST_TIMEOUT_MS = 5_000;
 

@@ -3,7 +3,8 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { authorizeConnection } from "../auth/authorize";
 import type { TokenVerifier } from "../auth/verifier";
 import type { Log } from "../chat/ports";
-import { runtimeLog, tokenVerifier } from "../container";
+import { tokenVerifier } from "../composition/authorizer";
+import { runtimeLog } from "../composition/base";
 import { TOKEN_QUERY_PARAMETER } from "../protocol";
 
 export function createAuthorizerHandler(verifier: () => TokenVerifier, log: () => Log) {

@@ -1,7 +1,8 @@
 /** `$connect`, after the authorizer allowed it: stores the connection with the caller's identity. */
 import { openConnection, type ConnectDeps } from "../chat/connect";
 import type { Log } from "../chat/ports";
-import { connectDependencies, runtimeConfig, runtimeLog } from "../container";
+import { runtimeConfig, runtimeLog } from "../composition/base";
+import { connectDependencies } from "../composition/connect";
 import type { WebSocketEvent, WebSocketResult } from "./events";
 
 export interface ConnectHandlerDeps extends ConnectDeps {

@@ -1,7 +1,8 @@
 /** `$disconnect`: forgets the connection (a generating worker notices through 410 and stops). */
 import { closeConnection, type ConnectDeps } from "../chat/connect";
 import type { Log } from "../chat/ports";
-import { connectDependencies, runtimeLog } from "../container";
+import { runtimeLog } from "../composition/base";
+import { connectDependencies } from "../composition/connect";
 import type { WebSocketEvent, WebSocketResult } from "./events";
 
 export function createDisconnectHandler(deps: () => ConnectDeps & { log: Log }) {

@@ -4,7 +4,7 @@
  * leave generation to the worker.
  */
 import { handleClientFrame, type MessageDeps } from "../chat/dispatch";
-import { messageDependencies } from "../container";
+import { messageDependencies } from "../composition/message";
 import { frameBody, type WebSocketEvent, type WebSocketResult } from "./events";
 
 export function createMessageHandler(deps: () => MessageDeps) {

@@ -7,7 +7,7 @@
 import type { Context } from "aws-lambda";
 import { generateTurn, type GenerateDeps, type GenerationOutcome } from "../chat/generate";
 import type { GenerationJob } from "../chat/ports";
-import { generateDependencies } from "../container";
+import { generateDependencies } from "../composition/worker";
 
 export function parseJob(event: unknown): GenerationJob | undefined {
   if (typeof event !== "object" || event === null) return undefined;

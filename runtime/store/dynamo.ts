@@ -1,5 +1,5 @@
 /** Helpers shared by the DynamoDB adapters. */
-export { timeout } from "../aws/clients";
+export { timeout } from "../aws/timeout";
 
 /** Per-call deadline for DynamoDB requests (single-item reads and writes answer in milliseconds). */
 export const DYNAMO_TIMEOUT_MS = 3_000;

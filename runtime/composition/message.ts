@@ -1,0 +1,33 @@
+/** The message handler's dependencies: the stores, the @connections sender and the worker invocation. */
+import { lambdaClient } from "../aws/lambda-client";
+import { LambdaGenerationQueue } from "../aws/worker-queue";
+import { systemClock } from "../chat/clock";
+import type { MessageDeps } from "../chat/dispatch";
+import { createMetrics } from "../metrics";
+import { runtimeConfig, runtimeLog } from "./base";
+import { stores } from "./stores";
+
+let messageDeps: MessageDeps | undefined;
+
+export function messageDependencies(): MessageDeps {
+  if (messageDeps) return messageDeps;
+  const cfg = runtimeConfig();
+  messageDeps = {
+    ...stores(cfg),
+    queue: new LambdaGenerationQueue(lambdaClient, cfg.workerFunctionName),
+    clock: systemClock,
+    log: runtimeLog(),
+    metrics: createMetrics(),
+    settings: {
+      region: cfg.region,
+      modelId: cfg.model.modelId,
+      messagesPerMinute: cfg.messagesPerMinute,
+      maxConcurrentPerConnection: cfg.maxConcurrentPerConnection,
+    },
+  };
+  return messageDeps;
+}
+
+export function resetMessage(): void {
+  messageDeps = undefined;
+}
