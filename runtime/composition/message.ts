@@ -4,6 +4,7 @@ import { LambdaGenerationQueue } from "../aws/worker-queue";
 import { systemClock } from "../chat/clock";
 import type { MessageDeps } from "../chat/dispatch";
 import { createMetrics } from "../metrics";
+import { CachedConnectionStore } from "../store/cached-connections";
 import { runtimeConfig, runtimeLog } from "./base";
 import { stores } from "./stores";
 
@@ -12,8 +13,11 @@ let messageDeps: MessageDeps | undefined;
 export function messageDependencies(): MessageDeps {
   if (messageDeps) return messageDeps;
   const cfg = runtimeConfig();
+  const { connections, ...rest } = stores(cfg);
   messageDeps = {
-    ...stores(cfg),
+    ...rest,
+    // Every frame starts with the caller's connection: read once per socket in a warm container.
+    connections: new CachedConnectionStore(connections),
     queue: new LambdaGenerationQueue(lambdaClient, cfg.workerFunctionName),
     clock: systemClock,
     log: runtimeLog(),
