@@ -29,11 +29,11 @@ const RELIABILITY = [
   "lone surrogates, binary frames; invalid UTF-8 and oversized frames close only their own connection); the token matrix",
   "(expired, forged, wrong client, wrong use, wrong issuer, alg none, garbage, empty, missing: refused at the handshake,",
   "nothing stored); and fault injection — client drop mid-stream, 429 and 5xx before the stream, throttling and model",
-  "stream errors during it, DynamoDB unavailable mid-stream and at send, a shrunken integration timeout, a worker killed",
+  "stream errors during it, DynamoDB unavailable mid-stream, at send and when the turn is saved, a shrunken integration",
+  "timeout, a worker killed",
   "mid-turn (SIGKILL of its own process; recovered by the runtime's stale-turn rule, then `regenerate`) — each followed by",
   "one invariant checker: no lost turn, none left `streaming`, history equal to what was streamed, deltas in seq order",
-  "without gaps, exactly one end per turn, one turn per message. One case is skipped with its finding written beside it:",
-  "DynamoDB unavailable for 700 ms when the turn is saved loses the answer's text while the client is told `end_turn`.",
+  "without gaps, exactly one end per turn, one turn per message.",
 ].join("\n");
 
 export function renderDocument(input: DocumentInput): string {
