@@ -127,6 +127,13 @@ export interface TurnRecord {
   model?: string;
   createdAt: string;
   updatedAt: string;
+  /**
+   * Present on a part of a turn too long for one message (runtime/chat/history-page.ts): `text` starts this many
+   * UTF-16 code units into the turn's text. The parts come in order on consecutive pages.
+   */
+  textOffset?: number;
+  /** True when the turn's text goes on in the next page's first record. */
+  partial?: boolean;
 }
 export interface HistoryFrameOut {
   type: "history";

@@ -2,9 +2,16 @@
  * Coalesces model text into `delta` frames: the first text goes out at once; after that, text is merged so that
  * a frame starts at most every `intervalMs`. Frames carry seq 0, 1, 2, … with no gaps, and never two posts are in
  * flight for one turn, so they arrive in order. `sentText` is exactly the concatenation of delivered frames,
- * which is what the turn saves.
+ * which is what the turn saves. No frame exceeds API Gateway's limits.
  */
+import { cutToJsonBytes } from "./json-bytes";
 import type { Clock, ConnectionSender, TimerHandle } from "./ports";
+
+/**
+ * Text per `delta` frame, in JSON-encoded UTF-8 bytes: the frame stays under API Gateway's 32 KB WebSocket frame
+ * limit ("Amazon API Gateway quotas for configuring and running a WebSocket API"), whatever the model sends.
+ */
+export const DELTA_MAX_BYTES = 24 * 1024;
 
 export type Undeliverable = "gone" | "failed";
 
@@ -80,8 +87,10 @@ export class DeltaStreamer {
 
   private flush(): void {
     if (this.inFlight || this.state !== "open" || this.buffer.length === 0) return;
-    const text = this.buffer;
-    this.buffer = "";
+    // A backlog (a slow post, a burst of model text) goes out in frames of at most DELTA_MAX_BYTES of text.
+    const end = this.buffer.length * 6 <= DELTA_MAX_BYTES ? this.buffer.length : cutToJsonBytes(this.buffer, DELTA_MAX_BYTES);
+    const text = this.buffer.slice(0, end);
+    this.buffer = this.buffer.slice(end);
     const seq = this.nextSeq++;
     this.lastPostAt = this.options.clock.now();
     this.inFlight = this.post(seq, text).finally(() => {

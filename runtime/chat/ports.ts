@@ -98,6 +98,8 @@ export interface HistoryStore {
   deleteTurn(sessionId: string, turnId: string): Promise<void>;
   /** Oldest first, superseded turns left out; `cursor` continues a previous page. Throws InvalidCursor. */
   pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage>;
+  /** A `pageTurns` cursor that continues right after the turn `turnId`. */
+  cursorAfter(sessionId: string, turnId: string): string;
   /**
    * The turn `turnId` (first, when it exists) and then the turns created before it, newest first, at most `limit`
    * of those (paged internally by a strongly consistent Query: the turn was usually written moments ago).

@@ -1,6 +1,7 @@
 /** `sessions` and `history`: a user reads only their own sessions (another user's is `not_found`). */
 import type { HistoryFrame, HistoryFrameOut, SessionsFrameOut, TurnRecord } from "../protocol";
 import { ChatError, notFound } from "./errors";
+import { decodeHistoryCursor, encodeHistoryCursor, fitHistoryPage } from "./history-page";
 import { isUuid } from "./ids";
 import { InvalidCursor, type Clock, type Connection, type HistoryStore, type Turn } from "./ports";
 
@@ -47,17 +48,32 @@ export function toRecord(turn: Turn, nowMs: number): TurnRecord {
   return record;
 }
 
-/** One page of a session's turns, oldest first; replaced (regenerated) answers are left out. */
+/**
+ * One page of a session's turns, oldest first; replaced (regenerated) answers are left out. A page holds at most
+ * HISTORY_PAGE_SIZE turns and fits one API Gateway message (./history-page.ts), so a long turn may span pages.
+ */
 export async function readHistory(frame: HistoryFrame, connection: Connection, deps: ReadDeps): Promise<HistoryFrameOut> {
   const session = isUuid(frame.sessionId) ? await deps.history.getSession(frame.sessionId) : undefined;
   if (!session || session.userId !== connection.userId) throw notFound("session");
+  const here = frame.cursor === undefined ? {} : decodeHistoryCursor(frame.cursor);
+  if (here === undefined) throw invalidCursor();
   try {
-    const page = await deps.history.pageTurns(frame.sessionId, HISTORY_PAGE_SIZE, frame.cursor);
-    const out: HistoryFrameOut = { type: "history", sessionId: frame.sessionId, turns: page.turns.map((t) => toRecord(t, deps.clock.now())) };
-    if (page.cursor !== undefined) out.cursor = page.cursor;
+    const page = await deps.history.pageTurns(frame.sessionId, HISTORY_PAGE_SIZE, here.storeCursor);
+    const records = page.turns.map((t) => toRecord(t, deps.clock.now()));
+    // Continue inside the turn the previous page was cut in (unless it is gone or replaced since).
+    const first = records[0];
+    if (first !== undefined && here.turnId === first.turnId && here.offset !== undefined) {
+      records[0] = { ...first, text: first.text.slice(here.offset), textOffset: here.offset };
+    }
+    const out: HistoryFrameOut = { type: "history", sessionId: frame.sessionId, turns: [] };
+    const fitted = fitHistoryPage(out, records, here, (turnId) => deps.history.cursorAfter(frame.sessionId, turnId), page.cursor);
+    out.turns = fitted.turns;
+    if (fitted.next !== undefined) out.cursor = encodeHistoryCursor(fitted.next);
     return out;
   } catch (error) {
-    if (error instanceof InvalidCursor) throw new ChatError("bad_request", "cursor is not valid for this session");
+    if (error instanceof InvalidCursor) throw invalidCursor();
     throw error;
   }
 }
+
+const invalidCursor = () => new ChatError("bad_request", "cursor is not valid for this session");

@@ -194,6 +194,10 @@ export class DynamoHistoryStore implements HistoryStore {
     return next === undefined ? { turns } : { turns, cursor: next };
   }
 
+  cursorAfter(sessionId: string, turnId: string): string {
+    return encodeCursor(turnKey(sessionId, turnId))!;
+  }
+
   async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn> {
     let startKey: Item | undefined;
     let seen = 0;

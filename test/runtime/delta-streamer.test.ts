@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { DeltaStreamer, type Undeliverable } from "../../runtime/chat/delta-streamer";
+import { DELTA_MAX_BYTES, DeltaStreamer, type Undeliverable } from "../../runtime/chat/delta-streamer";
 import type { DeltaFrame } from "../../runtime/protocol";
 import { flushMicrotasks, ManualClock, RecordingSender } from "./fakes";
 
@@ -32,6 +32,20 @@ describe("runtime/chat/delta-streamer: coalescing", () => {
     streamer.push("!"); // long after the last frame: goes out at once
     await flushMicrotasks();
     expect(deltas().map((d) => d.text)).to.deep.equal(["Hel", "lo, world", "!"]);
+  });
+
+  it("splits a backlog into frames that each fit API Gateway's 32 KB frame, one per interval, losing nothing", async () => {
+    const { clock, streamer, deltas } = setup(50);
+    const backlog = 'quote " and 漢字 and 😀 '.repeat(8000); // ~230 KB of JSON text
+    streamer.push(backlog);
+    const closed = streamer.close();
+    for (let i = 0; i < 40 && deltas().map((d) => d.text).join("").length < backlog.length; i++) await clock.advance(50);
+    await closed;
+    expect(deltas().length).to.be.greaterThan(8);
+    for (const frame of deltas()) expect(Buffer.byteLength(JSON.stringify(frame.text), "utf8")).to.be.at.most(DELTA_MAX_BYTES + 2);
+    expect(deltas().map((d) => d.seq)).to.deep.equal(deltas().map((_, i) => i));
+    expect(deltas().map((d) => d.text).join("")).to.equal(backlog);
+    expect(streamer.sentText).to.equal(backlog);
   });
 
   it("numbers frames 0,1,2… without gaps and delivers the exact concatenation", async () => {

@@ -106,6 +106,9 @@ export class MemoryHistory implements HistoryStore {
     const page = all.slice(0, limit).map(clone);
     return all.length > limit ? { turns: page, cursor: `after:${page[page.length - 1]!.turnId}` } : { turns: page };
   }
+  cursorAfter(_sessionId: string, turnId: string): string {
+    return `after:${turnId}`;
+  }
   async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn> {
     this.count("turnsUpTo");
     const self = this.turns.get(this.key(sessionId, turnId));
@@ -213,6 +216,9 @@ export class MemoryConnections implements ConnectionStore {
 }
 
 /** Records frames per connection; can answer 410 from a given post on, or hold posts until released. */
+/** API Gateway's WebSocket message limit, 128 KB. */
+const MESSAGE_LIMIT_BYTES = 128 * 1024;
+
 export class RecordingSender implements ConnectionSender {
   readonly frames: { connectionId: string; frame: ServerFrame }[] = [];
   goneAfter = Number.POSITIVE_INFINITY;
@@ -231,6 +237,9 @@ export class RecordingSender implements ConnectionSender {
       if (this.gate) await this.gate();
       if (this.failWith) throw this.failWith;
       if (this.frames.length >= this.goneAfter) return "gone";
+      // As @connections: a message over 128 KB is refused (the local gateway emulator does the same).
+      const bytes = Buffer.byteLength(JSON.stringify(frame), "utf8");
+      if (bytes > MESSAGE_LIMIT_BYTES) throw Object.assign(new Error(`Message too long (${bytes} bytes)`), { name: "PayloadTooLargeException" });
       this.frames.push({ connectionId, frame: clone(frame) });
       return "ok";
     } finally {

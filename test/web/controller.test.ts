@@ -179,6 +179,21 @@ describe("web chat controller", () => {
     expect(h.last().turns).to.deep.equal([]);
   });
 
+  it("joins the parts of an answer too long for one history page, and reads on until it is whole", () => {
+    const h = harness();
+    h.controller.openSession("s1");
+    const at = "2026-01-01T00:00:00Z";
+    const record = { sessionId: "s1", status: "complete" as const, createdAt: at, updatedAt: at };
+    h.feed({ type: "history", sessionId: "s1", turns: [{ ...record, turnId: "t1", role: "user", text: "q" }, { ...record, turnId: "t2", role: "assistant", parentTurnId: "t1", text: "Once upon", textOffset: 0, partial: true }], cursor: "c1" });
+    expect(h.sent.at(-1)).to.deep.equal({ action: "history", sessionId: "s1", cursor: "c1" });
+    h.feed({ type: "history", sessionId: "s1", turns: [{ ...record, turnId: "t2", role: "assistant", parentTurnId: "t1", text: " a time", textOffset: 9, partial: true }], cursor: "c2" });
+    h.feed({ type: "history", sessionId: "s1", turns: [{ ...record, turnId: "t2", role: "assistant", parentTurnId: "t1", text: ".", textOffset: 16 }] });
+    expect(h.last().turns.map((t) => [t.role, t.text])).to.deep.equal([
+      ["user", "q"],
+      ["assistant", "Once upon a time."],
+    ]);
+  });
+
   it("lists sessions newest first", () => {
     const h = harness();
     const s = (id: string, updatedAt: string): SessionSummary => ({ sessionId: id, title: id, createdAt: updatedAt, updatedAt });

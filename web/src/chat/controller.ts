@@ -16,7 +16,7 @@ import type {
 import { MAX_TEXT_BYTES } from "../../../runtime/protocol";
 import { DeltaSequencer } from "./sequencer";
 import { describeError } from "./errors";
-import { statusFromStopReason, turnsFromHistory, type TurnView } from "./turns";
+import { foldRecord, statusFromStopReason, turnsFromHistory, type TurnView } from "./turns";
 
 export interface ConversationSnapshot {
   sessionId: string | null;
@@ -333,11 +333,13 @@ export class ChatController {
   private onHistory(frame: HistoryFrameOut): void {
     const history = this.history;
     if (history === null || frame.sessionId !== history.sessionId || frame.sessionId !== this.sessionId) return;
-    for (const record of frame.turns) history.records.set(record.turnId, record);
+    for (const record of frame.turns) history.records.set(record.turnId, foldRecord(history.records.get(record.turnId), record));
     history.pages += 1;
     history.cursor = frame.cursor;
     history.loading = false;
-    if (frame.cursor !== undefined && history.pages < AUTO_PAGES) this.requestHistory(history.sessionId, frame.cursor);
+    // A turn cut at the page's end is read to its end, so no answer shows cut short.
+    const cut = frame.turns[frame.turns.length - 1]?.partial === true;
+    if (frame.cursor !== undefined && (history.pages < AUTO_PAGES || cut)) this.requestHistory(history.sessionId, frame.cursor);
     this.applyHistory();
   }
 

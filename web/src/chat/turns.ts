@@ -38,6 +38,16 @@ export function statusFromStopReason(reason: StopReason): TurnStatus {
 }
 
 /**
+ * Folds a history record into what is known of that turn. A turn too long for one message comes in parts on
+ * consecutive pages (`textOffset`, `partial`: runtime/chat/history-page.ts); a part continues the text at its offset.
+ */
+export function foldRecord(known: TurnRecord | undefined, record: TurnRecord): TurnRecord {
+  const { textOffset, ...whole } = record;
+  if (textOffset === undefined || textOffset === 0 || known === undefined) return textOffset === undefined ? record : whole;
+  return { ...whole, text: known.text.slice(0, textOffset) + record.text };
+}
+
+/**
  * History records → the turns to show: ordered by turnId (turn ids sort by creation time, whatever order the
  * pages came in), and for a user message answered several times (Regenerate) only its latest answer, which
  * carries its version number.
