@@ -8,7 +8,8 @@
  * - Lambda deadline near (remaining < deadlineMarginMs) → aborted, `stopped` (partial answer kept)
  * - 410 from @connections → aborted, saved `stopped`, connection deleted, no frame (nobody to send it to)
  * - model failure before the first text → bounded retry with backoff + jitter, then `error` frame `model_error`
- * - model failure or stall after text → `error`, partial text saved, `turn.done` with stopReason `error`
+ * - model failure, a stream cut before its stop reason, or a stall after text → `error`, partial text saved,
+ *   `turn.done` with stopReason `error`
  * The end frame goes out only after the turn is saved: the final save is retried with backoff and jitter until half
  * the deadline margin is left (DynamoDB may be briefly unavailable). If it never succeeds the client gets `error`
  * `internal` naming the turn (not `turn.done`): the store still holds the turn `streaming` with its last checkpoint,
@@ -317,6 +318,11 @@ class Generation {
               break;
           }
         }
+        // Bedrock ends every finished answer with its stop reason; a stream that ends without one was cut (a lost
+        // connection looks exactly like this), so the answer is not complete.
+        if (!signal.aborted && this.modelStop === undefined && !this.guardrail) {
+          throw new ModelError("the model stream ended before its stop reason", "IncompleteStream", true);
+        }
       } catch (error) {
         if (signal.aborted) break;
         const delay = backoffDelay(attempt, settings.modelRetry);
@@ -336,7 +342,6 @@ class Generation {
     if (signal.aborted) return this.abortCause!;
     if (this.failure !== undefined) return "model_error";
     if (this.guardrail || this.modelStop === "guardrail") return "guardrail";
-    if (this.modelStop === undefined) log.warn("model stream ended without a stop reason", this.ids);
     return this.modelStop ?? "end_turn";
   }
 

@@ -33,7 +33,8 @@ export function mapStopReason(reason: unknown): ModelStopReason | undefined {
     case "content_filtered":
       return "guardrail";
     default:
-      return undefined;
+      // Any other reason the model gives still means it finished (e.g. a newer reason this code does not know).
+      return typeof reason === "string" && reason.length > 0 ? "end_turn" : undefined;
   }
 }
 

@@ -379,10 +379,20 @@ describe("runtime/chat/generate: the worker", () => {
     expect(w.model.calls).to.equal(0);
   });
 
-  it("a stream that ends without a stop reason is taken as end_turn", async () => {
-    const { w, turn } = await started({ scripts: [[text("abrupt")]] });
+  it("a stream cut before its stop reason is an error with the text kept, never a complete answer", async () => {
+    const { w, turn } = await started({ scripts: [[text("abrupt"), { type: "usage", inputTokens: 5, outputTokens: 1 }]] });
     await w.runJobs();
-    expect(saved(w, turn)).to.include({ status: "complete", stopReason: "end_turn" });
+    expect(saved(w, turn)).to.include({ status: "error", stopReason: "error", text: "abrupt" });
+    const ends = endings(w, turn.turnId);
+    expect(ends).to.have.length(1);
+    expect(ends[0]).to.deep.include({ type: "turn.done", stopReason: "error", usage: { inputTokens: 5, outputTokens: 1 } });
+  });
+
+  it("a stream cut before any text is retried like a failed call", async () => {
+    const { w, turn } = await started({ scripts: [[{ type: "usage", inputTokens: 5 }], [text("whole"), ...endTurn]] });
+    await w.runJobs();
+    expect(w.model.calls).to.equal(2);
+    expect(saved(w, turn)).to.include({ status: "complete", stopReason: "end_turn", text: "whole" });
   });
 
   it("a missing user turn closes the answer as internal error instead of leaving it streaming", async () => {
