@@ -12,9 +12,23 @@ export class DataDirInUseError extends Error {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0); // signal 0: only asks whether the process exists
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  return !exited(pid);
+}
+
+/**
+ * A process that was killed but not yet reaped by its parent (a zombie, state Z in /proc/<pid>/stat: proc(5))
+ * still answers signal 0, yet holds nothing. Where there is no /proc, signal 0 is all there is to ask.
+ */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return false;
   }
 }
 

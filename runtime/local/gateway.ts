@@ -147,8 +147,11 @@ export class GatewayEmulator {
   }
 
   async stop(): Promise<void> {
-    for (const conn of this.live.values()) conn.socket?.close(1001, "Going away");
-    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 2_000))]);
+    // Going away: each client gets its close frame and answers it before the sockets are cut (bounded).
+    const sockets = [...this.live.values()].flatMap((conn) => (conn.socket ? [conn.socket] : []));
+    const closed = sockets.map((ws) => new Promise<void>((r) => (ws.readyState === ws.CLOSED ? r() : ws.once("close", () => r()))));
+    for (const ws of sockets) ws.close(1001, "Going away");
+    await Promise.race([Promise.all([this.idle(), ...closed]), new Promise((r) => setTimeout(r, 2_000))]);
     for (const conn of this.live.values()) conn.socket?.terminate();
     this.wss.close();
     await close(this.server);

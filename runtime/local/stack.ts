@@ -53,7 +53,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** `http://127.0.0.1:<web port>/` */
   webUrl: string;
-  /** `ws://127.0.0.1:<gateway port>/<stage>` */
+  /** `ws://127.0.0.1:<web port>/ws/<region>`: the gateway behind the page's own origin, as CloudFront serves it. */
   wsUrl: string;
   region: string;
   userPoolId: string;
@@ -220,8 +220,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       staticDir: options.staticDir ?? join(REPO_ROOT, "dist", "web"),
       identity,
       port: ports.web ?? 8080,
+      edge: () => new Map([[region, { port: Number(new URL(gateway.connectionsEndpoint).port), path: `/${STAGE}` }]]),
       config: (): WebConfig => ({
-        regions: [{ region, url: gateway.url }],
+        regions: [{ region, url: web.wsUrl(region) }],
         auth: { mode: "local", tokenUrl: "/local/token" },
         modelLabel: passthrough
           ? `Local model · ${passthrough.model ?? passthrough.baseUrl}`
@@ -235,7 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let stopped = false;
     return {
       webUrl: web.url,
-      wsUrl: gateway.url,
+      wsUrl: web.wsUrl(region),
       region,
       userPoolId,
       clientId: CLIENT_ID,
@@ -257,9 +258,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop() {
         if (stopped) return;
         stopped = true;
-        // Clients first ($disconnect still reaches DynamoDB), then the model (aborting streams ends the workers).
-        await web.stop();
+        // Clients first ($disconnect still reaches DynamoDB; the gateway's close frames pass through the web
+        // server's /ws/ edge), then the model (aborting streams ends the workers).
         await gateway.stop();
+        await web.stop();
         await bedrock.stop();
         await functions.drain(5_000);
         await lambda.stop();

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole chat on this machine (see stack.ts). Prints the two URLs on their own lines, keeps
  * data in the git-ignored `.local/` folder, and stops cleanly on Ctrl-C.
- * Environment: PORT (web, default 8080), WS_PORT (gateway, default: a free port), LOCAL_DATA_DIR (default
+ * Environment: PORT (web, and the page's WebSocket at /ws/<region>; default 8080), WS_PORT (the gateway's own port,
+ * default: a free port), LOCAL_DATA_DIR (default
  * `.local`), LOCAL_OPENAI_BASE_URL / LOCAL_OPENAI_MODEL (answer with a local model server, e.g. Ollama).
  */
 import { existsSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
- * The local web server: the built client (`dist/web`), `/config.json` (WebConfig) and the dev sign-in
- * `GET /local/token?user=NAME` → `{"token":"<jwt>"}`.
+ * The local web server: the built client (`dist/web`), `/config.json` (WebConfig), the dev sign-in
+ * `GET /local/token?user=NAME` → `{"token":"<jwt>"}`, and each region's WebSocket at `/ws/<region>` (./ws-edge.ts).
  */
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -8,6 +8,7 @@ import { extname, join, normalize, resolve, sep } from "node:path";
 import type { WebConfig } from "../protocol";
 import { close, listen, sendJson } from "./http";
 import type { IdentityIssuer, TokenUse } from "./identity";
+import { edgePath, WebSocketEdge, type EdgeOrigin } from "./ws-edge";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -30,6 +31,8 @@ export interface WebServerOptions {
   staticDir: string;
   config: () => WebConfig;
   identity: IdentityIssuer;
+  /** The gateway behind `/ws/<region>`, per region. */
+  edge?: () => ReadonlyMap<string, EdgeOrigin>;
   port?: number;
   host?: string;
 }
@@ -37,8 +40,12 @@ export interface WebServerOptions {
 export class LocalWebServer {
   private readonly server = createServer((req, res) => this.onRequest(req, res));
   private port = 0;
+  private readonly edge: WebSocketEdge;
 
-  constructor(private readonly options: WebServerOptions) {}
+  constructor(private readonly options: WebServerOptions) {
+    this.edge = new WebSocketEdge(options.edge ?? (() => new Map()));
+    this.edge.attach(this.server);
+  }
 
   async start(): Promise<this> {
     this.port = await listen(this.server, this.options.port ?? 8080, this.options.host ?? "127.0.0.1");
@@ -49,7 +56,13 @@ export class LocalWebServer {
     return `http://127.0.0.1:${this.port}/`;
   }
 
+  /** The WebSocket URL of a region at this server's origin. */
+  wsUrl(region: string): string {
+    return `ws://127.0.0.1:${this.port}${edgePath(region)}`;
+  }
+
   async stop(): Promise<void> {
+    this.edge.closeAll();
     await close(this.server);
   }
 
