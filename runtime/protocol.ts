@@ -43,10 +43,23 @@ export interface HistoryFrame {
 export interface PingFrame {
   action: "ping";
 }
+/**
+ * Continues a turn on this connection, also one that started on another connection or in another region: the
+ * text the client does not have yet as `delta` frames (seq afterSeq + 1, + 2, …, texts continuing its text at
+ * `offset`), then the live tail, then `turn.done`.
+ */
+export interface ResumeFrame {
+  action: "resume";
+  turnId: string;
+  /** The last seq the client applied; -1 for none. */
+  afterSeq: number;
+  /** The length, in UTF-16 code units, of the turn's text the client has. */
+  offset: number;
+}
 
-export type ClientFrame = SendFrame | StopFrame | RegenerateFrame | SessionsFrame | HistoryFrame | PingFrame;
+export type ClientFrame = SendFrame | StopFrame | RegenerateFrame | SessionsFrame | HistoryFrame | PingFrame | ResumeFrame;
 export type ClientAction = ClientFrame["action"];
-export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping"];
+export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "resume"];
 
 // ---- server → client -------------------------------------------------------------------------------------
 

@@ -21,6 +21,10 @@ export interface DeltaStreamerOptions {
   sender: ConnectionSender;
   clock: Clock;
   intervalMs: number;
+  /** The @connections endpoint of the connection's region (default: this region's). */
+  endpoint?: string;
+  /** The seq of the first frame: 0, or the one after the last a resuming client applied. */
+  firstSeq?: number;
   /** Called once when a post finds the connection gone (410) or fails; later text is dropped. */
   onUndeliverable: (why: Undeliverable, error?: unknown) => void;
 }
@@ -35,7 +39,16 @@ export class DeltaStreamer {
   private lastPostAt = Number.NEGATIVE_INFINITY;
   private state: "open" | Undeliverable = "open";
 
-  constructor(private readonly options: DeltaStreamerOptions) {}
+  constructor(private readonly options: DeltaStreamerOptions) {
+    this.nextSeq = options.firstSeq ?? 0;
+  }
+
+  get connectionId(): string {
+    return this.options.connectionId;
+  }
+  get endpoint(): string | undefined {
+    return this.options.endpoint;
+  }
 
   /** Delivered frames. */
   get frames(): number {
@@ -100,9 +113,9 @@ export class DeltaStreamer {
   }
 
   private async post(seq: number, text: string): Promise<void> {
-    const { sender, connectionId, turnId } = this.options;
+    const { sender, connectionId, turnId, endpoint } = this.options;
     try {
-      const result = await sender.post(connectionId, { type: "delta", turnId, seq, text });
+      const result = await sender.post(connectionId, { type: "delta", turnId, seq, text }, endpoint);
       if (result === "gone") {
         this.fail("gone");
         return;

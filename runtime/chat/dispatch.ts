@@ -7,6 +7,7 @@ import { ChatError } from "./errors";
 import { parseClientFrame } from "./frames";
 import type { ChatMetrics, Connection } from "./ports";
 import { listSessions, readHistory } from "./read";
+import { resumeTurn } from "./resume";
 import { regenerate, sendMessage, type StartTurnDeps } from "./start-turn";
 import { stopTurn } from "./stop";
 
@@ -39,6 +40,8 @@ async function run(frame: ClientFrame, connection: Connection, receivedAt: numbe
       return reply(deps, connection.connectionId, await readHistory(frame, connection, deps));
     case "ping":
       return reply(deps, connection.connectionId, { type: "pong" });
+    case "resume":
+      return resumeTurn(frame, connection, deps);
   }
 }
 

@@ -86,5 +86,13 @@ export function parseClientFrame(body: string | null | undefined): ClientFrame {
     }
     case "ping":
       return { action: "ping" };
+    case "resume": {
+      const turnId = id(fields, "turnId");
+      const afterSeq = fields.afterSeq;
+      const offset = fields.offset;
+      if (typeof afterSeq !== "number" || !Number.isSafeInteger(afterSeq) || afterSeq < -1) throw bad("afterSeq must be an integer of at least -1");
+      if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) throw bad("offset must be a non-negative integer");
+      return { action: "resume", turnId, afterSeq, offset };
+    }
   }
 }

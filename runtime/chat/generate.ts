@@ -6,7 +6,8 @@
  * - model end → `complete` (stopReason `end_turn` / `max_tokens`); guardrail → `guardrail`
  * - `stop` request (polled every stopPollMs) → model stream aborted, `stopped`
  * - Lambda deadline near (remaining < deadlineMarginMs) → aborted, `stopped` (partial answer kept)
- * - 410 from @connections → aborted, saved `stopped`, connection deleted, no frame (nobody to send it to)
+ * - 410 from @connections → not a stop: the answer is generated to its end and saved, the connection record is
+ *   deleted, and a client that reconnects resumes it (./resume.ts: watchers are polled beside the stop request)
  * - model failure before the first text → bounded retry with backoff + jitter, then `error` frame `model_error`
  * - model failure, a stream cut before its stop reason, or a stall after text → `error`, partial text saved,
  *   `turn.done` with stopReason `error`
@@ -17,7 +18,9 @@
  */
 import type { StopReason, TurnStatus, Usage } from "../protocol";
 import { buildContext } from "./context";
-import { DeltaStreamer, type Undeliverable } from "./delta-streamer";
+import type { Undeliverable } from "./delta-streamer";
+import { HEARTBEAT_MS } from "./liveness";
+import { TurnFanout } from "./turn-fanout";
 import { backoffDelay, retryWhile, withRetry, type Backoff, type RetryPolicy } from "./retry";
 import {
   ModelError,
@@ -33,6 +36,7 @@ import {
   type ModelStream,
   type TimerHandle,
   type Turn,
+  type TurnWatcher,
 } from "./ports";
 
 export interface GenerateSettings {
@@ -79,8 +83,6 @@ export type GenerationCause =
   | "guardrail"
   | "stopped"
   | "deadline"
-  | "gone"
-  | "undeliverable"
   | "idle"
   | "model_error"
   | "internal"
@@ -96,7 +98,7 @@ export interface GenerationOutcome {
   text: string;
 }
 
-type AbortCause = "stopped" | "deadline" | "gone" | "undeliverable" | "idle";
+type AbortCause = "stopped" | "deadline" | "idle";
 
 const ENDINGS: Record<GenerationCause, { status: Exclude<TurnStatus, "streaming">; stopReason: StopReason }> = {
   end_turn: { status: "complete", stopReason: "end_turn" },
@@ -104,8 +106,6 @@ const ENDINGS: Record<GenerationCause, { status: Exclude<TurnStatus, "streaming"
   guardrail: { status: "guardrail", stopReason: "guardrail" },
   stopped: { status: "stopped", stopReason: "stopped" },
   deadline: { status: "stopped", stopReason: "stopped" },
-  gone: { status: "stopped", stopReason: "stopped" },
-  undeliverable: { status: "error", stopReason: "error" },
   idle: { status: "error", stopReason: "error" },
   model_error: { status: "error", stopReason: "error" },
   internal: { status: "error", stopReason: "error" },
@@ -166,7 +166,13 @@ class Generation {
   private readonly abort = new AbortController();
   private readonly finished = new AbortController();
   private abortCause: AbortCause | undefined;
-  private readonly streamer: DeltaStreamer;
+  private readonly fanout: TurnFanout;
+  /** The connections that resumed the turn and that this worker streams to (saved with the turn). */
+  private readonly served = new Set<string>();
+  private acknowledgements: Promise<unknown>[] = [];
+  /** The connection that sent the message answered 410. */
+  private senderGone = false;
+  private lastWriteAt: number;
   private readonly ids: { connectionId: string; turnId: string };
   private usage: Usage = { inputTokens: 0, outputTokens: 0 };
   private ttftMs: number | null = null;
@@ -189,17 +195,20 @@ class Generation {
   ) {
     this.ids = { connectionId: job.connectionId, turnId: job.turnId };
     this.initialRemainingMs = remainingMs();
-    this.streamer = new DeltaStreamer({
+    this.lastWriteAt = deps.clock.now();
+    this.fanout = new TurnFanout({
       turnId: job.turnId,
-      connectionId: job.connectionId,
       sender: deps.sender,
       clock: deps.clock,
       intervalMs: deps.settings.flushIntervalMs,
-      onUndeliverable: (why: Undeliverable, error?: unknown) => {
-        if (why === "failed") this.deps.log.warn("delta post failed", { ...this.ids, error: describe(error) });
-        this.stop(why === "gone" ? "gone" : "undeliverable");
+      onLost: (connectionId: string, why: Undeliverable, error?: unknown) => {
+        // Not a stop: the answer goes on and is saved; the client can resume it on a new connection.
+        if (connectionId === job.connectionId && why === "gone") this.senderGone = true;
+        const log = why === "gone" ? this.deps.log.info : this.deps.log.warn;
+        log.call(this.deps.log, "a connection following the turn is lost; generating on", { ...this.ids, follower: connectionId, why, error: describe(error) });
       },
     });
+    this.fanout.follow({ connectionId: job.connectionId, firstSeq: 0, offset: 0 });
   }
 
   /**
@@ -213,7 +222,7 @@ class Generation {
   async run(): Promise<GenerationOutcome> {
     const { clock } = this.deps;
     const deadline = clock.setTimer(Math.max(0, this.initialRemainingMs - this.margin()), () => this.stop("deadline"));
-    const stopWatch = this.watchForStop();
+    const stopWatch = this.watchControl();
     this.scheduleCheckpoint();
     let cause: GenerationCause;
     try {
@@ -227,9 +236,10 @@ class Generation {
       this.checkpointTimer?.cancel();
       this.finished.abort();
     }
-    await this.streamer.close();
     await stopWatch;
+    await this.fanout.close();
     await this.checkpoint;
+    await Promise.allSettled(this.acknowledgements);
     return this.close(cause);
   }
 
@@ -239,30 +249,57 @@ class Generation {
     this.abort.abort(new Error(`generation ${cause}`));
   }
 
-  /** Polls for a stop request (consistent read) every stopPollMs while the generation runs. */
-  private async watchForStop(): Promise<void> {
+  /**
+   * Polls what others ask of the turn (one consistent read every stopPollMs while it generates): a stop request, and
+   * connections that resumed the turn (./resume.ts), which from then on get the text they lack and the live tail.
+   */
+  private async watchControl(): Promise<void> {
     const { clock, history, settings, log } = this.deps;
     while (!this.finished.signal.aborted && !this.abort.signal.aborted) {
       await clock.sleep(settings.stopPollMs, this.finished.signal);
       if (this.finished.signal.aborted) return;
       try {
-        if (await history.stopRequested(this.job.sessionId, this.job.turnId)) this.stop("stopped");
+        const control = await history.turnControl(this.job.sessionId, this.job.turnId);
+        for (const watcher of control.watchers) this.takeOn(watcher);
+        if (control.stopRequested) this.stop("stopped");
       } catch (error) {
-        log.warn("stop poll failed", { ...this.ids, error: describe(error) });
+        log.warn("control poll failed", { ...this.ids, error: describe(error) });
       }
     }
   }
 
-  /** Saves the delivered text every checkpointMs (one write at a time, only when it changed). */
+  private takeOn(watcher: TurnWatcher): void {
+    if (this.served.has(watcher.connectionId)) return;
+    const { history, clock, log } = this.deps;
+    // A connection in another region is reached through that region's @connections endpoint.
+    const endpoint = watcher.region === this.turn.region ? undefined : watcher.callbackEndpoint;
+    if (!this.fanout.follow({ connectionId: watcher.connectionId, endpoint, firstSeq: watcher.afterSeq + 1, offset: watcher.offset })) return;
+    this.served.add(watcher.connectionId);
+    log.info("resumed on another connection", { ...this.ids, follower: watcher.connectionId, region: watcher.region });
+    this.acknowledgements.push(
+      history.acknowledgeWatcher(this.job.sessionId, this.job.turnId, watcher.connectionId, iso(clock.now())).catch((error: unknown) => {
+        log.warn("acknowledging a watcher failed", { ...this.ids, follower: watcher.connectionId, error: describe(error) });
+      }),
+    );
+  }
+
+  /**
+   * Saves the generated text every checkpointMs when it changed, and at least every HEARTBEAT_MS regardless: a turn
+   * whose worker stopped writing reads as interrupted (./liveness.ts). One write at a time.
+   */
   private scheduleCheckpoint(): void {
     this.checkpointTimer = this.deps.clock.setTimer(this.deps.settings.checkpointMs, () => {
       if (this.finished.signal.aborted) return;
-      const text = this.streamer.sentText;
-      if (text === this.checkpointedText) return this.scheduleCheckpoint();
+      const text = this.fanout.text;
+      const now = this.deps.clock.now();
+      if (text === this.checkpointedText && now - this.lastWriteAt < HEARTBEAT_MS) return this.scheduleCheckpoint();
       this.checkpoint = this.deps.history
-        .saveProgress(this.job.sessionId, this.job.turnId, text, iso(this.deps.clock.now()))
+        .saveProgress(this.job.sessionId, this.job.turnId, text, iso(now))
         .then(
-          () => void (this.checkpointedText = text),
+          () => {
+            this.checkpointedText = text;
+            this.lastWriteAt = now;
+          },
           (error: unknown) => this.deps.log.warn("checkpoint failed", { ...this.ids, error: describe(error) }),
         )
         .finally(() => {
@@ -302,7 +339,7 @@ class Generation {
             case "text":
               if (event.text.length === 0) break;
               if (this.ttftMs === null) this.ttftMs = Math.max(0, clock.now() - this.job.receivedAt);
-              this.streamer.push(event.text);
+              this.fanout.push(event.text);
               break;
             case "usage":
               this.usage = {
@@ -348,15 +385,16 @@ class Generation {
   private async close(cause: GenerationCause): Promise<GenerationOutcome> {
     const { history, connections, sender, clock, log, metrics, settings } = this.deps;
     const { status, stopReason } = ENDINGS[cause];
-    const text = this.streamer.sentText;
+    const text = this.fanout.text;
     const ttftMs = text.length > 0 ? this.ttftMs : null;
+    const servedWatchers = this.served.size > 0 ? { servedWatchers: [...this.served] } : {};
 
     // Keep half the margin for the end frame and the slot release (each a single call).
     const reserveMs = Math.floor(this.margin() / 2);
     let saved = false;
     try {
       const closed = await retryWhile(
-        () => history.finishTurn(this.job.sessionId, this.job.turnId, { text, status, stopReason, usage: this.usage, ttftMs, updatedAt: iso(clock.now()) }),
+        () => history.finishTurn(this.job.sessionId, this.job.turnId, { text, status, stopReason, usage: this.usage, ttftMs, updatedAt: iso(clock.now()), ...servedWatchers }),
         settings.saveBackoff,
         clock,
         (delayMs) => this.remainingMs() - delayMs > reserveMs,
@@ -369,29 +407,32 @@ class Generation {
       metrics.error("internal");
     }
 
-    let gone = cause === "gone";
-    if (!gone) {
-      const frame = !saved
-        ? ({ type: "error", code: "internal", message: "the answer could not be saved", turnId: this.job.turnId } as const)
-        : (cause === "model_error" || cause === "idle" || cause === "internal") && text.length === 0
-          ? ({ type: "error", code: cause === "internal" ? "internal" : "model_error", message: "the answer could not be generated", turnId: this.job.turnId } as const)
-          : ({ type: "turn.done", turnId: this.job.turnId, stopReason, usage: this.usage, ttftMs } as const);
-      try {
-        gone = (await sender.post(this.job.connectionId, frame)) === "gone";
-      } catch (error) {
-        log.warn("posting the end of the turn failed", { ...this.ids, error: describe(error) });
-      }
-      if (frame.type === "error" && saved) metrics.error(frame.code);
-    }
+    // The end goes to every connection still following the turn (the sender's, and any that resumed it).
+    const frame = !saved
+      ? ({ type: "error", code: "internal", message: "the answer could not be saved", turnId: this.job.turnId } as const)
+      : (cause === "model_error" || cause === "idle" || cause === "internal") && text.length === 0
+        ? ({ type: "error", code: cause === "internal" ? "internal" : "model_error", message: "the answer could not be generated", turnId: this.job.turnId } as const)
+        : ({ type: "turn.done", turnId: this.job.turnId, stopReason, usage: this.usage, ttftMs } as const);
+    await Promise.all(
+      this.fanout.connected.map(async (follower) => {
+        try {
+          const result = await sender.post(follower.connectionId, frame, follower.endpoint);
+          if (result === "gone" && follower.connectionId === this.job.connectionId) this.senderGone = true;
+        } catch (error) {
+          log.warn("posting the end of the turn failed", { ...this.ids, follower: follower.connectionId, error: describe(error) });
+        }
+      }),
+    );
+    if (frame.type === "error" && saved) metrics.error(frame.code);
 
     try {
-      if (gone) await connections.delete(this.job.connectionId);
+      if (this.senderGone) await connections.delete(this.job.connectionId);
       else await connections.releaseSlot(this.job.connectionId, this.job.turnId);
     } catch (error) {
       log.warn("updating the connection failed", { ...this.ids, error: describe(error) });
     }
 
-    const frames = this.streamer.frames;
+    const frames = this.fanout.frames;
     const end = saved ? { cause, status, stopReason } : { cause: "unsaved" as const, ...ENDINGS.unsaved };
     metrics.turnFinished({ ttftMs, outputTokens: this.usage.outputTokens, frames, stopReason: end.stopReason, cause: end.cause });
     log.info("turn finished", { ...this.ids, ...end, frames, ttftMs, outputTokens: this.usage.outputTokens, chars: text.length });

@@ -32,7 +32,11 @@ export interface ConnectionStore {
 export type PostResult = "ok" | "gone";
 
 export interface ConnectionSender {
-  post(connectionId: string, frame: ServerFrame): Promise<PostResult>;
+  /**
+   * Posts to a connection through `endpoint`, the @connections endpoint of the connection's own region (a turn
+   * generated in one region reaches a client connected to another); default: this region's.
+   */
+  post(connectionId: string, frame: ServerFrame, endpoint?: string): Promise<PostResult>;
 }
 
 // ---- sessions and turns --------------------------------------------------------------------------------------
@@ -68,11 +72,35 @@ export interface Turn {
   /** A regenerated answer replaced this one: hidden from history and from the model context. */
   supersededBy?: string;
   supersedes?: string;
+  /** Set by the final save: the connections that resumed the turn and that its worker took on (./resume.ts). */
+  servedWatchers?: string[];
   createdAt: string;
   updatedAt: string;
 }
 
+/** A connection that asked to follow a turn (`resume`), maybe in another region than the turn's worker. */
+export interface TurnWatcher {
+  connectionId: string;
+  /** The @connections endpoint of the connection's own region. */
+  callbackEndpoint: string;
+  region: string;
+  /** The last seq the client applied (-1: none): its frames continue at afterSeq + 1. */
+  afterSeq: number;
+  /** How much of the turn's text, in UTF-16 code units, the client has. */
+  offset: number;
+  at: string;
+}
+
+/** What others asked of a streaming turn, in items beside it (never on it: see HistoryStore.requestStop). */
+export interface TurnControl {
+  stopRequested: boolean;
+  watchers: TurnWatcher[];
+  /** The watchers the generating worker took on. */
+  acknowledged: string[];
+}
+
 export interface TurnResult {
+  servedWatchers?: string[];
   text: string;
   status: Exclude<TurnStatus, "streaming">;
   stopReason: StopReason;
@@ -110,8 +138,14 @@ export interface HistoryStore {
    * the region that generates it (global tables resolve concurrent writes to one item by last writer wins).
    */
   requestStop(sessionId: string, turnId: string, at: string): Promise<void>;
-  /** Whether a stop was requested for the turn (strongly consistent read: the worker polls it). */
+  /** Whether a stop was requested for the turn (strongly consistent read). */
   stopRequested(sessionId: string, turnId: string): Promise<boolean>;
+  /** Stop request, watchers and acknowledgements of a turn in one strongly consistent read (the worker polls it). */
+  turnControl(sessionId: string, turnId: string): Promise<TurnControl>;
+  /** Asks the turn's worker to stream the turn to one more connection (an item of the resuming region's own). */
+  watchTurn(sessionId: string, turnId: string, watcher: TurnWatcher): Promise<void>;
+  /** The worker's answer to a watcher: it streams to that connection from now on (an item of the worker's own). */
+  acknowledgeWatcher(sessionId: string, turnId: string, connectionId: string, at: string): Promise<void>;
   /** Claims the generation of a streaming turn; undefined when another worker claimed it or it is closed. */
   startGeneration(sessionId: string, turnId: string, at: string): Promise<Turn | undefined>;
   /**

@@ -5,7 +5,7 @@
 import { ChatError } from "./errors";
 import { sessionOfTurn, turnCreatedAt } from "./ids";
 import type { Connection, ConnectionStore, Clock, HistoryStore, Log, UserLedger } from "./ports";
-import { isStaleStreaming } from "./read";
+import { isStaleStreaming } from "./liveness";
 
 export interface QuotaDeps {
   history: HistoryStore;

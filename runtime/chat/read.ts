@@ -3,6 +3,7 @@ import type { HistoryFrame, HistoryFrameOut, SessionsFrameOut, TurnRecord } from
 import { ChatError, notFound } from "./errors";
 import { decodeHistoryCursor, encodeHistoryCursor, fitHistoryPage } from "./history-page";
 import { isUuid } from "./ids";
+import { isStaleStreaming } from "./liveness";
 import { InvalidCursor, type Clock, type Connection, type HistoryStore, type Turn } from "./ports";
 
 export const SESSIONS_LIMIT = 50;
@@ -11,17 +12,6 @@ export const HISTORY_PAGE_SIZE = 50;
 export interface ReadDeps {
   history: HistoryStore;
   clock: Clock;
-}
-
-/**
- * A worker starts within minutes (async event age) and runs at most 15 (the Lambda limit); a turn still
- * `streaming` well after that lost its worker (crash, out of memory) and is shown, and treated by `regenerate`,
- * as failed.
- */
-export const STALE_STREAMING_MS = 25 * 60_000;
-
-export function isStaleStreaming(turn: Turn, nowMs: number): boolean {
-  return turn.status === "streaming" && nowMs - Date.parse(turn.createdAt) > STALE_STREAMING_MS;
 }
 
 export async function listSessions(connection: Connection, deps: ReadDeps): Promise<SessionsFrameOut> {

@@ -7,7 +7,7 @@ import type { RegenerateFrame, SendFrame, TurnStartedFrame } from "../protocol";
 import { ChatError, notFound } from "./errors";
 import { isUuid, newSessionId, newTurnId, newTurnIds, sessionOfTurn } from "./ids";
 import { admit, minuteKey, type Caller } from "./quotas";
-import { isStaleStreaming } from "./read";
+import { isStaleStreaming } from "./liveness";
 import type {
   Clock,
   ConnectionSender,

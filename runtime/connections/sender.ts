@@ -16,11 +16,12 @@ export function isGone(error: unknown): boolean {
 }
 
 export class ApiGatewayConnectionSender implements ConnectionSender {
-  constructor(private readonly client: () => ApiGatewayManagementApiClient) {}
+  /** `client(endpoint)`: the @connections client of that endpoint; without one, this region's. */
+  constructor(private readonly client: (endpoint?: string) => ApiGatewayManagementApiClient) {}
 
-  async post(connectionId: string, frame: ServerFrame): Promise<PostResult> {
+  async post(connectionId: string, frame: ServerFrame, endpoint?: string): Promise<PostResult> {
     try {
-      await this.client().send(
+      await this.client(endpoint).send(
         new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(JSON.stringify(frame)) }),
         timeout(POST_TIMEOUT_MS),
       );

@@ -12,7 +12,16 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { StopReason, TurnStatus, Usage } from "../protocol";
 import { ChatError } from "../chat/errors";
-import { InvalidCursor, type HistoryStore, type Session, type Turn, type TurnPage, type TurnResult } from "../chat/ports";
+import {
+  InvalidCursor,
+  type HistoryStore,
+  type Session,
+  type Turn,
+  type TurnControl,
+  type TurnPage,
+  type TurnResult,
+  type TurnWatcher,
+} from "../chat/ports";
 import { DYNAMO_TIMEOUT_MS, epochSeconds, isConditionFailure, timeout } from "./dynamo";
 import { historyTable } from "./schema";
 
@@ -23,9 +32,15 @@ const SESSIONS_INDEX = historyTable.globalIndexes.find((i) => i.name === "sessio
 
 export const sessionKey = (sessionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: "META" });
 export const turnKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `TURN#${turnId}` });
-/** A stop request: beside the turn, not on it (see HistoryStore.requestStop). */
-export const stopKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `STOP#${turnId}` });
-/** Stop requests matter only while the turn streams (at most the worker's 15 minutes). */
+/**
+ * What others ask of a streaming turn lives beside it, not on it (see HistoryStore.requestStop), under one prefix
+ * so the worker reads all of it with one Query: a stop request, watchers (resume) and the worker's acknowledgements.
+ */
+const controlPrefix = (turnId: string) => `CTL#${turnId}#`;
+export const stopKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}STOP` });
+const watchKey = (sessionId: string, turnId: string, connectionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}WATCH#${connectionId}` });
+const ackKey = (sessionId: string, turnId: string, connectionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}ACK#${connectionId}` });
+/** Control items matter only while the turn streams (at most the worker's 15 minutes). */
 export const STOP_TTL_SECONDS = 86_400;
 
 type Item = Record<string, unknown>;
@@ -40,13 +55,24 @@ const CONTEXT_PAGE_TURNS = 200;
 const TURN_FIELDS = [
   "turnId", "sessionId", "userId", "role", "text", "status", "clientMessageId", "parentTurnId", "usage", "model",
   "stopReason", "ttftMs", "region", "connectionId", "generationStartedAt", "supersededBy",
-  "supersedes", "createdAt", "updatedAt",
+  "supersedes", "servedWatchers", "createdAt", "updatedAt",
 ] as const;
 
 export function toTurn(item: Item): Turn {
   const turn: Record<string, unknown> = {};
   for (const field of TURN_FIELDS) if (item[field] !== undefined && item[field] !== null) turn[field] = item[field];
   return turn as unknown as Turn;
+}
+
+function toWatcher(item: Item): TurnWatcher {
+  return {
+    connectionId: String(item.connectionId),
+    callbackEndpoint: String(item.callbackEndpoint),
+    region: String(item.region),
+    afterSeq: Number(item.afterSeq),
+    offset: Number(item.offset),
+    at: String(item.at),
+  };
 }
 
 function toSession(item: Item): Session {
@@ -249,6 +275,53 @@ export class DynamoHistoryStore implements HistoryStore {
     return Item !== undefined;
   }
 
+  async turnControl(sessionId: string, turnId: string): Promise<TurnControl> {
+    const control: TurnControl = { stopRequested: false, watchers: [], acknowledged: [] };
+    const prefix = controlPrefix(turnId);
+    let startKey: Item | undefined;
+    do {
+      const { Items, LastEvaluatedKey }: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.client().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+          ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":prefix": prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+        timeout(DYNAMO_TIMEOUT_MS),
+      );
+      for (const item of Items ?? []) {
+        const kind = String(item[SK]).slice(prefix.length);
+        if (kind === "STOP") control.stopRequested = true;
+        else if (kind.startsWith("WATCH#")) control.watchers.push(toWatcher(item));
+        else if (kind.startsWith("ACK#")) control.acknowledged.push(kind.slice("ACK#".length));
+      }
+      startKey = LastEvaluatedKey;
+    } while (startKey);
+    return control;
+  }
+
+  async watchTurn(sessionId: string, turnId: string, watcher: TurnWatcher): Promise<void> {
+    await this.client().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...watchKey(sessionId, turnId, watcher.connectionId), ...watcher, [TTL]: epochSeconds(this.now()) + STOP_TTL_SECONDS },
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+  }
+
+  async acknowledgeWatcher(sessionId: string, turnId: string, connectionId: string, at: string): Promise<void> {
+    await this.client().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...ackKey(sessionId, turnId, connectionId), at, [TTL]: epochSeconds(this.now()) + STOP_TTL_SECONDS },
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+  }
+
   async startGeneration(sessionId: string, turnId: string, at: string): Promise<Turn | undefined> {
     try {
       const { Attributes } = await this.client().send(
@@ -282,9 +355,10 @@ export class DynamoHistoryStore implements HistoryStore {
 
   async finishTurn(sessionId: string, turnId: string, result: TurnResult): Promise<boolean> {
     const usage: Usage = { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
+    const served = result.servedWatchers?.length ? result.servedWatchers : undefined;
     return this.conditionalUpdate({
       Key: turnKey(sessionId, turnId),
-      UpdateExpression: "SET #text = :text, #status = :status, stopReason = :reason, #usage = :usage, ttftMs = :ttft, updatedAt = :at",
+      UpdateExpression: `SET #text = :text, #status = :status, stopReason = :reason, #usage = :usage, ttftMs = :ttft, updatedAt = :at${served ? ", servedWatchers = :served" : ""}`,
       ConditionExpression: "#status = :streaming",
       ExpressionAttributeNames: { "#text": "text", "#status": "status", "#usage": "usage" },
       ExpressionAttributeValues: {
@@ -295,6 +369,7 @@ export class DynamoHistoryStore implements HistoryStore {
         ":ttft": result.ttftMs,
         ":at": result.updatedAt,
         ":streaming": "streaming" satisfies TurnStatus,
+        ...(served ? { ":served": served } : {}),
       },
     });
   }

@@ -40,8 +40,10 @@ export const connectionsTable: TableSchema = {
  * Sessions, turns and per-user bookkeeping in one table, read by Query only.
  * - session:  pk `SESSION#<sessionId>`, sk `META`; carries `sessionOwner` + `lastActiveAt` for the index below
  * - turn:     pk `SESSION#<sessionId>`, sk `TURN#<turnId>` (turn ids sort by creation time)
- * - stop:     pk `SESSION#<sessionId>`, sk `STOP#<turnId>` (a stop request, polled by the generating worker; kept
- *             apart from the turn so that a turn is only ever written by the region that generates it)
+ * - control:  pk `SESSION#<sessionId>`, sk `CTL#<turnId>#STOP` (a stop request), `CTL#<turnId>#WATCH#<connectionId>`
+ *             (a connection resuming the turn) and `CTL#<turnId>#ACK#<connectionId>` (the worker took it on): polled
+ *             by the generating worker with one Query, and kept apart from the turn so that a turn is only ever
+ *             written by the region that generates it
  * - per-user: pk `USER#<userId>`, sk `MSG#<clientMessageId>` (idempotency), `RATE#<minute>` (quota counters)
  */
 export const historyTable: TableSchema = {

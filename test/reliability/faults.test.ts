@@ -9,7 +9,7 @@
  * nothing after it from that invocation; the invocation fails, and Lambda delivers the event again (its
  * asynchronous retry, replayed here), which the worker's claim turns into a no-op. The turn then stays `streaming`
  * in the store with its last checkpoint of delivered text; what recovers it is the runtime's read-time rule
- * (runtime/chat/read.ts STALE_STREAMING_MS, longer than any worker can live): history shows it as `error` with that
+ * (runtime/chat/liveness.ts STALE_STREAMING_MS, longer than any worker can live): history shows it as `error` with that
  * text, and `regenerate` closes and replaces it. The test moves the turn's createdAt back instead of waiting.
  */
 import { expect } from "chai";
@@ -17,7 +17,7 @@ import { marker } from "../../bench/harness";
 import type { ChatClient, TurnFrames } from "../../bench/client";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { STALE_STREAMING_MS } from "../../runtime/chat/read";
+import { STALE_STREAMING_MS } from "../../runtime/chat/liveness";
 import { historyTable } from "../../runtime/store/schema";
 import { checkInvariants, type ObservedTurn } from "./invariants";
 import { sharedStack, type ReliabilityStack } from "./stack";

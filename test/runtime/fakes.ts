@@ -20,6 +20,8 @@ import {
   type Session,
   type TimerHandle,
   type Turn,
+  type TurnControl,
+  type TurnWatcher,
   type TurnPage,
   type TurnResult,
   type UserLedger,
@@ -125,6 +127,29 @@ export class MemoryHistory implements HistoryStore {
     this.count("stopRequested");
     return this.stops.has(this.key(sessionId, turnId));
   }
+  readonly watchers = new Map<string, Map<string, TurnWatcher>>();
+  readonly acks = new Map<string, Set<string>>();
+  async turnControl(sessionId: string, turnId: string): Promise<TurnControl> {
+    this.count("turnControl");
+    const key = this.key(sessionId, turnId);
+    return {
+      stopRequested: this.stops.has(key),
+      watchers: [...(this.watchers.get(key)?.values() ?? [])].map(clone),
+      acknowledged: [...(this.acks.get(key) ?? [])],
+    };
+  }
+  async watchTurn(sessionId: string, turnId: string, watcher: TurnWatcher) {
+    this.count("watchTurn");
+    const key = this.key(sessionId, turnId);
+    if (!this.watchers.has(key)) this.watchers.set(key, new Map());
+    this.watchers.get(key)!.set(watcher.connectionId, clone(watcher));
+  }
+  async acknowledgeWatcher(sessionId: string, turnId: string, connectionId: string) {
+    this.count("acknowledgeWatcher");
+    const key = this.key(sessionId, turnId);
+    if (!this.acks.has(key)) this.acks.set(key, new Set());
+    this.acks.get(key)!.add(connectionId);
+  }
   async startGeneration(sessionId: string, turnId: string, at: string) {
     this.count("startGeneration");
     const t = this.turns.get(this.key(sessionId, turnId));
@@ -220,8 +245,10 @@ export class MemoryConnections implements ConnectionStore {
 const MESSAGE_LIMIT_BYTES = 128 * 1024;
 
 export class RecordingSender implements ConnectionSender {
-  readonly frames: { connectionId: string; frame: ServerFrame }[] = [];
+  readonly frames: { connectionId: string; frame: ServerFrame; endpoint?: string }[] = [];
   goneAfter = Number.POSITIVE_INFINITY;
+  /** Connections whose socket is closed: posts to them answer "gone" (410). */
+  readonly closed = new Set<string>();
   failWith: Error | undefined;
   inFlight = 0;
   maxInFlight = 0;
@@ -229,18 +256,18 @@ export class RecordingSender implements ConnectionSender {
   /** When set, each post waits for this gate before completing. */
   gate: (() => Promise<void>) | undefined;
 
-  async post(connectionId: string, frame: ServerFrame): Promise<PostResult> {
+  async post(connectionId: string, frame: ServerFrame, endpoint?: string): Promise<PostResult> {
     this.posts++;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       if (this.gate) await this.gate();
       if (this.failWith) throw this.failWith;
-      if (this.frames.length >= this.goneAfter) return "gone";
+      if (this.frames.length >= this.goneAfter || this.closed.has(connectionId)) return "gone";
       // As @connections: a message over 128 KB is refused (the local gateway emulator does the same).
       const bytes = Buffer.byteLength(JSON.stringify(frame), "utf8");
       if (bytes > MESSAGE_LIMIT_BYTES) throw Object.assign(new Error(`Message too long (${bytes} bytes)`), { name: "PayloadTooLargeException" });
-      this.frames.push({ connectionId, frame: clone(frame) });
+      this.frames.push({ connectionId, frame: clone(frame), ...(endpoint !== undefined ? { endpoint } : {}) });
       return "ok";
     } finally {
       this.inFlight--;

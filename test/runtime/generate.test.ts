@@ -250,14 +250,14 @@ describe("runtime/chat/generate: the worker", () => {
     expect(w.model.requests[1]!.messages).to.deep.equal([{ role: "user", text: "good question" }]);
   });
 
-  it("410 mid-stream: stops generating, deletes the connection, keeps the delivered part as stopped", async () => {
-    const { w, turn } = await started({ scripts: [[text("one "), wait(15), text("two "), wait(15), text("three "), hang]] });
+  it("410 mid-stream is not a stop: the answer is generated to its end and saved, the connection record deleted", async () => {
+    const { w, turn } = await started({ scripts: [[text("one "), wait(15), text("two "), wait(15), text("three "), ...endTurn]] });
     w.sender.goneAfter = 2; // turn.started + one delta, then the socket is gone
     const [outcome] = await w.runJobs();
-    expect(outcome).to.include({ status: "stopped", cause: "gone" });
-    expect(w.model.requests[0]!.signal.aborted).to.equal(true);
+    expect(outcome).to.include({ status: "complete", cause: "end_turn" });
+    expect(w.model.requests[0]!.signal.aborted).to.equal(false);
     expect(w.connections.items.has("c1")).to.equal(false);
-    expect(saved(w, turn)).to.include({ status: "stopped", text: "one " });
+    expect(saved(w, turn)).to.include({ status: "complete", text: "one two three " });
     expect(endings(w, turn.turnId)).to.have.length(0);
   });
 

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { systemClock } from "../../runtime/chat/clock";
-import { HISTORY_PAGE_SIZE, STALE_STREAMING_MS } from "../../runtime/chat/read";
+import { STALE_STREAMING_MS } from "../../runtime/chat/liveness";
+import { HISTORY_PAGE_SIZE } from "../../runtime/chat/read";
 import { createWorld, endTurn, send, text } from "./world";
 
 describe("runtime/chat/read: sessions and history", () => {

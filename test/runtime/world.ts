@@ -90,8 +90,8 @@ export function createWorld(options: WorldOptions = {}) {
     model,
     messageDeps,
     generateDeps,
-    async connect(connectionId = `conn-${randomUUID()}`, userId = "user-a") {
-      await openConnection({ connectionId, userId, username: userId, region: "us-east-1", callbackEndpoint: "https://example/prod" }, { connections, clock });
+    async connect(connectionId = `conn-${randomUUID()}`, userId = "user-a", region = "us-east-1") {
+      await openConnection({ connectionId, userId, username: userId, region, callbackEndpoint: `https://${region}.example/prod` }, { connections, clock });
       return connectionId;
     },
     frame(connectionId: string, body: unknown): Promise<MessageOutcome> {

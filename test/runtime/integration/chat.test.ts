@@ -124,23 +124,28 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
     expect(answer).to.include({ status: "stopped", text: client.deltaText(started.turnId) });
   });
 
-  it("410 mid-stream: the worker stops generating, deletes the connection and keeps the partial turn", async () => {
+  it("a dropped connection is not a stop: the answer is generated to its end, saved, and resumed on a new connection", async () => {
     const client = await connect("dave");
-    stack.bedrock.script({ fault: "slow", tokensPerSecond: 30 });
-    client.send(send("Another long story [[tokens:400]]"));
+    stack.bedrock.script({ fault: "slow", tokensPerSecond: 60 });
+    client.send(send("Another long story [[tokens:120]]"));
     const started = await client.waitFor(isStarted);
     await until(() => client.of("delta").some((d) => d.turnId === started.turnId), "a delta");
     client.socket.terminate();
-    const request = stack.bedrock.requests.find((r) => r.prompt.includes("Another long story"))!;
-    await until(() => request.outcome !== undefined, "the model stream to end", 20_000);
-    expect(request.outcome).to.equal("aborted");
+    const had = client.deltaText(started.turnId);
+    const lastSeq = Math.max(...client.of("delta").filter((d) => d.turnId === started.turnId).map((d) => d.seq));
 
-    const reader = await connect("dave");
-    await until(async () => (await historyOf(reader, started.sessionId)).turns.find((t) => t.turnId === started.turnId)!.status !== "streaming", "the turn to close");
-    const answer = (await historyOf(reader, started.sessionId)).turns.find((t) => t.turnId === started.turnId)!;
-    expect(answer.status).to.equal("stopped");
-    expect(answer.text.startsWith(client.deltaText(started.turnId))).to.equal(true, "saved text covers what the client saw");
-    expect(answer.text.length).to.be.greaterThan(0);
+    const again = await connect("dave");
+    again.send({ action: "resume", turnId: started.turnId, afterSeq: lastSeq, offset: had.length });
+    const done = (await again.ending(started.turnId, 30_000)) as TurnDoneFrame;
+    expect(done.type).to.equal("turn.done");
+    expect(done.stopReason).to.equal("end_turn");
+    const request = stack.bedrock.requests.find((r) => r.prompt.includes("Another long story"))!;
+    expect(request.outcome).to.equal("complete");
+    const deltas = again.of("delta").filter((d) => d.turnId === started.turnId);
+    expect(deltas.map((d) => d.seq), "seq continues the client's, without gaps").to.deep.equal(deltas.map((_, i) => lastSeq + 1 + i));
+    const answer = (await historyOf(again, started.sessionId)).turns.find((t) => t.turnId === started.turnId)!;
+    expect(answer.status).to.equal("complete");
+    expect(had + again.deltaText(started.turnId), "the client's text is the saved text").to.equal(answer.text);
   });
 
   it("guardrail: a blocked input becomes a guardrail turn with the blocked message; an output intervention ends with guardrail", async () => {
