@@ -271,10 +271,12 @@ class Generation {
   private takeOn(watcher: TurnWatcher): void {
     if (this.served.has(watcher.connectionId)) return;
     const { history, clock, log } = this.deps;
-    // A connection in another region is reached through that region's @connections endpoint.
-    const endpoint = watcher.region === this.turn.region ? undefined : watcher.callbackEndpoint;
-    if (!this.fanout.follow({ connectionId: watcher.connectionId, endpoint, firstSeq: watcher.afterSeq + 1, offset: watcher.offset })) return;
     this.served.add(watcher.connectionId);
+    // A connection in another region is reached through that region's @connections endpoint. The connection that
+    // sent the message already follows the turn (follow answers false): it is acknowledged all the same, so the
+    // resuming side does not send the turn a second time.
+    const endpoint = watcher.region === this.turn.region ? undefined : watcher.callbackEndpoint;
+    this.fanout.follow({ connectionId: watcher.connectionId, endpoint, firstSeq: watcher.afterSeq + 1, offset: watcher.offset });
     log.info("resumed on another connection", { ...this.ids, follower: watcher.connectionId, region: watcher.region });
     this.acknowledgements.push(
       history.acknowledgeWatcher(this.job.sessionId, this.job.turnId, watcher.connectionId, iso(clock.now())).catch((error: unknown) => {

@@ -101,6 +101,21 @@ describe("runtime/chat/resume: a turn continues on another connection", () => {
     expect(endsOf(w, c1, turn.turnId)).to.have.length(0);
   });
 
+  it("a resume from the connection the turn already streams to changes nothing: no frame twice", async () => {
+    const w = createWorld({ scripts: [story], generate: { stopPollMs: 5 } });
+    const c1 = await w.connect("c1", "alice");
+    await w.frame(c1, send("tell me"));
+    const turn = w.sender.of("turn.started")[0]!;
+    const generating = w.runJobs();
+    await until(() => deltasOf(w, c1, turn.turnId).length >= 1, "a delta");
+    await w.frame(c1, { action: "resume", turnId: turn.turnId, afterSeq: -1, offset: 0 });
+    await generating;
+    const deltas = deltasOf(w, c1, turn.turnId);
+    expect(deltas.map((d) => d.seq)).to.deep.equal(deltas.map((_, i) => i));
+    expect(deltas.map((d) => d.text).join("")).to.equal(storedTurn(w, turn).text);
+    expect(endsOf(w, c1, turn.turnId)).to.have.length(1);
+  });
+
   it("a turn that ends before its worker saw the watcher is finished by the resuming side, exactly once", async () => {
     const w = createWorld({ scripts: [[text("all of it"), ...endTurn]] });
     const c1 = await w.connect("c1", "alice");

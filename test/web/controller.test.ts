@@ -9,6 +9,7 @@ function harness() {
   const snapshots: ConversationSnapshot[] = [];
   const streamed: { key: string; text: string }[] = [];
   const notices: string[] = [];
+  const announced: string[] = [];
   const refused: string[] = [];
   const sessionChanges: (string | null)[] = [];
   let lists: (readonly SessionSummary[])[] = [];
@@ -20,6 +21,7 @@ function harness() {
       render: (snapshot) => snapshots.push(structuredClone({ ...snapshot, turns: [...snapshot.turns] })),
       streamText: (key, text) => streamed.push({ key, text }),
       notice: (message) => notices.push(message),
+      announce: (message) => announced.push(message),
     },
     sessions: { render: (sessions) => (lists = [...lists, sessions]) },
     onSendRefused: (text) => refused.push(text),
@@ -28,7 +30,7 @@ function harness() {
   });
   const feed = (...frames: ServerFrame[]) => frames.forEach((f) => controller.handleFrame(f));
   const last = () => snapshots[snapshots.length - 1]!;
-  return { controller, sent, answered, streamed, notices, refused, sessionChanges, feed, last, lists: () => lists };
+  return { controller, sent, answered, streamed, notices, announced, refused, sessionChanges, feed, last, lists: () => lists };
 }
 
 const started = (turnId: string, clientMessageId: string, userTurnId = `u-${turnId}`): ServerFrame => ({
@@ -131,7 +133,7 @@ describe("web chat controller", () => {
     expect(h.last().generatingKey).to.equal(null);
   });
 
-  it("after a reconnect, takes the open session from history and follows a turn still streaming there", async () => {
+  it("takes the open session from history and resumes a turn still streaming for another connection", () => {
     const h = harness();
     h.controller.openSession("s1");
     expect(h.sent).to.deep.equal([{ action: "history", sessionId: "s1" }]);
@@ -151,20 +153,35 @@ describe("web chat controller", () => {
       ["t2", "streaming"],
     ]);
     expect(h.last().generatingKey).to.equal("t2");
-    // The stream belongs to an earlier connection: the page re-reads history until the turn settles.
-    await new Promise((resolve) => setTimeout(resolve, 1700));
-    expect(h.sent.filter((f) => f.action === "history")).to.have.length(2);
-    h.feed({
-      type: "history",
-      sessionId: "s1",
-      turns: [
-        { turnId: "t1", sessionId: "s1", role: "user", text: "q", status: "complete", createdAt: at, updatedAt: at },
-        { turnId: "t2", sessionId: "s1", role: "assistant", text: "partial and done", status: "complete", parentTurnId: "t1", createdAt: at, updatedAt: at },
-      ],
-    });
-    expect(h.last().turns[1]!.text).to.equal("partial and done");
+    // The page has the checkpoint's 7 characters and no frame of the turn: the server continues from there.
+    expect(h.sent.at(-1)).to.deep.equal({ action: "resume", turnId: "t2", afterSeq: -1, offset: 7 });
+    h.feed({ type: "delta", turnId: "t2", seq: 0, text: " and" }, { type: "delta", turnId: "t2", seq: 1, text: " done" }, done("t2"));
+    expect(h.last().turns[1]).to.include({ text: "partial and done", status: "complete" });
     expect(h.last().generatingKey).to.equal(null);
     h.controller.openSession(null);
+  });
+
+  it("after a reconnect, resumes the answer streaming here from its seq and length, and tells a screen reader once", () => {
+    const h = harness();
+    h.controller.sendMessage("hello");
+    h.feed(started("a1", "cm1"), { type: "delta", turnId: "a1", seq: 0, text: "Hel" }, { type: "delta", turnId: "a1", seq: 1, text: "lo" });
+    h.controller.connected(true);
+    expect(h.sent.filter((f) => f.action === "resume")).to.deep.equal([{ action: "resume", turnId: "a1", afterSeq: 1, offset: 5 }]);
+    expect(h.announced).to.deep.equal(["Reconnected. The answer continues."]);
+    h.feed({ type: "delta", turnId: "a1", seq: 1, text: "lo" }, { type: "delta", turnId: "a1", seq: 2, text: " there" }, done("a1"));
+    expect(h.last().turns[1]).to.include({ text: "Hello there", status: "complete" });
+    h.controller.connected(true);
+    expect(h.announced, "nothing to resume, nothing said").to.have.length(1);
+  });
+
+  it("a message sent before a reconnect and announced after it is resumed from the start", () => {
+    const h = harness();
+    h.controller.sendMessage("hello");
+    h.controller.connected(true);
+    h.feed(started("a1", "cm1"));
+    expect(h.sent.filter((f) => f.action === "resume")).to.deep.equal([{ action: "resume", turnId: "a1", afterSeq: -1, offset: 0 }]);
+    h.feed({ type: "delta", turnId: "a1", seq: 0, text: "Hi" }, done("a1"));
+    expect(h.last().turns[1]).to.include({ text: "Hi", status: "complete" });
   });
 
   it("follows a history cursor to the last page and ignores pages of a session no longer open", () => {

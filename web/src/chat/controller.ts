@@ -35,6 +35,8 @@ export interface ConversationPort {
   streamText(key: string, text: string, added: string): void;
   /** A message not tied to a turn (e.g. rate limited before anything started). */
   notice(message: string): void;
+  /** Words for a screen reader only (the page shows nothing new). */
+  announce?(message: string): void;
 }
 
 export interface SessionsPort {
@@ -80,7 +82,9 @@ export class ChatController {
   private turns: TurnView[] = [];
   private sessionList: SessionSummary[] = [];
   private readonly live = new Map<string, LiveTurn>();
-  private readonly pendingSends = new Map<string, { userKey: string; answerKey: string }>();
+  private readonly pendingSends = new Map<string, { userKey: string; answerKey: string; epoch: number }>();
+  /** Counts reconnections: a message sent on an earlier connection streams to that one unless resumed here. */
+  private epoch = 0;
   private pendingRegenerate: { answerKey: string; previous: TurnView } | null = null;
   private generatingKey: string | null = null;
   private stopWanted = false;
@@ -116,7 +120,7 @@ export class ChatController {
     const answerKey = `answer:${clientMessageId}`;
     this.turns.push({ key: userKey, role: "user", text: trimmed, status: "pending" });
     this.turns.push({ key: answerKey, role: "assistant", text: "", status: "pending", parentKey: userKey });
-    this.pendingSends.set(clientMessageId, { userKey, answerKey });
+    this.pendingSends.set(clientMessageId, { userKey, answerKey, epoch: this.epoch });
     this.generatingKey = answerKey;
     this.stopWanted = false;
     this.options.send({ action: "send", clientMessageId, text: trimmed, ...(this.sessionId !== null ? { sessionId: this.sessionId } : {}) });
@@ -171,12 +175,24 @@ export class ChatController {
     if (this.history?.cursor !== undefined && !this.history.loading) this.requestHistory(this.history.sessionId, this.history.cursor);
   }
 
-  /** A (re)opened connection: refresh the list, and re-read the open session, which may have moved on. */
+  /**
+   * A (re)opened connection: refresh the list, re-read the open session, which may have moved on, and resume every
+   * answer that was streaming here: the server sends what this page lacks, then the live tail (nothing is lost or
+   * shown twice: the seq and the text length say what the page has).
+   */
   connected(reconnected: boolean): void {
     this.options.send({ action: "sessions" });
     if (reconnected) {
-      // Deltas of a turn started on the old connection are posted to that connection: history is the truth now.
-      this.clearLive();
+      this.epoch += 1;
+      let resumed = false;
+      for (const [turnId, live] of this.live) {
+        const turn = this.findByTurnId(turnId);
+        if (turn === undefined) continue;
+        this.options.send({ action: "resume", turnId, afterSeq: live.sequencer.expected - 1, offset: turn.text.length });
+        this.watch(turnId);
+        resumed = true;
+      }
+      if (resumed) this.options.conversation.announce?.("Reconnected. The answer continues.");
       // A regenerate has no id to re-send it by: whether it started is for history to say.
       if (this.pendingRegenerate !== null) {
         const { answerKey, previous } = this.pendingRegenerate;
@@ -241,6 +257,8 @@ export class ChatController {
     if (answer.status === "pending") answer.status = "streaming";
     this.live.set(frame.turnId, { sequencer: new DeltaSequencer(), gapTimer: null, stallTimer: null, stalled: false });
     this.watch(frame.turnId);
+    // Sent before a reconnect and announced after it: the answer streams to the old connection; follow it here.
+    if (pending !== undefined && pending.epoch !== this.epoch) this.options.send({ action: "resume", turnId: frame.turnId, afterSeq: -1, offset: 0 });
     if (this.sessionId !== frame.sessionId) {
       const isNew = this.sessionId === null;
       this.sessionId = frame.sessionId;
@@ -370,6 +388,13 @@ export class ChatController {
       }
       return local;
     });
+    // An answer still generating for another connection (another tab, a reload, a reconnect): resume it here.
+    for (const turn of merged) {
+      if (turn.status !== "streaming" || turn.turnId === undefined || this.live.has(turn.turnId)) continue;
+      this.live.set(turn.turnId, { sequencer: new DeltaSequencer(), gapTimer: null, stallTimer: null, stalled: false });
+      this.options.send({ action: "resume", turnId: turn.turnId, afterSeq: -1, offset: turn.text.length });
+      this.watch(turn.turnId);
+    }
     const known = new Set(merged.map((t) => t.turnId));
     const localOnly = this.turns.filter(
       (t) => (t.turnId === undefined && t.status === "pending") || (t.turnId !== undefined && this.live.has(t.turnId) && !known.has(t.turnId)),

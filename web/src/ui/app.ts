@@ -60,6 +60,7 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
       },
       streamText: (key, text, added) => conversation.streamText(key, text, added),
       notice: (message) => conversation.notice(message),
+      announce: (message) => announcer.say(message),
     },
     sessions: sidebar,
     onSendRefused: (text) => composer.restoreDraft(text),
