@@ -215,6 +215,8 @@ export class MemoryConnections implements ConnectionStore {
 /** Records frames per connection; can answer 410 from a given post on, or hold posts until released. */
 export class RecordingSender implements ConnectionSender {
   readonly frames: { connectionId: string; frame: ServerFrame }[] = [];
+  /** Connections closed through the @connections API, in order. */
+  readonly closed: string[] = [];
   goneAfter = Number.POSITIVE_INFINITY;
   failWith: Error | undefined;
   inFlight = 0;
@@ -236,6 +238,10 @@ export class RecordingSender implements ConnectionSender {
     } finally {
       this.inFlight--;
     }
+  }
+
+  async close(connectionId: string): Promise<void> {
+    this.closed.push(connectionId);
   }
 
   of<T extends ServerFrame["type"]>(type: T, connectionId?: string): Extract<ServerFrame, { type: T }>[] {
