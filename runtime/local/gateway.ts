@@ -114,6 +114,12 @@ export class GatewayEmulator {
       // https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
       handleProtocols: (_offered, req) => this.selectedProtocols.get(req) ?? false,
     });
+    // `ws` asks handleProtocols only when the client offered some. The guide documents no filtering of the
+    // integration's header, so the answer carries it as returned (assumed, not observed on AWS).
+    this.wss.on("headers", (headers: string[], req: IncomingMessage) => {
+      const selected = this.selectedProtocols.get(req);
+      if (selected !== undefined && !headers.some((h) => /^sec-websocket-protocol:/i.test(h))) headers.push(`Sec-WebSocket-Protocol: ${selected}`);
+    });
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
   }
 

@@ -133,6 +133,19 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
       expect(plain.ws.protocol).to.equal("");
       plain.ws.close();
     });
+
+    it("passes through whatever $connect selected, so a client refuses a protocol it did not offer", async () => {
+      const failures: string[] = [];
+      for (const [query, offered] of [["?select=chat.v2", ["chat.v1"]], ["?select=chat.v1", undefined]] as const) {
+        await openSocket(`${ctx.gateway.url}${query}`, offered ? [...offered] : undefined).then(
+          (socket) => socket.ws.close(),
+          (error: unknown) => failures.push(String(error)),
+        );
+      }
+      expect(failures).to.have.length(2);
+      expect(failures[0]).to.match(/invalid subprotocol/i);
+      expect(failures[1]).to.match(/subprotocol but none was requested/i);
+    });
   });
 
   describe("events match real API Gateway events (fixtures from aws-lambda-go)", () => {
