@@ -62,9 +62,14 @@ export class ChatClient {
 
   /** Opens a connection; resolves with the client, or with the HTTP status of a refused handshake. */
   static handshake(url: string, token: string | undefined): Promise<Handshake> {
-    const target = token === undefined ? url : `${url}?token=${encodeURIComponent(token)}`;
+    // The token is the second offered subprotocol (wire protocol, Connect). A token no browser could offer (not an
+    // RFC 7230 token, e.g. empty or with "/") goes in the raw header, so the server's refusal is still what is measured.
+    const offerable = token !== undefined && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(token);
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(target);
+      const ws =
+        token === undefined || offerable
+          ? new WebSocket(url, token === undefined ? undefined : ["chat.v1", token])
+          : new WebSocket(url, { headers: { "Sec-WebSocket-Protocol": `chat.v1, ${token}` } });
       ws.once("unexpected-response", (_req, res) => {
         resolve({ ok: false, status: res.statusCode ?? 0 });
         res.resume();

@@ -57,7 +57,8 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
     connectionsTable: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
     historyIndexes: true,
-    connections: ["POST"],
+    // POST answers; DELETE closes a connection whose token has expired.
+    connections: ["POST", "DELETE"],
     invokesWorker: true,
   },
   // Generation: reads the turn and its context (Query), updates the turn, releases the slot or drops a gone connection.

@@ -112,9 +112,10 @@ export class ChatEdge extends pulumi.ComponentResource {
           responseHeadersPolicyId: MANAGED_POLICY.securityHeaders,
           functionAssociations: [{ eventType: "viewer-request", functionArn: spaRewrite.arn }],
         },
-        // WebSocket behaviors: never cached, the handshake headers and the token's query string forwarded, Host
-        // not (API Gateway routes on its own host name). CloudFront developer guide, "Use WebSockets with
-        // CloudFront distributions".
+        // WebSocket behaviors: never cached, the handshake headers forwarded (Sec-WebSocket-Protocol carries the
+        // token; AllViewerExceptHostHeader includes every viewer header but Host, CloudFront developer guide, "Use
+        // managed origin request policies"), Host not (API Gateway routes on its own host name). CloudFront
+        // developer guide, "Use WebSockets with CloudFront distributions".
         orderedCacheBehaviors: args.origins.map((origin) => ({
           pathPattern: websocketPath(origin.region),
           targetOriginId: `ws-${origin.region}`,

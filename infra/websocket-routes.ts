@@ -6,13 +6,17 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CLIENT_ACTIONS, type ClientAction } from "../runtime/protocol";
+import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER, type ClientAction } from "../runtime/protocol";
 
 /** The stage every regional API is deployed to; CloudFront rewrites viewer paths to `/<STAGE_NAME>`. */
 export const STAGE_NAME = "live";
 
-/** The query string parameter that carries the Cognito token on connect (wire protocol). */
-export const TOKEN_IDENTITY_SOURCE = "route.request.querystring.token";
+/**
+ * Where the $connect authorizer's token comes from (wire protocol, Connect): the handshake's offered subprotocols,
+ * `Sec-WebSocket-Protocol: chat.v1, <jwt>`. Never the query string: a token in a URL lands in logs. API Gateway
+ * answers 401 without calling the authorizer when the header is missing.
+ */
+export const TOKEN_IDENTITY_SOURCE = `route.request.header.${SUBPROTOCOL_HEADER}`;
 
 /** `$request.body.action` selects the route from the JSON frame's `action` field. */
 export const ROUTE_SELECTION_EXPRESSION = "$request.body.action";
@@ -24,7 +28,7 @@ export function routeTargets(): Record<string, "connect" | "disconnect" | "messa
 }
 
 /**
- * Access log fields. Never the query string: it carries the token. (`$context` variables for WebSocket APIs,
+ * Access log fields. Never the query string or the request headers: a client may put a token there. (`$context` variables for WebSocket APIs,
  * API Gateway developer guide, "WebSocket API access logging variables".)
  */
 export const ACCESS_LOG_FORMAT = JSON.stringify({

@@ -10,8 +10,15 @@ export const MAX_TEXT_BYTES = 16 * 1024;
 /** Largest client frame the runtime parses, in bytes (API Gateway itself refuses frames over 32 KB). */
 export const MAX_FRAME_BYTES = 32 * 1024;
 
-/** The query-string parameter that carries the Cognito token on the WebSocket handshake. */
-export const TOKEN_QUERY_PARAMETER = "token";
+/**
+ * The WebSocket subprotocol of this wire protocol. A client offers it first and its Cognito token second
+ * (`new WebSocket(url, [CHAT_SUBPROTOCOL, token])`, header `Sec-WebSocket-Protocol: chat.v1, <jwt>`); the server
+ * selects it in the handshake answer. The token never travels in the URL, where consoles, proxies and logs keep it.
+ */
+export const CHAT_SUBPROTOCOL = "chat.v1";
+
+/** The handshake header that carries the offered subprotocols, and so the token. */
+export const SUBPROTOCOL_HEADER = "Sec-WebSocket-Protocol";
 
 // ---- client → server -------------------------------------------------------------------------------------
 

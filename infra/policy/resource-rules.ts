@@ -252,7 +252,7 @@ const logRetention: ResourceRule = {
   },
 };
 
-/** Access-log variables that could carry the caller's token (the $connect token travels in the query string). */
+/** Access-log variables that could carry the caller's token (a $connect header; old clients put it in the query string). */
 const SECRET_LOG_VARIABLES = /token|querystring|authorization|\$request\.header/i;
 
 const stageLogging: ResourceRule = {

@@ -1,6 +1,7 @@
 /**
  * The $connect REQUEST authorizer's decision: a valid token → an Allow policy for this connect request with the
- * caller's identity as context (API Gateway passes it to the $connect integration as requestContext.authorizer);
+ * caller's identity and the token's expiry (`exp`, epoch seconds) as context (API Gateway passes it to the $connect
+ * integration as requestContext.authorizer, which stores it with the connection);
  * anything else → the "Unauthorized" error, which API Gateway answers with 401 before the connection exists.
  */
 import type { APIGatewayAuthorizerResult } from "aws-lambda";
@@ -41,6 +42,6 @@ export async function authorizeConnection(
       Version: "2012-10-17",
       Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: methodArn }],
     },
-    context: { userId: identity.userId, username: identity.username },
+    context: { userId: identity.userId, username: identity.username, exp: identity.expiresAt },
   };
 }

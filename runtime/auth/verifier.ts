@@ -15,6 +15,8 @@ import type { AuthConfig } from "../config";
 export interface Identity {
   userId: string;
   username: string;
+  /** The token's `exp`, in seconds since the epoch: the connection it opens ends there. */
+  expiresAt: number;
 }
 
 export interface TokenVerifier {
@@ -59,7 +61,10 @@ export function createCognitoVerifier(
     async verify(token: string): Promise<Identity> {
       const payload = await verifier.verify(token);
       const username = payload["cognito:username"] ?? payload.username ?? payload.sub;
-      return { userId: payload.sub, username: typeof username === "string" ? username : payload.sub };
+      // The library checks `exp` only when present; Cognito always sets it, and a token that could live forever
+      // would make an endless connection, so none is accepted without one.
+      if (!Number.isFinite(payload.exp)) throw new Error("token has no expiry");
+      return { userId: payload.sub, username: typeof username === "string" ? username : payload.sub, expiresAt: payload.exp };
     },
   };
 }

@@ -13,7 +13,15 @@ export interface ConnectDeps {
 }
 
 export async function openConnection(
-  input: { connectionId: string; userId: string; username: string; region: string; callbackEndpoint: string; connectedAtMs?: number },
+  input: {
+    connectionId: string;
+    userId: string;
+    username: string;
+    region: string;
+    callbackEndpoint: string;
+    tokenExpiresAt: number;
+    connectedAtMs?: number;
+  },
   deps: ConnectDeps,
 ): Promise<Connection> {
   const now = deps.clock.now();
@@ -24,6 +32,7 @@ export async function openConnection(
     region: input.region,
     callbackEndpoint: input.callbackEndpoint,
     connectedAt: new Date(input.connectedAtMs ?? now).toISOString(),
+    tokenExpiresAt: input.tokenExpiresAt,
   };
   await deps.connections.put(connection, Math.floor(now / 1000) + CONNECTION_TTL_SECONDS);
   return connection;

@@ -54,11 +54,44 @@ function idsOf(frame: ClientFrame | undefined): { clientMessageId?: string } {
   return frame?.action === "send" ? { clientMessageId: frame.clientMessageId } : {};
 }
 
+/** True once the token that opened the connection has expired (`exp` is in seconds, `at` in milliseconds). */
+export function tokenExpired(connection: Connection, at: number): boolean {
+  return at >= connection.tokenExpiresAt * 1000;
+}
+
+/**
+ * A frame after the token's expiry: `forbidden`, naming no turn or message (the frame was not looked at, so the
+ * client may send it again after reconnecting with a fresh token), then the server closes the socket.
+ */
+async function refuseExpired(connectionId: string, deps: MessageDeps): Promise<void> {
+  deps.log.info("frame refused", { connectionId, code: "forbidden", reason: "token expired" });
+  deps.metrics.error("forbidden");
+  const frame = new ChatError("forbidden", "the sign-in token has expired; reconnect with a fresh one").toFrame();
+  try {
+    await reply(deps, connectionId, frame);
+  } catch (error) {
+    deps.log.warn("could not post the error frame", { connectionId, error: error instanceof Error ? error.name : typeof error });
+  }
+  try {
+    await deps.sender.close(connectionId);
+  } catch (error) {
+    // The socket stays open for now; its next frame is refused again and the close retried.
+    deps.log.error("could not close an expired connection", { connectionId, error: error instanceof Error ? error.name : typeof error });
+  }
+}
+
 export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps): Promise<MessageOutcome> {
   const { connectionId } = input;
   let action: MessageOutcome["action"] = "invalid";
   let parsed: ClientFrame | undefined;
   try {
+    // Every frame, ping and malformed ones included, starts with the caller's connection: its token may have
+    // expired. A warm container reads it once per socket (CachedConnectionStore), so this costs no round trip.
+    const connection = await deps.connections.get(connectionId);
+    if (connection && tokenExpired(connection, input.receivedAt)) {
+      await refuseExpired(connectionId, deps);
+      return { action, error: "forbidden" };
+    }
     const frame = parseClientFrame(input.body);
     parsed = frame;
     action = frame.action;
@@ -66,7 +99,6 @@ export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps)
       await reply(deps, connectionId, { type: "pong" });
       return { action };
     }
-    const connection = await deps.connections.get(connectionId);
     if (!connection) throw new ChatError("forbidden", "connection is not registered; reconnect");
     await run(frame, connection, input.receivedAt, deps);
     return { action };

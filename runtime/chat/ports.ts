@@ -15,6 +15,11 @@ export interface Connection {
   /** The @connections endpoint that reaches this socket. */
   callbackEndpoint: string;
   connectedAt: string;
+  /**
+   * When the token that opened the connection expires, in seconds since the epoch (the JWT's `exp`). A frame
+   * after it is refused with `forbidden` and the connection closed: an open socket does not outlive its token.
+   */
+  tokenExpiresAt: number;
 }
 
 export interface ConnectionStore {
@@ -37,6 +42,8 @@ export interface ConnectionSender {
    * generated in one region reaches a client connected to another); default: this region's.
    */
   post(connectionId: string, frame: ServerFrame, endpoint?: string): Promise<PostResult>;
+  /** Closes the client's socket (the `$disconnect` route then runs as usual); a connection already gone is no error. */
+  close(connectionId: string): Promise<void>;
 }
 
 // ---- sessions and turns --------------------------------------------------------------------------------------

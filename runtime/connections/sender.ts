@@ -1,8 +1,12 @@
 /**
- * ConnectionSender over the API Gateway @connections API (PostToConnection). A closed socket answers 410
- * GoneException (API Gateway developer guide, "Use @connections commands in your backend service").
+ * ConnectionSender over the API Gateway @connections API (PostToConnection, DeleteConnection). A closed socket
+ * answers 410 GoneException (API Gateway developer guide, "Use @connections commands in your backend service").
  */
-import { PostToConnectionCommand, type ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import {
+  DeleteConnectionCommand,
+  PostToConnectionCommand,
+  type ApiGatewayManagementApiClient,
+} from "@aws-sdk/client-apigatewaymanagementapi";
 import type { ServerFrame } from "../protocol";
 import type { ConnectionSender, PostResult } from "../chat/ports";
 import { timeout } from "../aws/timeout";
@@ -29,6 +33,14 @@ export class ApiGatewayConnectionSender implements ConnectionSender {
     } catch (error) {
       if (isGone(error)) return "gone";
       throw error;
+    }
+  }
+
+  async close(connectionId: string): Promise<void> {
+    try {
+      await this.client().send(new DeleteConnectionCommand({ ConnectionId: connectionId }), timeout(POST_TIMEOUT_MS));
+    } catch (error) {
+      if (!isGone(error)) throw error;
     }
   }
 }

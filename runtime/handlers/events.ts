@@ -15,12 +15,16 @@ export interface WebSocketEvent {
     /** $connect only: what the REQUEST authorizer returned as context (plus principalId). */
     authorizer?: Record<string, unknown> | null;
   };
+  /** $connect only: the handshake's headers. */
+  headers?: Record<string, string | undefined> | null;
   body?: string | null;
   isBase64Encoded?: boolean;
 }
 
 export interface WebSocketResult {
   statusCode: number;
+  /** $connect only: headers of the handshake answer (the selected `Sec-WebSocket-Protocol`). */
+  headers?: Record<string, string>;
   body?: string;
 }
 

@@ -1,7 +1,8 @@
 /**
  * API Gateway WebSocket API emulator on `ws`: the `$connect` REQUEST authorizer, route selection on
- * `$request.body.action`, synchronous Lambda proxy integrations with the integration timeout, `$disconnect`, and
- * the `@connections` management API on the same port (`/<stage>/@connections/<connectionId>`).
+ * `$request.body.action`, synchronous Lambda proxy integrations with the integration timeout, the subprotocol
+ * that the `$connect` integration selects, `$disconnect`, and the `@connections` management API (POST, GET,
+ * DELETE) on the same port (`/<stage>/@connections/<connectionId>`).
  * Limits: "Quotas for configuring and running a WebSocket API in API Gateway" (AWS developer guide).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -48,7 +49,7 @@ export interface GatewayRoutes {
   /** REQUEST authorizer on `$connect`. */
   authorizer?: string;
   /**
-   * The authorizer's identity sources, e.g. `route.request.querystring.token`: when one is missing API Gateway
+   * The authorizer's identity sources, e.g. `route.request.header.Sec-WebSocket-Protocol`: when one is missing API Gateway
    * answers 401 without invoking the authorizer.
    */
   identitySource?: string[];
@@ -97,12 +98,28 @@ export class GatewayEmulator {
   private readonly wss: WebSocketServer;
   private readonly live = new Map<string, LiveConnection>();
   private readonly pending = new Set<Promise<unknown>>();
+  /** The subprotocol each handshake's `$connect` integration selected (its `Sec-WebSocket-Protocol` header). */
+  private readonly selectedProtocols = new WeakMap<IncomingMessage, string>();
   private port = 0;
 
   constructor(private readonly options: GatewayOptions) {
     this.limits = { ...API_GATEWAY_LIMITS, ...options.limits };
     this.server = createServer((req, res) => void this.onHttp(req, res));
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.messageBytes });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.limits.messageBytes,
+      // API Gateway answers with the subprotocol the $connect integration returned, and with none when it returned
+      // none (then a client that offered some drops the connection). `ws` alone would pick the first one offered.
+      // API Gateway developer guide, "Set up a $connect route that requires a WebSocket subprotocol":
+      // https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
+      handleProtocols: (_offered, req) => this.selectedProtocols.get(req) ?? false,
+    });
+    // `ws` asks handleProtocols only when the client offered some. The guide documents no filtering of the
+    // integration's header, so the answer carries it as returned (assumed, not observed on AWS).
+    this.wss.on("headers", (headers: string[], req: IncomingMessage) => {
+      const selected = this.selectedProtocols.get(req);
+      if (selected !== undefined && !headers.some((h) => /^sec-websocket-protocol:/i.test(h))) headers.push(`Sec-WebSocket-Protocol: ${selected}`);
+    });
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
   }
 
@@ -205,6 +222,8 @@ export class GatewayEmulator {
           this.live.delete(info.connectionId);
           return refuse(socket, status, "Forbidden");
         }
+        const protocol = subprotocolOf(result);
+        if (protocol !== undefined) this.selectedProtocols.set(req, protocol);
       } catch {
         this.live.delete(info.connectionId);
         return refuse(socket, 500, "Internal Server Error");
@@ -371,7 +390,18 @@ function statusOf(result: unknown): number | undefined {
   return undefined;
 }
 
-/** `route.request.querystring.token` / `route.request.header.Auth`: is the identity source present? */
+/** The `Sec-WebSocket-Protocol` header of a Lambda proxy result (any casing), if it has one. */
+function subprotocolOf(result: unknown): string | undefined {
+  if (typeof result !== "object" || result === null || !("headers" in result)) return undefined;
+  const headers = (result as { headers: unknown }).headers;
+  if (typeof headers !== "object" || headers === null) return undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === "sec-websocket-protocol" && typeof value === "string" && value !== "") return value;
+  }
+  return undefined;
+}
+
+/** An identity source such as `route.request.header.Sec-WebSocket-Protocol`: is it present in the handshake? */
 function identityPresent(source: string, req: IncomingMessage, url: URL): boolean {
   const [, , kind, name] = source.split(".");
   if (kind === "querystring") return Boolean(url.searchParams.get(name));

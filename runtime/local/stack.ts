@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { ENV, HANDLERS, type HandlerName } from "../env";
-import { CLIENT_ACTIONS, type WebConfig } from "../protocol";
+import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER, type WebConfig } from "../protocol";
 import { BedrockEmulator, type BedrockFault, type BedrockTiming, type GuardrailBehaviour } from "./bedrock";
 import type { OpenAiPassthrough } from "./bedrock-openai";
 import { lockDataDir } from "./data-lock";
@@ -156,7 +156,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions,
       routes: {
         authorizer: "authorizer",
-        identitySource: ["route.request.querystring.token"],
+        // As the program declares it (infra/websocket-routes.ts): the token is the second offered subprotocol.
+        identitySource: [`route.request.header.${SUBPROTOCOL_HEADER}`],
         routes: {
           $connect: "connect",
           $disconnect: "disconnect",

@@ -1,6 +1,7 @@
 /**
  * The local web server: the built client (`dist/web`), `/config.json` (WebConfig), the dev sign-in
- * `GET /local/token?user=NAME` → `{"token":"<jwt>"}`, and each region's WebSocket at `/ws/<region>` (./ws-edge.ts).
+ * `GET /local/token?user=NAME[&ttl=SECONDS]` → `{"token":"<jwt>"}` (ttl: the token's lifetime), and each region's
+ * WebSocket at `/ws/<region>` (./ws-edge.ts).
  */
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -26,6 +27,19 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** Names the dev sign-in accepts: the token's `cognito:username`. */
 const USER_NAME = /^[A-Za-z0-9._@+-]{1,64}$/;
+
+/** The longest `ttl` the dev sign-in mints: one day, Cognito's maximum for ID and access tokens. */
+export const MAX_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+
+/** The `ttl` query parameter: absent (the issuer's default lifetime), or whole seconds in 1…MAX_TOKEN_TTL_SECONDS. */
+export function parseTokenTtl(value: string | null): { ttl?: number } | { error: string } {
+  if (value === null) return {};
+  const ttl = /^[0-9]{1,6}$/.test(value) ? Number(value) : NaN;
+  if (!(ttl >= 1 && ttl <= MAX_TOKEN_TTL_SECONDS)) {
+    return { error: `ttl must be a whole number of seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}` };
+  }
+  return { ttl };
+}
 
 export interface WebServerOptions {
   staticDir: string;
@@ -75,8 +89,11 @@ export class LocalWebServer {
       if (!USER_NAME.test(user)) {
         return sendJson(res, 400, { message: "user must be 1-64 letters, digits or ._@+-" });
       }
+      const lifetime = parseTokenTtl(url.searchParams.get("ttl"));
+      if ("error" in lifetime) return sendJson(res, 400, { message: lifetime.error });
       const use: TokenUse = url.searchParams.get("use") === "access" ? "access" : "id";
-      return sendJson(res, 200, { token: this.options.identity.mint(user, { tokenUse: use }) }, { "cache-control": "no-store" });
+      const token = this.options.identity.mint(user, { tokenUse: use, expiresIn: lifetime.ttl });
+      return sendJson(res, 200, { token }, { "cache-control": "no-store" });
     }
     this.serveStatic(url.pathname, res);
   }

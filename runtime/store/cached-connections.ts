@@ -2,7 +2,8 @@
  * A ConnectionStore that remembers, per container, the connections it has read. A connection's identity (user,
  * region, callback endpoint) is written once on `$connect` and never changes, and API Gateway delivers frames only
  * from open connections, so a warm message handler need not read it again for every frame of the same socket.
- * Only successful reads are kept (a connection not yet stored is read again), bounded in number and age.
+ * Only successful reads are kept (a connection not yet stored is read again), bounded in number and age. The
+ * token's expiry is part of the cached record, so checking it on every frame costs no read either.
  */
 import type { Connection, ConnectionStore } from "../chat/ports";
 
@@ -11,6 +12,7 @@ export const CONNECTION_MAX_AGE_MS = 2 * 60 * 60 * 1000;
 
 export class CachedConnectionStore implements ConnectionStore {
   private readonly cache = new Map<string, { connection: Connection; until: number }>();
+  private readonly reading = new Map<string, Promise<Connection | undefined>>();
 
   constructor(
     private readonly store: ConnectionStore,
@@ -22,6 +24,17 @@ export class CachedConnectionStore implements ConnectionStore {
     const hit = this.cache.get(connectionId);
     if (hit && hit.until > this.now()) return { ...hit.connection };
     this.cache.delete(connectionId);
+    // Frames that arrive together share one read, and see its answer in the order they asked.
+    let read = this.reading.get(connectionId);
+    if (!read) {
+      read = this.read(connectionId).finally(() => this.reading.delete(connectionId));
+      this.reading.set(connectionId, read);
+    }
+    const connection = await read;
+    return connection && { ...connection };
+  }
+
+  private async read(connectionId: string): Promise<Connection | undefined> {
     const connection = await this.store.get(connectionId);
     if (connection) {
       // Oldest first out when full (a Map iterates in insertion order).

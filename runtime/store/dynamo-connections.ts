@@ -33,6 +33,8 @@ export class DynamoConnectionStore implements ConnectionStore {
       region: String(Item.region ?? ""),
       callbackEndpoint: String(Item.callbackEndpoint ?? ""),
       connectedAt: String(Item.connectedAt ?? ""),
+      // A record without it (written before tokens expired connections) counts as expired: the client reconnects.
+      tokenExpiresAt: typeof Item.tokenExpiresAt === "number" ? Item.tokenExpiresAt : 0,
     };
   }
 

@@ -123,7 +123,10 @@ describe("infra bundle: handlers → Lambda zip", function () {
     try {
       const file = path.join(dir, "index.js");
       fs.writeFileSync(file, bundleSource("connect"));
-      const event = { requestContext: { connectionId: "conn-1=", routeKey: "$connect", eventType: "CONNECT", connectedAt: 1, authorizer: { userId: "u-1", username: "alice" } } };
+      const event = {
+        headers: { "Sec-WebSocket-Protocol": "chat.v1, eyJhbGciOiJSUzI1NiJ9.e30.sig" },
+        requestContext: { connectionId: "conn-1=", routeKey: "$connect", eventType: "CONNECT", connectedAt: 1, authorizer: { userId: "u-1", username: "alice", exp: 1_900_000_000 } },
+      };
       const script = `require(process.argv[1]).handler(${JSON.stringify(event)}).then((r) => process.stdout.write(JSON.stringify(r)))`;
       const env = {
         PATH: process.env.PATH ?? "",
@@ -144,10 +147,11 @@ describe("infra bundle: handlers → Lambda zip", function () {
       const out = await new Promise<string>((resolve, reject) =>
         execFile(process.execPath, ["-e", script, file], { cwd: dir, encoding: "utf8", env }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
       );
-      expect(JSON.parse(out)).to.deep.equal({ statusCode: 200 });
+      expect(JSON.parse(out)).to.deep.equal({ statusCode: 200, headers: { "Sec-WebSocket-Protocol": "chat.v1" } });
       expect(calls.map((c) => c.target)).to.deep.equal(["DynamoDB_20120810.PutItem"]);
       expect(JSON.parse(calls[0]!.body)).to.deep.include({ TableName: "connections" });
       expect(JSON.parse(calls[0]!.body).Item.userId).to.deep.equal({ S: "u-1" });
+      expect(JSON.parse(calls[0]!.body).Item.tokenExpiresAt).to.deep.equal({ N: "1900000000" });
     } finally {
       server.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -71,27 +71,39 @@ const upgradeHeaders: Record<string, Value> = {
 describe("infra edge: WebSocket path rewrite (CloudFront Function)", () => {
   const handler = load("ws-path-rewrite.js");
 
-  it("rewrites /ws/<region> to the API's stage path and keeps the token and the handshake headers", () => {
-    const event = viewerRequest("/ws/us-west-2", { token: { value: "eyJraWQiOiJhYmMifQ.payload.sig" } }, upgradeHeaders);
+  /** A browser's `new WebSocket(url, ["chat.v1", token])` sends `Sec-WebSocket-Protocol: chat.v1, <token>`. */
+  const offering = (header: string): Record<string, Value> => ({ ...upgradeHeaders, "sec-websocket-protocol": { value: header } });
+  const TOKEN = "eyJraWQiOiJhYmMifQ.payload.sig";
+
+  it("rewrites /ws/<region> to the API's stage path and forwards the handshake headers, the token's header included", () => {
+    const event = viewerRequest("/ws/us-west-2", {}, offering(`chat.v1, ${TOKEN}`));
     const result = handler(event) as CloudFrontRequest;
     expect(result.uri).to.equal(`/${STAGE_NAME}`);
-    expect(result.querystring).to.deep.equal({ token: { value: "eyJraWQiOiJhYmMifQ.payload.sig" } });
     expect(result.headers).to.deep.equal(event.request.headers);
+    expect(result.headers["sec-websocket-protocol"]).to.deep.equal({ value: `chat.v1, ${TOKEN}` });
     expect(result.method).to.equal("GET");
   });
 
-  it("keeps other query parameters, including multi-valued ones", () => {
-    const querystring = { token: { value: "t" }, v: { value: "1", multiValue: [{ value: "1" }, { value: "2" }] } };
-    const result = handler(viewerRequest("/ws/eu-west-1", querystring, upgradeHeaders)) as CloudFrontRequest;
-    expect(result.querystring).to.deep.equal(querystring);
+  it("keeps other query parameters, including multi-valued ones, and drops a stale token parameter", () => {
+    const other = { v: { value: "1", multiValue: [{ value: "1" }, { value: "2" }] } };
+    const result = handler(viewerRequest("/ws/eu-west-1", { ...other, token: { value: TOKEN } }, offering(`chat.v1,${TOKEN}`))) as CloudFrontRequest;
+    expect(result.querystring).to.deep.equal(other);
     expect(result.uri).to.equal(`/${STAGE_NAME}`);
   });
 
-  it("answers 401 at the edge when the token is missing or empty", () => {
-    const cases: Record<string, Value>[] = [{}, { token: { value: "" } }, { other: { value: "x" } }];
-    for (const querystring of cases) {
-      const result = handler(viewerRequest("/ws/us-east-1", querystring, upgradeHeaders));
-      expect(result).to.deep.include({ statusCode: 401, statusDescription: "Unauthorized" });
+  it("answers 401 at the edge when no token is offered after chat.v1, whatever the query string holds", () => {
+    const refused: [Record<string, Value>, Record<string, Value>][] = [
+      [{}, upgradeHeaders],
+      [{ token: { value: TOKEN } }, upgradeHeaders],
+      [{}, offering("chat.v1")],
+      [{}, offering("chat.v1, ")],
+      [{}, offering(TOKEN)],
+      [{}, offering(`chat.v2, ${TOKEN}`)],
+      [{}, offering("")],
+    ];
+    for (const [querystring, headers] of refused) {
+      const result = handler(viewerRequest("/ws/us-east-1", querystring, headers));
+      expect(result, JSON.stringify(headers["sec-websocket-protocol"] ?? null)).to.deep.include({ statusCode: 401, statusDescription: "Unauthorized" });
     }
   });
 

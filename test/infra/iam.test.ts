@@ -210,6 +210,7 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
   ]);
   allowIf(fn.handler === "message", [
     { action: "dynamodb:GetItem", resource: connections, why: "looks up the connection" },
+    { action: "execute-api:ManageConnections", resource: post(apiId, stage, "DELETE"), why: "closes a connection whose token expired" },
   ]);
   allowIf(fn.handler === "message" || fn.handler === "worker", [
     { action: "dynamodb:UpdateItem", resource: connections, why: "takes or releases a generation slot" },
@@ -234,10 +235,12 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
   denied.push(
     { action: "execute-api:ManageConnections", resource: post("zzzzzzzzzz", stage), why: "another API" },
     { action: "execute-api:ManageConnections", resource: post(apiId, "another-stage"), why: "another stage" },
-    { action: "execute-api:ManageConnections", resource: post(apiId, stage, "DELETE"), why: "closing connections is not needed" },
     { action: "lambda:InvokeFunction", resource: `arn:aws:lambda:${region}:${A}:function:another-function`, why: "another function" },
     { action: "bedrock:ApplyGuardrail", resource: `arn:aws:bedrock:${elsewhere}:${A}:guardrail/zzzzzzzzzzzz`, why: "another region's guardrail" },
   );
+  if (fn.handler !== "message") {
+    denied.push({ action: "execute-api:ManageConnections", resource: post(apiId, stage, "DELETE"), why: "only the message handler closes connections" });
+  }
   const otherWorker = t.functions.find((f) => f.region !== region && f.handler === "worker");
   if (otherWorker) denied.push({ action: "lambda:InvokeFunction", resource: otherWorker.functionArn, why: "another region's worker" });
   const otherGuardrail = [...t.guardrailArn].find(([r]) => r !== region)?.[1];

@@ -80,13 +80,14 @@ for (const [label, config] of [
       }
     });
 
-    it("guards $connect, and only $connect, with a REQUEST authorizer reading the token from the query string", () => {
+    it("guards $connect, and only $connect, with a REQUEST authorizer reading the token from Sec-WebSocket-Protocol", () => {
       for (const region of regions) {
         const authorizers = stack.inRegion(TYPES.authorizer, region);
         expect(authorizers).to.have.length(1);
         const authorizer = authorizers[0]!;
         expect(authorizer.inputs.authorizerType).to.equal("REQUEST");
-        expect(authorizer.inputs.identitySources).to.deep.equal(["route.request.querystring.token"]);
+        // The token is the second offered subprotocol (wire protocol, Connect), never a query parameter.
+        expect(authorizer.inputs.identitySources).to.deep.equal(["route.request.header.Sec-WebSocket-Protocol"]);
         expect(authorizer.inputs.authorizerUri).to.equal(stack.fn(region, "authorizer").state.invokeArn);
         for (const route of stack.inRegion(TYPES.route, region)) {
           if (route.inputs.routeKey === "$connect") {

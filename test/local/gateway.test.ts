@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import { LocalFunctions, type LambdaHandler } from "../../runtime/local/functions";
 import { GatewayEmulator, type GatewayLimits } from "../../runtime/local/gateway";
 import { fixtureHandlers } from "./fixtures/gateway-handlers";
-import { handshakeStatus, openSocket, shapeOf, waitFor } from "./helpers";
+import { chatProtocols, handshakeStatus, openSocket, shapeOf, waitFor } from "./helpers";
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, "fixtures", "apigw-websocket", name), "utf8")) as Record<string, unknown>;
@@ -32,7 +32,7 @@ async function startGateway(options: { authorizer: boolean; limits?: Partial<Gat
     functions,
     routes: {
       authorizer: options.authorizer ? "authorizer" : undefined,
-      identitySource: options.authorizer ? ["route.request.querystring.token"] : undefined,
+      identitySource: options.authorizer ? ["route.request.header.Sec-WebSocket-Protocol"] : undefined,
       routes: { $connect: "connect", $disconnect: "disconnect", $default: "echo", echo: "echo", slow: "slow", crash: "crash" },
     },
     limits: options.limits,
@@ -57,15 +57,15 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
     after(() => ctx.gateway.stop());
 
     it("runs the authorizer first with a REQUEST event and a $connect method ARN", async () => {
-      const socket = await openSocket(`${ctx.gateway.url}?token=good`);
+      const socket = await openSocket(ctx.gateway.url, chatProtocols("good"));
       const auth = ctx.received.find((r) => r.name === "authorizer")!.event;
       expect(auth.type).to.equal("REQUEST");
       expect(auth.methodArn).to.equal(`arn:aws:execute-api:us-east-1:000000000000:localapi01/local/$connect`);
-      expect(auth.queryStringParameters).to.deep.equal({ token: "good" });
-      expect(auth.multiValueQueryStringParameters).to.deep.equal({ token: ["good"] });
+      expect(auth).not.to.have.property("queryStringParameters");
       expect(auth.stageVariables).to.deep.equal({});
       const headers = auth.headers as Record<string, string>;
       expect(headers).to.include.keys("Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "X-Forwarded-For", "X-Forwarded-Proto");
+      expect(headers["Sec-WebSocket-Protocol"]).to.equal("chat.v1,good");
       expect((auth.multiValueHeaders as Record<string, string[]>).Host).to.deep.equal([headers.Host]);
       const rc = auth.requestContext as Record<string, unknown>;
       expect(rc).to.include({ routeKey: "$connect", eventType: "CONNECT", messageDirection: "IN", stage: "local", apiId: "localapi01" });
@@ -74,12 +74,12 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
     });
 
     it("passes principalId, the authorizer context and integrationLatency to $connect and later routes", async () => {
-      const socket = await openSocket(`${ctx.gateway.url}?token=good`);
+      const socket = await openSocket(ctx.gateway.url, chatProtocols("good"));
       const connect = ctx.received.filter((r) => r.name === "connect").at(-1)!.event;
       const authorizer = (connect.requestContext as Record<string, Record<string, unknown>>).authorizer;
       expect(authorizer).to.include({ principalId: "user-1", userId: "user-1", tokenUse: "id" });
       expect(authorizer.integrationLatency).to.be.a("number");
-      expect(connect.queryStringParameters).to.deep.equal({ token: "good" });
+      expect((connect.headers as Record<string, string>)["Sec-WebSocket-Protocol"]).to.equal("chat.v1,good");
       expect(connect.isBase64Encoded).to.equal(false);
       socket.send({ action: "echo", n: 1 });
       await socket.next((f: { route?: string }) => f.route === "echo");
@@ -91,16 +91,60 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
     it("refuses the upgrade with 401 when the authorizer throws Unauthorized or the token is missing, 403 on Deny", async () => {
       const connectsBefore = ctx.received.filter((r) => r.name === "connect").length;
       const authorizersBefore = ctx.received.filter((r) => r.name === "authorizer").length;
-      expect(await handshakeStatus(`${ctx.gateway.url}?token=forged`)).to.equal(401);
-      expect(await handshakeStatus(`${ctx.gateway.url}?token=deny`)).to.equal(403);
+      expect(await handshakeStatus(ctx.gateway.url, chatProtocols("forged"))).to.equal(401);
+      expect(await handshakeStatus(ctx.gateway.url, chatProtocols("deny"))).to.equal(403);
       expect(await handshakeStatus(ctx.gateway.url)).to.equal(401);
+      // The token in the query string is not an identity source: refused before the authorizer runs.
+      expect(await handshakeStatus(`${ctx.gateway.url}?token=good`)).to.equal(401);
       // The missing identity source is refused before the authorizer runs; nothing reaches $connect.
       expect(ctx.received.filter((r) => r.name === "authorizer").length).to.equal(authorizersBefore + 2);
       expect(ctx.received.filter((r) => r.name === "connect").length).to.equal(connectsBefore);
     });
 
     it("refuses a path after the stage with 403", async () => {
-      expect(await handshakeStatus(`${ctx.gateway.url}/extra?token=good`)).to.equal(403);
+      expect(await handshakeStatus(`${ctx.gateway.url}/extra`, chatProtocols("good"))).to.equal(403);
+    });
+
+    it("answers the handshake with the subprotocol that $connect selected (chat.v1), which a ws client accepts", async () => {
+      const socket = await openSocket(ctx.gateway.url, chatProtocols("good"));
+      expect(socket.ws.protocol).to.equal("chat.v1");
+      socket.send({ action: "echo", n: 2 });
+      await socket.next((f: { route?: string }) => f.route === "echo");
+      socket.ws.close();
+    });
+  });
+
+  describe("subprotocol selection without an authorizer", () => {
+    let ctx: Awaited<ReturnType<typeof startGateway>>;
+    before(async () => {
+      ctx = await startGateway({ authorizer: false });
+    });
+    after(() => ctx.gateway.stop());
+
+    it("names no subprotocol when $connect selected none, and a client that offered some drops the connection", async () => {
+      // As API Gateway: the answer carries only what the integration returned, never the first offered protocol.
+      let failure: unknown;
+      await openSocket(ctx.gateway.url, ["chat.v2"]).then(
+        (socket) => socket.ws.close(),
+        (error: unknown) => (failure = error),
+      );
+      expect(String(failure)).to.match(/no subprotocol/i);
+      const plain = await openSocket(ctx.gateway.url);
+      expect(plain.ws.protocol).to.equal("");
+      plain.ws.close();
+    });
+
+    it("passes through whatever $connect selected, so a client refuses a protocol it did not offer", async () => {
+      const failures: string[] = [];
+      for (const [query, offered] of [["?select=chat.v2", ["chat.v1"]], ["?select=chat.v1", undefined]] as const) {
+        await openSocket(`${ctx.gateway.url}${query}`, offered ? [...offered] : undefined).then(
+          (socket) => socket.ws.close(),
+          (error: unknown) => failures.push(String(error)),
+        );
+      }
+      expect(failures).to.have.length(2);
+      expect(failures[0]).to.match(/invalid subprotocol/i);
+      expect(failures[1]).to.match(/subprotocol but none was requested/i);
     });
   });
 

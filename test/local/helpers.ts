@@ -11,9 +11,14 @@ export interface TestSocket {
   send(frame: unknown): void;
 }
 
-export function openSocket(url: string): Promise<TestSocket> {
+/** The subprotocols a chat client offers: `chat.v1`, then the token (wire protocol, Connect). */
+export function chatProtocols(token: string): string[] {
+  return ["chat.v1", token];
+}
+
+export function openSocket(url: string, protocols?: string[]): Promise<TestSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, protocols);
     const frames: unknown[] = [];
     const waiters: Array<() => void> = [];
     const closed = new Promise<{ code: number; reason: string }>((r) =>
@@ -61,9 +66,9 @@ export function openSocket(url: string): Promise<TestSocket> {
 }
 
 /** Attempts a handshake that should fail; resolves with the HTTP status the server answered. */
-export function handshakeStatus(url: string): Promise<number> {
+export function handshakeStatus(url: string, protocols?: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, protocols);
     ws.on("unexpected-response", (_req, res) => {
       resolve(res.statusCode ?? 0);
       ws.terminate();

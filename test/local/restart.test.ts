@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { openSocket, type TestSocket } from "./helpers";
+import { chatProtocols, openSocket, type TestSocket } from "./helpers";
 
 const REPO = resolve(__dirname, "..", "..");
 
@@ -88,7 +88,7 @@ describe("npm start: stopped by its pid, restarted on the same port", function (
     running.push(first);
     expect(first.wsUrl).to.equal(`ws://127.0.0.1:${port}/ws/us-east-1`);
     const user = await token(first.webUrl, "restarter");
-    const socket = await openSocket(`${first.wsUrl}?token=${user}`);
+    const socket = await openSocket(first.wsUrl, chatProtocols(user));
     const sessionId = await answered(socket, "Keep this conversation across a restart");
 
     first.child.kill("SIGTERM"); // what `kill <pid>` does: npm, not the stack, gets the signal
@@ -100,7 +100,7 @@ describe("npm start: stopped by its pid, restarted on the same port", function (
     const second = await run(process.execPath, ["--import", "tsx", "runtime/local/start.ts"], env);
     running.push(second);
     expect(second.wsUrl, "the page's WebSocket URL did not change").to.equal(first.wsUrl);
-    const again = await openSocket(`${first.wsUrl}?token=${user}`);
+    const again = await openSocket(first.wsUrl, chatProtocols(user));
     again.send({ action: "history", sessionId });
     const history = await again.next<{ type: string; turns: Array<{ role: string; status: string }> }>((f) => f.type === "history" || f.type === "error");
     expect(history.type).to.equal("history");

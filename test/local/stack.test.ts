@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
-import { handshakeStatus, openSocket, waitFor, type TestSocket } from "./helpers";
+import { chatProtocols, handshakeStatus, openSocket, waitFor, type TestSocket } from "./helpers";
 
 interface Frame {
   type: string;
@@ -51,7 +51,7 @@ describe("local/stack: startLocalStack with the real handlers on DynamoDB Local"
       bedrock: { timing: { timeToFirstTokenMs: 20, tokensPerSecond: 400 } },
       env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "1000", LOG_LEVEL: "SILENT" },
     });
-    socket = await openSocket(`${stack.wsUrl}?token=${await stack.token("tester")}`);
+    socket = await openSocket(stack.wsUrl, chatProtocols(await stack.token("tester")));
   });
   after(async () => {
     socket?.ws.close();
@@ -111,12 +111,46 @@ describe("local/stack: startLocalStack with the real handlers on DynamoDB Local"
 
   it("refuses bad tokens from the issuer at the handshake", async () => {
     for (const kind of ["expired", "wrong-client", "wrong-use", "forged"] as const) {
-      expect(await handshakeStatus(`${stack.wsUrl}?token=${stack.identity.mintBad(kind)}`), kind).to.be.oneOf([401, 403]);
+      expect(await handshakeStatus(stack.wsUrl, chatProtocols(stack.identity.mintBad(kind))), kind).to.be.oneOf([401, 403]);
     }
   });
 
+  it("answers forbidden to a frame after the token's expiry and closes that connection, and only that one", async () => {
+    const response = await fetch(`${stack.webUrl}local/token?user=shortlived&ttl=1`);
+    const { token } = (await response.json()) as { token: string };
+    const expiring = await openSocket(stack.wsUrl, chatProtocols(token));
+    expect(expiring.ws.protocol).to.equal("chat.v1");
+    const connectionId = stack.gateway.connections().at(-1)!.connectionId;
+    // Ping until the server refuses: the state is the answer, not the time it takes.
+    let refusal: { type?: string; code?: string; turnId?: string; clientMessageId?: string } | undefined;
+    const deadline = Date.now() + 15_000;
+    while (refusal === undefined && Date.now() < deadline) {
+      expiring.send({ action: "ping" });
+      const answer = await expiring.next<{ type?: string; code?: string }>((f) => f.type === "pong" || f.type === "error");
+      if (answer.type === "error") refusal = answer;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(refusal).to.deep.include({ type: "error", code: "forbidden" });
+    expect(refusal).not.to.have.any.keys("turnId", "clientMessageId");
+    await expiring.closed;
+    await waitFor(
+      () =>
+        stack.gateway.invocations.find(
+          (i) => i.routeKey === "$disconnect" && (i.event as { requestContext: { connectionId: string } }).requestContext.connectionId === connectionId,
+        ),
+      5_000,
+      "$disconnect of the expired connection",
+    );
+    // The long-lived connection of another user is untouched.
+    const pongs = () => socket.frames.filter((f) => (f as { type?: string }).type === "pong").length;
+    const before = pongs();
+    socket.send({ action: "ping" });
+    await waitFor(() => pongs() > before, 5_000, "a pong on the other connection");
+    expect(socket.ws.readyState).to.equal(socket.ws.OPEN);
+  });
+
   it("runs $disconnect when the gateway drops a connection", async () => {
-    const other = await openSocket(`${stack.wsUrl}?token=${await stack.token("dropper")}`);
+    const other = await openSocket(stack.wsUrl, chatProtocols(await stack.token("dropper")));
     const connectionId = stack.gateway.connections().at(-1)!.connectionId;
     stack.gateway.drop(connectionId);
     await other.closed;
@@ -144,7 +178,7 @@ describe("local/stack: a second stack in the same process (dynalite, ConverseStr
       env: { LOG_LEVEL: "SILENT" },
     });
     try {
-      const socket = await openSocket(`${stack.wsUrl}?token=${await stack.token("second")}`);
+      const socket = await openSocket(stack.wsUrl, chatProtocols(await stack.token("second")));
       const started = await send(socket, "forbidden topic, but no guardrail is configured");
       const done = await finished(socket, started.turnId!);
       expect(done.stopReason).to.equal("end_turn");

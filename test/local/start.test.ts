@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { WebConfig } from "../../runtime/protocol";
-import { handshakeStatus, openSocket, type TestSocket } from "./helpers";
+import { chatProtocols, handshakeStatus, openSocket, type TestSocket } from "./helpers";
 
 const REPO = resolve(__dirname, "..", "..");
 
@@ -108,7 +108,7 @@ describe("npm start (runtime/local/start.ts) end to end", function () {
   });
 
   it("chats: token from /local/token, send, then turn.started, ordered deltas and turn.done", async () => {
-    const socket = await openSocket(`${stack!.wsUrl}?token=${await tokenFor(stack!.webUrl, "alice")}`);
+    const socket = await openSocket(stack!.wsUrl, chatProtocols(await tokenFor(stack!.webUrl, "alice")));
     const { started, done, deltas } = await chat(socket, "How do I keep a WebSocket connection alive behind a proxy?");
     expect(done.type).to.equal("turn.done");
     expect(done.stopReason).to.equal("end_turn");
@@ -129,20 +129,20 @@ describe("npm start (runtime/local/start.ts) end to end", function () {
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
     const tampered = Buffer.from(JSON.stringify({ ...claims, sub: "someone-else" })).toString("base64url");
     const forged = `${header}.${tampered}.${real.split(".")[2]}`;
-    expect(await handshakeStatus(`${stack!.wsUrl}?token=${forged}`)).to.be.oneOf([401, 403]);
-    expect(await handshakeStatus(`${stack!.wsUrl}?token=not-a-jwt`)).to.be.oneOf([401, 403]);
+    expect(await handshakeStatus(stack!.wsUrl, chatProtocols(forged))).to.be.oneOf([401, 403]);
+    expect(await handshakeStatus(stack!.wsUrl, chatProtocols("not-a-jwt"))).to.be.oneOf([401, 403]);
     expect(await handshakeStatus(stack!.wsUrl)).to.equal(401);
   });
 
   it("stops cleanly on Ctrl-C and keeps sessions (and the signing key) across a restart", async () => {
     const token = await tokenFor(stack!.webUrl, "bob");
-    let socket = await openSocket(`${stack!.wsUrl}?token=${token}`);
+    let socket = await openSocket(stack!.wsUrl, chatProtocols(token));
     const { started } = await chat(socket, "Remember this session please");
     socket.ws.close();
     expect(await stopWithCtrlC(stack!)).to.equal(0);
     stack = await npmStart({ PORT: "0", LOCAL_DATA_DIR: dataDir });
     // The token minted before the restart still verifies: the key was kept in the data directory.
-    socket = await openSocket(`${stack.wsUrl}?token=${token}`);
+    socket = await openSocket(stack.wsUrl, chatProtocols(token));
     socket.send({ action: "sessions" });
     const sessions = await socket.next<{ type: string; sessions: Array<{ sessionId: string }> }>((f) => f.type === "sessions");
     expect(sessions.sessions.map((s) => s.sessionId)).to.include(started.sessionId);

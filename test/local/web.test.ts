@@ -60,4 +60,25 @@ describe("local/web: the local web server", () => {
     expect(await claims("user=alice&use=access")).to.include({ token_use: "access", username: "alice" });
     expect((await fetch(`${web.url}local/token?user=${encodeURIComponent("<script>")}`)).status).to.equal(400);
   });
+
+  it("mints a token that lives `ttl` seconds, and refuses a ttl that is not a whole number of seconds in 1…86400", async () => {
+    const web = await start(join(dir, "dist"));
+    const claims = async (query: string) => {
+      const response = await fetch(`${web.url}local/token?${query}`);
+      expect(response.status, query).to.equal(200);
+      const { token } = (await response.json()) as { token: string };
+      return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()) as { iat: number; exp: number };
+    };
+    const short = await claims("user=alice&ttl=1");
+    expect(short.exp - short.iat).to.equal(1);
+    const day = await claims("user=alice&ttl=86400");
+    expect(day.exp - day.iat).to.equal(86400);
+    const usual = await claims("user=alice");
+    expect(usual.exp - usual.iat).to.equal(3600);
+    for (const ttl of ["0", "-5", "1.5", "abc", "", "86401", "1e3", "9999999999"]) {
+      const response = await fetch(`${web.url}local/token?user=alice&ttl=${encodeURIComponent(ttl)}`);
+      expect(response.status, `ttl=${ttl}`).to.equal(400);
+      expect(((await response.json()) as { message: string }).message).to.equal("ttl must be a whole number of seconds from 1 to 86400");
+    }
+  });
 });

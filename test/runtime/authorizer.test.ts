@@ -82,26 +82,73 @@ describe("runtime/auth: the $connect authorizer with real JWTs and a JWKS server
     const verifier = createCognitoVerifier({ userPoolId: POOL, userPoolClientId: CLIENT }, endpoint);
     return createAuthorizerHandler(() => verifier, () => silentLog);
   };
-  const event = (token?: string): APIGatewayRequestAuthorizerEvent =>
+  /** A $connect authorizer event whose handshake offered `Sec-WebSocket-Protocol: <header>` (absent: no header). */
+  const withHeader = (header: string | undefined, query: Record<string, string> = {}): APIGatewayRequestAuthorizerEvent =>
     ({
       type: "REQUEST",
       methodArn: METHOD_ARN,
-      queryStringParameters: token === undefined ? {} : { token },
+      headers: header === undefined ? { Host: "abc.execute-api.us-east-1.amazonaws.com" } : { "Sec-WebSocket-Protocol": header },
+      queryStringParameters: query,
       requestContext: { connectionId: "R1kmxc2VNjMCFIA=", routeKey: "$connect", eventType: "CONNECT" },
     }) as unknown as APIGatewayRequestAuthorizerEvent;
+  /** The way a browser offers it: `new WebSocket(url, ["chat.v1", token])`. */
+  const event = (token?: string) => withHeader(token === undefined ? undefined : `chat.v1, ${token}`);
+  const refusal = async (e: APIGatewayRequestAuthorizerEvent): Promise<unknown> => {
+    try {
+      await newHandler()(e);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
 
   it("allows a valid ID token: Allow for this methodArn, context userId (sub) and username", async () => {
     const result = await newHandler()(event(jwt(signer.privateKey, kid(), idClaims())));
     expect(result).to.deep.equal({
       principalId: "5f0c-alice",
       policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: METHOD_ARN }] },
-      context: { userId: "5f0c-alice", username: "alice" },
+      context: { userId: "5f0c-alice", username: "alice", exp: idClaims().exp },
     });
   });
 
   it("allows a valid access token (client_id checked instead of aud)", async () => {
-    const result = await newHandler()(event(jwt(signer.privateKey, kid(), accessClaims())));
-    expect(result.context).to.deep.equal({ userId: "5f0c-alice", username: "alice" });
+    const claims = accessClaims();
+    const result = await newHandler()(event(jwt(signer.privateKey, kid(), claims)));
+    expect(result.context).to.deep.equal({ userId: "5f0c-alice", username: "alice", exp: claims.exp });
+  });
+
+  describe("reads the token from Sec-WebSocket-Protocol (`chat.v1, <jwt>`) and nowhere else", () => {
+    const good = () => jwt(signer.privateKey, kid(), idClaims());
+
+    it("accepts the list with or without spaces, in any header casing, and chat.v1 anywhere before the token", async () => {
+      const token = good();
+      for (const header of [`chat.v1,${token}`, `  chat.v1 ,   ${token}  `, `other, chat.v1, ${token}`]) {
+        const result = await newHandler()(withHeader(header));
+        expect(result.principalId, header).to.equal("5f0c-alice");
+      }
+      const lower = { ...withHeader(undefined), headers: { "sec-websocket-protocol": `chat.v1, ${token}` } } as unknown as APIGatewayRequestAuthorizerEvent;
+      expect((await newHandler()(lower)).principalId).to.equal("5f0c-alice");
+    });
+
+    const refused: [string, () => string | undefined][] = [
+      ["no Sec-WebSocket-Protocol header", () => undefined],
+      ["chat.v1 alone (no token slot)", () => "chat.v1"],
+      ["chat.v1 followed by an empty slot", () => "chat.v1, "],
+      ["the token without chat.v1", () => good()],
+      ["the token before chat.v1", () => `${good()}, chat.v1`],
+      ["another protocol version", () => `chat.v2, ${good()}`],
+      ["chat.v1 twice", () => "chat.v1, chat.v1"],
+    ];
+    for (const [name, header] of refused) {
+      it(`refuses ${name}`, async () => {
+        expect(await refusal(withHeader(header()))).to.be.instanceOf(Error).with.property("message", "Unauthorized");
+      });
+    }
+
+    it("ignores a token in the query string", async () => {
+      expect(await refusal(withHeader(undefined, { token: good() }))).to.be.instanceOf(Error).with.property("message", "Unauthorized");
+      expect(await refusal(withHeader("chat.v1", { token: good() }))).to.be.instanceOf(Error).with.property("message", "Unauthorized");
+    });
   });
 
   const refusals: [string, () => string | undefined][] = [
@@ -124,6 +171,7 @@ describe("runtime/auth: the $connect authorizer with real JWTs and a JWKS server
     ["no token_use", () => jwt(signer.privateKey, kid(), idClaims({ token_use: undefined }))],
     ["another user pool's issuer", () => jwt(signer.privateKey, kid(), idClaims({ iss: `https://cognito-idp.${REGION}.amazonaws.com/us-east-1_Other` }))],
     ["a token not yet valid", () => jwt(signer.privateKey, kid(), idClaims({ nbf: now() + 3600 }))],
+    ["a token without exp (it would make a connection that never expires)", () => jwt(signer.privateKey, kid(), idClaims({ exp: undefined }))],
   ];
   for (const [name, token] of refusals) {
     it(`refuses ${name} with "Unauthorized" (API Gateway answers 401)`, async () => {

@@ -10,6 +10,7 @@ const connection = (id: string): Connection => ({
   region: "us-east-1",
   callbackEndpoint: "https://example/prod",
   connectedAt: "2026-11-25T00:00:00.000Z",
+  tokenExpiresAt: 1_900_000_000,
 });
 
 /** Counts the reads that reach the underlying store. */
@@ -34,6 +35,17 @@ describe("runtime/store/cached-connections: a connection's identity read once pe
     now += CONNECTION_MAX_AGE_MS + 1;
     await cached.get("a");
     expect(store.reads).to.equal(3, "no connection outlives API Gateway's 2-hour limit: read again after it");
+  });
+
+  it("shares one read among frames that arrive together, each getting its own copy", async () => {
+    const store = new CountingConnections();
+    await store.put(connection("b"), 0);
+    const cached = new CachedConnectionStore(store);
+    const answers = await Promise.all([cached.get("b"), cached.get("b"), cached.get("b")]);
+    expect(store.reads).to.equal(1);
+    expect(answers).to.deep.equal([connection("b"), connection("b"), connection("b")]);
+    answers[0]!.userId = "changed";
+    expect(answers[1]!.userId).to.equal("user-b");
   });
 
   it("forgets a deleted connection, keeps slots in the store, and stays bounded", async () => {

@@ -246,9 +246,11 @@ const MESSAGE_LIMIT_BYTES = 128 * 1024;
 
 export class RecordingSender implements ConnectionSender {
   readonly frames: { connectionId: string; frame: ServerFrame; endpoint?: string }[] = [];
+  /** Connections closed through the @connections API, in order. */
+  readonly closed: string[] = [];
   goneAfter = Number.POSITIVE_INFINITY;
-  /** Connections whose socket is closed: posts to them answer "gone" (410). */
-  readonly closed = new Set<string>();
+  /** Connections whose socket is gone: posts to them answer 410. */
+  readonly gone = new Set<string>();
   failWith: Error | undefined;
   inFlight = 0;
   maxInFlight = 0;
@@ -263,7 +265,7 @@ export class RecordingSender implements ConnectionSender {
     try {
       if (this.gate) await this.gate();
       if (this.failWith) throw this.failWith;
-      if (this.frames.length >= this.goneAfter || this.closed.has(connectionId)) return "gone";
+      if (this.frames.length >= this.goneAfter || this.gone.has(connectionId)) return "gone";
       // As @connections: a message over 128 KB is refused (the local gateway emulator does the same).
       const bytes = Buffer.byteLength(JSON.stringify(frame), "utf8");
       if (bytes > MESSAGE_LIMIT_BYTES) throw Object.assign(new Error(`Message too long (${bytes} bytes)`), { name: "PayloadTooLargeException" });
@@ -272,6 +274,11 @@ export class RecordingSender implements ConnectionSender {
     } finally {
       this.inFlight--;
     }
+  }
+
+  async close(connectionId: string): Promise<void> {
+    this.closed.push(connectionId);
+    this.gone.add(connectionId);
   }
 
   of<T extends ServerFrame["type"]>(type: T, connectionId?: string): Extract<ServerFrame, { type: T }>[] {

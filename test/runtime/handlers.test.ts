@@ -14,11 +14,12 @@ const fixture = (name: string): WebSocketEvent & Record<string, unknown> => JSON
 const CONNECTION = "R1kmxc2VNjMCFIA="; // the connection id in the fixtures
 
 /** A $connect event: the fixture's request shape plus what a REQUEST authorizer adds (API Gateway developer guide). */
-function connectEvent(authorizer: Record<string, unknown> | undefined): WebSocketEvent {
+function connectEvent(authorizer: Record<string, unknown> | undefined, subprotocols = "chat.v1, eyJhbGciOiJSUzI1NiJ9.e30.sig"): WebSocketEvent {
   const base = fixture("disconnect.json");
   const { disconnectStatusCode: _code, disconnectReason: _reason, ...context } = base.requestContext as Record<string, unknown>;
   return {
     ...base,
+    headers: { ...(base.headers as Record<string, string>), "Sec-WebSocket-Protocol": subprotocols },
     requestContext: { ...(context as WebSocketEvent["requestContext"]), routeKey: "$connect", eventType: "CONNECT", ...(authorizer ? { authorizer } : {}) },
   } as WebSocketEvent;
 }
@@ -27,10 +28,13 @@ describe("runtime/handlers against real API Gateway WebSocket events", () => {
   it("connect stores the caller from the authorizer context with a TTL past the 2-hour connection limit", async () => {
     const w = createWorld();
     const handler = createConnectHandler(() => ({ connections: w.connections, clock: systemClock, log: w.log, region: "ap-northeast-1", callbackEndpoint: "https://dl7ptocha9.execute-api.ap-northeast-1.amazonaws.com/prod" }));
-    const result = await handler(connectEvent({ principalId: "sub-1", userId: "sub-1", username: "alice", integrationLatency: 41 }));
-    expect(result).to.deep.equal({ statusCode: 200 });
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const result = await handler(connectEvent({ principalId: "sub-1", userId: "sub-1", username: "alice", exp, integrationLatency: 41 }));
+    // The handshake answer selects chat.v1 (a browser drops a connection whose answer names no offered protocol).
+    expect(result).to.deep.equal({ statusCode: 200, headers: { "Sec-WebSocket-Protocol": "chat.v1" } });
     const item = w.connections.items.get(CONNECTION)!;
     expect(item.connection).to.include({ userId: "sub-1", username: "alice", region: "ap-northeast-1", callbackEndpoint: "https://dl7ptocha9.execute-api.ap-northeast-1.amazonaws.com/prod" });
+    expect(item.connection.tokenExpiresAt).to.equal(exp);
     expect(item.connection.connectedAt).to.equal(new Date(1705751697419).toISOString());
     const nowSeconds = Math.floor(Date.now() / 1000);
     expect(item.expiresAt).to.be.within(nowSeconds + CONNECTION_TTL_SECONDS - 5, nowSeconds + CONNECTION_TTL_SECONDS + 5);
@@ -41,7 +45,19 @@ describe("runtime/handlers against real API Gateway WebSocket events", () => {
     const w = createWorld();
     const handler = createConnectHandler(() => ({ connections: w.connections, clock: systemClock, log: w.log, region: "us-east-1", callbackEndpoint: "https://x/prod" }));
     expect(await handler(connectEvent(undefined))).to.deep.equal({ statusCode: 401 });
+    // An authorizer context without the token's expiry would make a connection that never expires.
+    expect(await handler(connectEvent({ principalId: "sub-1", userId: "sub-1", username: "alice" }))).to.deep.equal({ statusCode: 401 });
     expect(w.connections.items.size).to.equal(0);
+  });
+
+  it("connect takes the expiry as API Gateway may pass it (a decimal string), and refuses a handshake without chat.v1", async () => {
+    const w = createWorld();
+    const handler = createConnectHandler(() => ({ connections: w.connections, clock: systemClock, log: w.log, region: "us-east-1", callbackEndpoint: "https://x/prod" }));
+    const authorizer = { principalId: "sub-1", userId: "sub-1", username: "alice", exp: "1900000000" };
+    expect(await handler(connectEvent(authorizer, "chat.v2, tok"))).to.deep.equal({ statusCode: 400 });
+    expect(w.connections.items.size).to.equal(0);
+    expect(await handler(connectEvent(authorizer))).to.include({ statusCode: 200 });
+    expect(w.connections.items.get(CONNECTION)!.connection.tokenExpiresAt).to.equal(1_900_000_000);
   });
 
   it("disconnect (the real DISCONNECT event) deletes the connection", async () => {

@@ -60,7 +60,7 @@ describe("runtime/chat/resume: a turn continues on another connection", () => {
     const generating = w.runJobs();
     await until(() => deltasOf(w, c1, turn.turnId).length >= 2, "two deltas");
     const had = deltasOf(w, c1, turn.turnId);
-    const c2 = await w.connect("c2", "alice", "eu-west-1");
+    const c2 = await w.connect("c2", "alice", 3600, "eu-west-1");
     await w.frame(c2, { action: "resume", turnId: turn.turnId, afterSeq: had[0]!.seq, offset: had[0]!.text.length });
     await generating;
 
@@ -87,7 +87,7 @@ describe("runtime/chat/resume: a turn continues on another connection", () => {
     const turn = w.sender.of("turn.started")[0]!;
     const generating = w.runJobs();
     await until(() => deltasOf(w, c1, turn.turnId).length >= 1, "a delta");
-    w.sender.closed.add(c1);
+    w.sender.gone.add(c1);
     const c2 = await w.connect("c2", "alice");
     await w.frame(c2, { action: "resume", turnId: turn.turnId, afterSeq: -1, offset: 0 });
     await until(() => deltasOf(w, c2, turn.turnId).length >= 2, "the resumed tail");

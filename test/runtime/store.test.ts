@@ -43,7 +43,7 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
     });
 
     it("connections: put, get, concurrent-turn slots (bounded), release, delete", async () => {
-      const c = { connectionId: "c1", userId: "alice", username: "alice", region: "us-east-1", callbackEndpoint: "https://x/prod", connectedAt: new Date().toISOString() };
+      const c = { connectionId: "c1", userId: "alice", username: "alice", region: "us-east-1", callbackEndpoint: "https://x/prod", connectedAt: new Date().toISOString(), tokenExpiresAt: 1_800_000_000 };
       await connections.put(c, 1_900_000_000);
       expect(await connections.get("c1")).to.deep.equal(c);
       expect(await connections.acquireSlot("c1", "t1", 2)).to.equal(true);

@@ -90,8 +90,13 @@ export function createWorld(options: WorldOptions = {}) {
     model,
     messageDeps,
     generateDeps,
-    async connect(connectionId = `conn-${randomUUID()}`, userId = "user-a", region = "us-east-1") {
-      await openConnection({ connectionId, userId, username: userId, region, callbackEndpoint: `https://${region}.example/prod` }, { connections, clock });
+    /** Opens a connection whose token expires `tokenLifetimeS` seconds from now (on the world's clock), in `region`. */
+    async connect(connectionId = `conn-${randomUUID()}`, userId = "user-a", tokenLifetimeS = 3600, region = "us-east-1") {
+      const tokenExpiresAt = Math.floor(clock.now() / 1000) + tokenLifetimeS;
+      await openConnection(
+        { connectionId, userId, username: userId, region, callbackEndpoint: `https://${region}.example/prod`, tokenExpiresAt },
+        { connections, clock },
+      );
       return connectionId;
     },
     frame(connectionId: string, body: unknown): Promise<MessageOutcome> {

@@ -133,6 +133,44 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     expect(await page.locator("article.turn.assistant .markdown").innerText()).to.contain("That is all.");
   });
 
+  it("reconnects silently with a fresh token when the server refuses a frame after the token's expiry", async () => {
+    await signIn(page, server.webUrl, "expiring");
+    await sendMessage(page, "before expiry [[tokens:5]]");
+    expect(await waitAnswerDone(page)).to.equal("complete");
+    const handshakes = server.handshakeTokens.length;
+    const oldToken = server.handshakeTokens.at(-1);
+    server.expireConnections();
+    await sendMessage(page, "after expiry [[tokens:5]]");
+    await page.locator("article.turn.assistant").nth(1).waitFor();
+    expect(await waitAnswerDone(page)).to.equal("complete");
+    // The refused send went out again, with the same clientMessageId, on a new connection with a new token.
+    const sends = server.received.filter((f) => f.action === "send" && f.text === "after expiry [[tokens:5]]");
+    expect(sends).to.have.length(2);
+    expect(new Set(sends.map((f) => (f.action === "send" ? f.clientMessageId : "")))).to.have.property("size", 1);
+    expect(server.handshakeTokens.length).to.equal(handshakes + 1);
+    expect(server.handshakeTokens.at(-1)).to.not.equal(oldToken);
+    // Expected, so nothing is shown: no alert, no error state, no console error.
+    expect(await page.getByRole("alert").count()).to.equal(0);
+    expect(await page.locator("article.turn.assistant").count()).to.equal(2);
+    await waitConnected(page);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("takes a fresh token before sending once its clock passes the token's expiry", async () => {
+    await page.clock.install();
+    await signIn(page, server.webUrl, "clockwatcher");
+    const handshakes = server.handshakeTokens.length;
+    // The fake server's tokens live an hour; the page's clock moves past that.
+    await page.clock.fastForward("01:01:00");
+    await sendMessage(page, "an hour later [[tokens:5]]");
+    expect(await waitAnswerDone(page)).to.equal("complete");
+    // Sent once, on a new connection: the page did not offer the expired token's socket a frame.
+    expect(server.received.filter((f) => f.action === "send" && f.text === "an hour later [[tokens:5]]")).to.have.length(1);
+    expect(server.handshakeTokens.length).to.equal(handshakes + 1);
+    expect(await page.getByRole("alert").count()).to.equal(0);
+    expect(errors).to.deep.equal([]);
+  });
+
   it("reads every history page after a reload and shows the turns in order", async () => {
     await signIn(page, server.webUrl, "pager");
     for (const n of [1, 2, 3]) {

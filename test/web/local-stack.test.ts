@@ -55,6 +55,29 @@ describe("web chat page against the local stack: a model answer with hostile mar
     await script?.stop();
   });
 
+  it("connects with the token as the second subprotocol, never in the URL, and Chromium accepts the gateway's answer", async () => {
+    const fresh = await openPage(browser);
+    try {
+      const urls: string[] = [];
+      fresh.page.on("websocket", (ws) => urls.push(ws.url()));
+      const authorizersBefore = stack.gateway.invocations.filter((i) => i.functionName === "authorizer").length;
+      await signIn(fresh.page, stack.webUrl, "subprotocol-user");
+      expect(urls).to.have.length.greaterThan(0);
+      for (const url of urls) expect(url).to.not.match(/token/i);
+      const handshake = stack.gateway.invocations.filter((i) => i.functionName === "authorizer")[authorizersBefore]!.event as {
+        headers: Record<string, string>;
+        queryStringParameters?: unknown;
+      };
+      expect(handshake.headers["Sec-WebSocket-Protocol"]).to.match(/^chat\.v1, ?[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(handshake).to.not.have.property("queryStringParameters");
+      // "Connected" means the browser kept the socket: its handshake answer named chat.v1, which it had offered.
+      expect(stack.gateway.connections().some((c) => c.principalId !== undefined)).to.equal(true);
+      expect(fresh.errors).to.deep.equal([]);
+    } finally {
+      await fresh.context.close();
+    }
+  });
+
   it("renders <script>, <img onerror> and javascript: links from the model inert", async () => {
     await signIn(page, stack.webUrl, "mallory");
     script.script([

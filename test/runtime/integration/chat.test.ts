@@ -50,7 +50,7 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
   });
 
   async function connect(user = "alice"): Promise<ChatClient> {
-    const client = await ChatClient.open(`${stack.wsUrl}?token=${encodeURIComponent(await stack.token(user))}`);
+    const client = await ChatClient.open(stack.wsUrl, await stack.token(user));
     clients.push(client);
     return client;
   }
@@ -66,11 +66,11 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
     expect(await ChatClient.refusal(stack.wsUrl)).to.equal(401);
     const kinds: BadTokenKind[] = ["expired", "wrong-client", "wrong-use", "forged", "wrong-issuer", "malformed"];
     for (const kind of kinds) {
-      const status = await ChatClient.refusal(`${stack.wsUrl}?token=${encodeURIComponent(stack.identity.mintBad(kind))}`);
+      const status = await ChatClient.refusal(stack.wsUrl, stack.identity.mintBad(kind));
       expect(status, kind).to.equal(401);
     }
     const access = stack.identity.mint("carol", { tokenUse: "access" });
-    expect(await ChatClient.refusal(`${stack.wsUrl}?token=${encodeURIComponent(access)}`)).to.equal("accepted");
+    expect(await ChatClient.refusal(stack.wsUrl, access)).to.equal("accepted");
   });
 
   it("streams an answer in order and history holds exactly the concatenated deltas", async () => {

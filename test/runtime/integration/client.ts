@@ -25,9 +25,10 @@ export class ChatClient {
     });
   }
 
-  static open(url: string): Promise<ChatClient> {
+  /** Connects offering `chat.v1` and the token as subprotocols (wire protocol, Connect); no token: none offered. */
+  static open(url: string, token?: string): Promise<ChatClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url);
+      const socket = new WebSocket(url, token === undefined ? undefined : ["chat.v1", token]);
       socket.once("open", () => resolve(new ChatClient(socket)));
       socket.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`handshake refused: ${res.statusCode}`), { statusCode: res.statusCode })));
       socket.once("error", reject);
@@ -35,9 +36,9 @@ export class ChatClient {
   }
 
   /** Resolves with the handshake's HTTP status when the gateway refuses it. */
-  static async refusal(url: string): Promise<number | "accepted"> {
+  static async refusal(url: string, token?: string): Promise<number | "accepted"> {
     try {
-      const client = await ChatClient.open(url);
+      const client = await ChatClient.open(url, token);
       client.close();
       return "accepted";
     } catch (error) {

@@ -18,7 +18,7 @@ describe("runtime integration: a worker near its Lambda timeout", function () {
       bedrock: { timing: { timeToFirstTokenMs: 20, tokensPerSecond: 20 } },
       env: { DEADLINE_MARGIN_MS: "1500", FLUSH_INTERVAL_MS: "20", LOG_LEVEL: "SILENT", POWERTOOLS_LOG_LEVEL: "SILENT" },
     });
-    client = await ChatClient.open(`${stack.wsUrl}?token=${encodeURIComponent(await stack.token("frank"))}`);
+    client = await ChatClient.open(stack.wsUrl, await stack.token("frank"));
   });
   after(async () => {
     client?.close();

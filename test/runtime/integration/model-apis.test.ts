@@ -39,7 +39,7 @@ for (const variant of variants) {
         bedrock: { timing: { timeToFirstTokenMs: 20, tokensPerSecond: 400 } },
         env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", LOG_LEVEL: "SILENT", POWERTOOLS_LOG_LEVEL: "SILENT" },
       });
-      client = await ChatClient.open(`${stack.wsUrl}?token=${encodeURIComponent(await stack.token("erin"))}`);
+      client = await ChatClient.open(stack.wsUrl, await stack.token("erin"));
     });
     after(async () => {
       client?.close();

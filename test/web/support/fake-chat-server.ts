@@ -33,6 +33,13 @@ export interface FakeChatServer {
   failTokens(fail: boolean): void;
   /** The next `send` is processed but its connection is dropped before turn.started reaches the browser. */
   dropOnNextSend(): void;
+  /**
+   * The tokens of the open connections count as expired from now on: their next frame gets `error` `forbidden`
+   * and the server closes them, as the runtime does after a token's `exp`.
+   */
+  expireConnections(): void;
+  /** The token each accepted handshake offered (as its second subprotocol), in order. */
+  handshakeTokens: string[];
   /** Frames received from browsers, in order. */
   received: ClientFrame[];
   stop(): Promise<void>;
@@ -74,8 +81,11 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
   const newId = (prefix: string) => `${prefix}${Date.now().toString(36).padStart(10, "0")}${String(counter++).padStart(6, "0")}`;
 
   const http = createServer((req, res) => void serveHttp(req, res));
-  const wss = new WebSocketServer({ noServer: true });
+  // Selects chat.v1 as the runtime's $connect does; a browser drops a connection whose answer names none.
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has("chat.v1") ? "chat.v1" : false) });
   const sockets = new Set<WebSocket>();
+  const expired = new WeakSet<WebSocket>();
+  const handshakeTokens: string[] = [];
 
   async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -103,7 +113,9 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
   }
 
   http.on("upgrade", (req, socket, head) => {
-    const token = new URL(req.url ?? "/", "http://localhost").searchParams.get("token");
+    // The token is the subprotocol offered after chat.v1 (wire protocol, Connect); the URL carries none.
+    const offered = String(req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
+    const token = offered[0] === "chat.v1" && offered[1] ? offered[1] : null;
     const userName = token === null ? null : userOf(token);
     if (refusing) {
       socket.end("HTTP/1.1 503 Service Unavailable\r\n\r\n");
@@ -114,6 +126,7 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      handshakeTokens.push(token!);
       sockets.add(ws);
       ws.on("close", () => sockets.delete(ws));
       ws.on("message", (data) => {
@@ -124,6 +137,10 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
           return post(ws, { type: "error", code: "bad_request", message: "not JSON" });
         }
         received.push(frame);
+        if (expired.has(ws)) {
+          post(ws, { type: "error", code: "forbidden", message: "the sign-in token has expired; reconnect with a fresh one" });
+          return ws.close(1000);
+        }
         onFrame(ws, userName, frame);
       });
     });
@@ -237,7 +254,11 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
     webUrl: `http://127.0.0.1:${port}/`,
     wsUrl: wsUrl(),
     received,
+    handshakeTokens,
     script: (...answers) => scripted.push(...answers),
+    expireConnections: () => {
+      for (const ws of sockets) expired.add(ws);
+    },
     refuseConnections: (refuse) => {
       refusing = refuse;
     },
@@ -267,10 +288,13 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
   res.end(body);
 }
 
-/** Unsigned, JWT-shaped (the page only reads `exp`); this server trusts its own tokens by their payload. */
+let tokensMinted = 0;
+
+/** Unsigned, JWT-shaped (the page only reads `exp`); this server trusts its own tokens by their payload. Each is new (`jti`). */
 function fakeToken(user: string): string {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  return `${encode({ alg: "none", typ: "JWT" })}.${encode({ sub: user, "cognito:username": user, exp: Math.floor(Date.now() / 1000) + 3600 })}.`;
+  const claims = { sub: user, "cognito:username": user, exp: Math.floor(Date.now() / 1000) + 3600, jti: String(++tokensMinted) };
+  return `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.`;
 }
 
 function userOf(token: string): string | null {

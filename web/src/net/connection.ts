@@ -1,16 +1,22 @@
 /**
- * The WebSocket to the chat API: connects with the token in the query string, keeps the connection alive,
- * reconnects after a drop with backoff and jitter, fails over to the next configured region when one cannot be
- * reached, and re-sends unanswered `send` frames with their original clientMessageId (the server is idempotent
- * on it, so a message is never lost and never doubled).
+ * The WebSocket to the chat API: connects with the token as the second offered subprotocol (`chat.v1, <jwt>`,
+ * never in the URL), keeps the connection alive, reconnects after a drop with backoff and jitter, fails over to
+ * the next configured region when one cannot be reached, and re-sends unanswered `send` frames with their original
+ * clientMessageId (the server is idempotent on it, so a message is never lost and never doubled).
+ *
+ * A connection does not outlive its token: the server refuses a frame after the token's `exp` with `forbidden`
+ * and closes. That is expected, so it is never shown: a frame to send after `exp` (by this clock) waits while the
+ * page reconnects with a fresh token, and a refusal (a clock behind the server's) reconnects at once too; unanswered
+ * `send` frames go out again either way.
  */
 import {
-  TOKEN_QUERY_PARAMETER,
+  CHAT_SUBPROTOCOL,
   type ClientFrame,
   type ServerFrame,
   type SendFrame,
   type WebConfig,
 } from "../../../runtime/protocol";
+import { jwtExpiry } from "../auth/types";
 import { backoffDelay, DEFAULT_BACKOFF, nextRegionIndex, type BackoffOptions } from "./backoff";
 
 export type ConnectionState =
@@ -53,6 +59,10 @@ export class ChatConnection {
   /** `send` frames written but not yet answered by turn.started or error: re-sent after a reconnect. */
   private readonly unanswered = new Map<string, SendFrame>();
   private forceTokenRefresh = false;
+  /** The current socket's token has expired: its close is expected, and the next socket opens at once. */
+  private tokenExpired = false;
+  /** When the current socket's token expires, in ms since the epoch (null: unknown). */
+  private tokenExpiresAtMs: number | null = null;
   private readonly onOnline = () => this.connectNow();
   /** The browser knows the network is gone: say so now, instead of after the socket times out. */
   private readonly onOffline = () => {
@@ -76,9 +86,10 @@ export class ChatConnection {
     void this.connect();
   }
 
-  /** Sends now, or as soon as a connection is open. */
+  /** Sends now, or as soon as a connection is open (with a fresh token first, when this one has expired). */
   send(frame: ClientFrame): void {
     if (frame.action === "send") this.unanswered.set(frame.clientMessageId, frame);
+    if (this.isOpen && this.tokenExpiresAtMs !== null && Date.now() >= this.tokenExpiresAtMs) this.reconnectForToken(this.socket!);
     if (this.isOpen) this.write(frame);
     else this.outbox.push(frame);
   }
@@ -125,10 +136,13 @@ export class ChatConnection {
       return;
     }
     if (this.stopped) return;
-    const target = new URL(url);
-    target.searchParams.set(TOKEN_QUERY_PARAMETER, token);
-    const socket = new WebSocket(target.toString());
+    // The token rides in Sec-WebSocket-Protocol (`chat.v1, <jwt>`); the server selects chat.v1.
+    const socket = new WebSocket(url, [CHAT_SUBPROTOCOL, token]);
     this.socket = socket;
+    this.tokenExpired = false;
+    // A fresh token that this clock already calls expired means the clock is wrong: then only the server decides.
+    const exp = jwtExpiry(token);
+    this.tokenExpiresAtMs = exp !== null && exp * 1000 > Date.now() ? exp * 1000 : null;
     let opened = false;
     const timeout = setTimeout(() => socket.close(), this.options.connectTimeoutMs ?? 10_000);
 
@@ -151,7 +165,9 @@ export class ChatConnection {
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") return;
       const frame = parseFrame(event.data);
-      if (frame !== null) this.options.onFrame(frame);
+      if (frame === null) return;
+      if (isTokenExpiry(frame)) return this.reconnectForToken(socket);
+      this.options.onFrame(frame);
     });
     socket.addEventListener("close", () => {
       clearTimeout(timeout);
@@ -163,7 +179,23 @@ export class ChatConnection {
     });
   }
 
+  /**
+   * The token expired (the server said `forbidden` about no turn or message, or this clock says so before a
+   * write): closes this socket (the server closes it too) and opens the next one at once with a fresh token.
+   */
+  private reconnectForToken(socket: WebSocket): void {
+    if (this.tokenExpired) return;
+    this.tokenExpired = true;
+    this.forceTokenRefresh = true;
+    socket.close();
+  }
+
   private afterClose(opened: boolean): void {
+    if (this.tokenExpired) {
+      this.tokenExpired = false;
+      this.schedule(0);
+      return;
+    }
     if (!navigator.onLine) {
       // Not the region's fault: wait for the network, then start over where we were.
       this.options.onState({ kind: "offline" });
@@ -226,6 +258,11 @@ export function parseFrame(data: string): ServerFrame | null {
   if (typeof record.type === "string") return value as ServerFrame;
   if (typeof record.message === "string") return { type: "error", code: "internal", message: record.message };
   return null;
+}
+
+/** The server's answer to a frame sent after the token expired: `forbidden` about no turn and no message. */
+function isTokenExpiry(frame: ServerFrame): boolean {
+  return frame.type === "error" && frame.code === "forbidden" && frame.turnId === undefined && frame.clientMessageId === undefined;
 }
 
 function errorMessage(error: unknown): string {
