@@ -278,7 +278,6 @@ export class RecordingSender implements ConnectionSender {
 
   async close(connectionId: string): Promise<void> {
     this.closed.push(connectionId);
-    this.gone.add(connectionId);
   }
 
   of<T extends ServerFrame["type"]>(type: T, connectionId?: string): Extract<ServerFrame, { type: T }>[] {
