@@ -1,13 +1,17 @@
-/** @connections clients, one per endpoint (CONNECTIONS_ENDPOINT), once per container. */
+/**
+ * @connections clients, one per endpoint (this region's CONNECTIONS_ENDPOINT, or another region's for a client that
+ * resumed a turn there), once per container. A request to another region's API is signed for that region.
+ */
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 
 const managementApis = new Map<string, ApiGatewayManagementApiClient>();
 
-export function managementApi(endpoint: string): ApiGatewayManagementApiClient {
-  let client = managementApis.get(endpoint);
+export function managementApi(endpoint: string, region?: string): ApiGatewayManagementApiClient {
+  const key = `${region ?? ""} ${endpoint}`;
+  let client = managementApis.get(key);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({ endpoint });
-    managementApis.set(endpoint, client);
+    client = new ApiGatewayManagementApiClient(region === undefined ? { endpoint } : { endpoint, region });
+    managementApis.set(key, client);
   }
   return client;
 }

@@ -5,7 +5,7 @@
  * which is what the turn saves. No frame exceeds API Gateway's limits.
  */
 import { cutToJsonBytes } from "./json-bytes";
-import type { Clock, ConnectionSender, TimerHandle } from "./ports";
+import type { Clock, ConnectionRoute, ConnectionSender, TimerHandle } from "./ports";
 
 /**
  * Text per `delta` frame, in JSON-encoded UTF-8 bytes: the frame stays under API Gateway's 32 KB WebSocket frame
@@ -21,8 +21,8 @@ export interface DeltaStreamerOptions {
   sender: ConnectionSender;
   clock: Clock;
   intervalMs: number;
-  /** The @connections endpoint of the connection's region (default: this region's). */
-  endpoint?: string;
+  /** How a connection in another region is reached (default: this region's @connections endpoint). */
+  route?: ConnectionRoute;
   /** The seq of the first frame: 0, or the one after the last a resuming client applied. */
   firstSeq?: number;
   /** Called once when a post finds the connection gone (410) or fails; later text is dropped. */
@@ -46,8 +46,8 @@ export class DeltaStreamer {
   get connectionId(): string {
     return this.options.connectionId;
   }
-  get endpoint(): string | undefined {
-    return this.options.endpoint;
+  get route(): ConnectionRoute | undefined {
+    return this.options.route;
   }
 
   /** Delivered frames. */
@@ -113,9 +113,9 @@ export class DeltaStreamer {
   }
 
   private async post(seq: number, text: string): Promise<void> {
-    const { sender, connectionId, turnId, endpoint } = this.options;
+    const { sender, connectionId, turnId, route } = this.options;
     try {
-      const result = await sender.post(connectionId, { type: "delta", turnId, seq, text }, endpoint);
+      const result = await sender.post(connectionId, { type: "delta", turnId, seq, text }, route);
       if (result === "gone") {
         this.fail("gone");
         return;

@@ -275,8 +275,8 @@ class Generation {
     // A connection in another region is reached through that region's @connections endpoint. The connection that
     // sent the message already follows the turn (follow answers false): it is acknowledged all the same, so the
     // resuming side does not send the turn a second time.
-    const endpoint = watcher.region === this.turn.region ? undefined : watcher.callbackEndpoint;
-    this.fanout.follow({ connectionId: watcher.connectionId, endpoint, firstSeq: watcher.afterSeq + 1, offset: watcher.offset });
+    const route = watcher.region === this.turn.region ? undefined : { endpoint: watcher.callbackEndpoint, region: watcher.region };
+    this.fanout.follow({ connectionId: watcher.connectionId, route, firstSeq: watcher.afterSeq + 1, offset: watcher.offset });
     log.info("resumed on another connection", { ...this.ids, follower: watcher.connectionId, region: watcher.region });
     this.acknowledgements.push(
       history.acknowledgeWatcher(this.job.sessionId, this.job.turnId, watcher.connectionId, iso(clock.now())).catch((error: unknown) => {
@@ -418,7 +418,7 @@ class Generation {
     await Promise.all(
       this.fanout.connected.map(async (follower) => {
         try {
-          const result = await sender.post(follower.connectionId, frame, follower.endpoint);
+          const result = await sender.post(follower.connectionId, frame, follower.route);
           if (result === "gone" && follower.connectionId === this.job.connectionId) this.senderGone = true;
         } catch (error) {
           log.warn("posting the end of the turn failed", { ...this.ids, follower: follower.connectionId, error: describe(error) });

@@ -36,12 +36,21 @@ export interface ConnectionStore {
 /** "gone": API Gateway answered 410, the socket is closed. Other failures throw. */
 export type PostResult = "ok" | "gone";
 
+/**
+ * How a connection in another region is reached: its region's @connections endpoint, and that region (requests are
+ * signed for the region they go to).
+ */
+export interface ConnectionRoute {
+  endpoint: string;
+  region: string;
+}
+
 export interface ConnectionSender {
   /**
-   * Posts to a connection through `endpoint`, the @connections endpoint of the connection's own region (a turn
-   * generated in one region reaches a client connected to another); default: this region's.
+   * Posts to a connection; `route` reaches one in another region (a turn generated in one region streams to a
+   * client connected to another). Default: this region's @connections endpoint.
    */
-  post(connectionId: string, frame: ServerFrame, endpoint?: string): Promise<PostResult>;
+  post(connectionId: string, frame: ServerFrame, route?: ConnectionRoute): Promise<PostResult>;
   /** Closes the client's socket (the `$disconnect` route then runs as usual); a connection already gone is no error. */
   close(connectionId: string): Promise<void>;
 }

@@ -7,12 +7,12 @@
  * so the turn is generated to its end and saved whole.
  */
 import { DeltaStreamer, type Undeliverable } from "./delta-streamer";
-import type { Clock, ConnectionSender } from "./ports";
+import type { Clock, ConnectionRoute, ConnectionSender } from "./ports";
 
 export interface Follower {
   connectionId: string;
-  /** The @connections endpoint of the follower's region (default: this region's). */
-  endpoint?: string;
+  /** How the follower is reached when it is connected to another region (default: this region's endpoint). */
+  route?: ConnectionRoute;
   /** The seq of its first frame (the client applied every seq before it). */
   firstSeq: number;
   /** How much of the text the client has (UTF-16 code units). */
@@ -62,7 +62,7 @@ export class TurnFanout {
       sender,
       clock,
       intervalMs,
-      endpoint: follower.endpoint,
+      route: follower.route,
       firstSeq: follower.firstSeq,
       onUndeliverable: (why, error) => {
         this.followers.delete(follower.connectionId);

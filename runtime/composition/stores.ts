@@ -12,6 +12,6 @@ export function stores(cfg: RuntimeConfig) {
     connections: new DynamoConnectionStore(dynamo, cfg.connectionsTable),
     history: new DynamoHistoryStore(dynamo, cfg.historyTable, cfg.historyRetentionDays),
     ledger: new DynamoUserLedger(dynamo, cfg.historyTable),
-    sender: new ApiGatewayConnectionSender((endpoint) => managementApi(endpoint ?? cfg.connectionsEndpoint)),
+    sender: new ApiGatewayConnectionSender((route) => (route ? managementApi(route.endpoint, route.region) : managementApi(cfg.connectionsEndpoint))),
   };
 }

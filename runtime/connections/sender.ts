@@ -8,7 +8,7 @@ import {
   type ApiGatewayManagementApiClient,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { ServerFrame } from "../protocol";
-import type { ConnectionSender, PostResult } from "../chat/ports";
+import type { ConnectionRoute, ConnectionSender, PostResult } from "../chat/ports";
 import { timeout } from "../aws/timeout";
 
 export const POST_TIMEOUT_MS = 5_000;
@@ -20,12 +20,12 @@ export function isGone(error: unknown): boolean {
 }
 
 export class ApiGatewayConnectionSender implements ConnectionSender {
-  /** `client(endpoint)`: the @connections client of that endpoint; without one, this region's. */
-  constructor(private readonly client: (endpoint?: string) => ApiGatewayManagementApiClient) {}
+  /** `client(route)`: the @connections client for a connection in another region; without one, this region's. */
+  constructor(private readonly client: (route?: ConnectionRoute) => ApiGatewayManagementApiClient) {}
 
-  async post(connectionId: string, frame: ServerFrame, endpoint?: string): Promise<PostResult> {
+  async post(connectionId: string, frame: ServerFrame, route?: ConnectionRoute): Promise<PostResult> {
     try {
-      await this.client(endpoint).send(
+      await this.client(route).send(
         new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(JSON.stringify(frame)) }),
         timeout(POST_TIMEOUT_MS),
       );

@@ -5,6 +5,7 @@ import {
   type ChatMetrics,
   type Clock,
   type Connection,
+  type ConnectionRoute,
   type ConnectionSender,
   type ConnectionStore,
   type GenerationJob,
@@ -245,7 +246,7 @@ export class MemoryConnections implements ConnectionStore {
 const MESSAGE_LIMIT_BYTES = 128 * 1024;
 
 export class RecordingSender implements ConnectionSender {
-  readonly frames: { connectionId: string; frame: ServerFrame; endpoint?: string }[] = [];
+  readonly frames: { connectionId: string; frame: ServerFrame; route?: ConnectionRoute }[] = [];
   /** Connections closed through the @connections API, in order. */
   readonly closed: string[] = [];
   goneAfter = Number.POSITIVE_INFINITY;
@@ -258,7 +259,7 @@ export class RecordingSender implements ConnectionSender {
   /** When set, each post waits for this gate before completing. */
   gate: (() => Promise<void>) | undefined;
 
-  async post(connectionId: string, frame: ServerFrame, endpoint?: string): Promise<PostResult> {
+  async post(connectionId: string, frame: ServerFrame, route?: ConnectionRoute): Promise<PostResult> {
     this.posts++;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -269,7 +270,7 @@ export class RecordingSender implements ConnectionSender {
       // As @connections: a message over 128 KB is refused (the local gateway emulator does the same).
       const bytes = Buffer.byteLength(JSON.stringify(frame), "utf8");
       if (bytes > MESSAGE_LIMIT_BYTES) throw Object.assign(new Error(`Message too long (${bytes} bytes)`), { name: "PayloadTooLargeException" });
-      this.frames.push({ connectionId, frame: clone(frame), ...(endpoint !== undefined ? { endpoint } : {}) });
+      this.frames.push({ connectionId, frame: clone(frame), ...(route !== undefined ? { route } : {}) });
       return "ok";
     } finally {
       this.inFlight--;

@@ -74,7 +74,8 @@ describe("runtime/chat/resume: a turn continues on another connection", () => {
       expect(endsOf(w, connectionId, turn.turnId).map((f) => f.type), `${connectionId}: one end`).to.deep.equal(["turn.done"]);
     }
     // The other region's connection is reached through its own @connections endpoint.
-    expect(new Set(w.sender.frames.filter((f) => f.connectionId === c2 && f.frame.type === "delta").map((f) => f.endpoint))).to.deep.equal(new Set(["https://eu-west-1.example/prod"]));
+    const routes = w.sender.frames.filter((f) => f.connectionId === c2 && f.frame.type === "delta").map((f) => JSON.stringify(f.route));
+    expect(new Set(routes)).to.deep.equal(new Set([JSON.stringify({ endpoint: "https://eu-west-1.example/prod", region: "eu-west-1" })]));
     expect((await w.history.turnControl(turn.sessionId, turn.turnId)).acknowledged).to.deep.equal([c2]);
     expect(saved.servedWatchers).to.deep.equal([c2]);
   });
