@@ -1,21 +1,27 @@
 /**
- * `startLocalStack(options)`: the whole chat on one machine, in this process — the unchanged runtime handlers
- * behind the API Gateway emulator, the Bedrock emulator, the Lambda Invoke API, the Cognito-shaped token issuer,
- * DynamoDB and the web server. Handlers find everything through the same environment variables Lambda gives
- * them (runtime/env.ts, AWS_ENDPOINT_URL_<SERVICE>, CONNECTIONS_ENDPOINT); only endpoints differ from AWS.
- * Used by `npm start` (start.ts), the integration tests and the benchmarks.
+ * `startLocalStack(options)`: the whole chat on one machine — per region the unchanged runtime handlers behind the
+ * API Gateway emulator and the Lambda Invoke API (./region.ts), and shared by all regions the Bedrock emulator, the
+ * Cognito-shaped token issuer, DynamoDB (one replica per region, replicated as global tables are) and the web
+ * server, which serves each region's WebSocket at `/ws/<region>` as CloudFront does. Handlers find everything
+ * through the same environment variables Lambda gives them (runtime/env.ts, AWS_ENDPOINT_URL_<SERVICE>,
+ * CONNECTIONS_ENDPOINT); only endpoints differ from AWS. Used by `npm start` (start.ts), the tests and the
+ * benchmarks.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
-import { ENV, HANDLERS, type HandlerName } from "../env";
-import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER, type WebConfig } from "../protocol";
+import type { HandlerName } from "../env";
+import type { WebConfig } from "../protocol";
 import { BedrockEmulator, type BedrockFault, type BedrockTiming, type GuardrailBehaviour } from "./bedrock";
 import type { OpenAiPassthrough } from "./bedrock-openai";
 import { lockDataDir } from "./data-lock";
 import { startDynamo, type DynamoKind, type LocalDynamo } from "./dynamodb";
-import { LocalFunctions, type LambdaHandler } from "./functions";
-import { GatewayEmulator, type GatewayLimits } from "./gateway";
+import type { LambdaHandler, LocalFunctions } from "./functions";
+import type { GatewayEmulator, GatewayLimits } from "./gateway";
+import { GlobalTables, tableSchemasByName } from "./global-tables";
 import { IdentityIssuer } from "./identity";
-import { LambdaEmulator } from "./lambda";
+import type { LambdaEmulator } from "./lambda";
+import { CLIENT_ID, STAGE, startRegion, type RegionOptions } from "./region";
+import type { RegionReady } from "./region-process";
 import { LocalWebServer } from "./web";
 
 export interface LocalStackOptions {
@@ -25,7 +31,16 @@ export interface LocalStackOptions {
   dataDir?: string | null;
   /** Default: dynalite (pure Node). DynamoDB Local needs Java 17 and is always in memory here. */
   dynamo?: DynamoKind;
+  /** The primary region (default us-east-1); see `regions` for more. */
   region?: string;
+  /**
+   * Every region to run, primary first (default: just `region`). Each region gets its own gateway, functions and
+   * table replica; tables replicate as global tables do (./global-tables.ts). The primary runs in this process,
+   * each other region in a child process of its own (./region-process.ts).
+   */
+  regions?: string[];
+  /** Replication lag between regions' tables, ms (default 1000; 0: replicated before a write is answered). */
+  replicationLagMs?: number;
   /** Model id the handlers are configured with (the emulator answers any), and which Bedrock API they call. */
   model?: { id?: string; api?: "InvokeModelWithResponseStream" | "ConverseStream" };
   /** The guardrail the handlers name (the emulator applies its trigger words); false: no guardrail. */
@@ -74,39 +89,65 @@ export interface LocalStack {
   env: Record<string, string>;
   /** Things this local stack does not emulate, worth telling the user. */
   notes: string[];
+  /** Every region, primary first: its WebSocket at the page's origin and its gateway's own endpoints. */
+  regions: RegionEndpoints[];
+  /** The replication between regions' tables (multi-region stacks only): `settled()` waits for it. */
+  replication?: GlobalTables;
+  /** A region's outage: its process is killed (SIGKILL); not for the primary, which is this process. */
+  killRegion(region: string): void;
   /** Fetches a dev token as the web page does: `GET /local/token?user=NAME`. */
   token(user: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-const ACCOUNT_ID = "000000000000";
-const API_ID = "localchat0";
-const STAGE = "local";
-const CLIENT_ID = "localchatclient00000000000";
+export interface RegionEndpoints {
+  region: string;
+  /** `ws://127.0.0.1:<web port>/ws/<region>` */
+  wsUrl: string;
+  /** The gateway's own URL, `ws://127.0.0.1:<port>/<stage>`. */
+  gatewayUrl: string;
+  connectionsEndpoint: string;
+}
+
 const DEFAULT_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const REPO_ROOT = resolve(__dirname, "..", "..");
-const HANDLERS_DIR = resolve(__dirname, "..", "handlers");
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const region = options.region ?? "us-east-1";
+  const regionNames = options.regions ?? [options.region ?? "us-east-1"];
+  const region = regionNames[0]!;
+  if (options.region !== undefined && options.region !== region) throw new Error("options.region must be the first of options.regions");
+  if (new Set(regionNames).size !== regionNames.length) throw new Error(`regions repeat: ${regionNames.join(", ")}`);
   const userPoolId = `${region}_LocalPool`;
   const dataDir = options.dataDir ? resolve(options.dataDir) : null;
   const modelId = options.model?.id ?? DEFAULT_MODEL;
   const ports = options.ports ?? {};
+  const kind = options.dynamo ?? "dynalite";
   const started: Array<{ stop(): Promise<void> }> = [];
-  const savedEnv = new Map<string, string | undefined>();
 
   // Claimed before the try: a refused claim must not release the other stack's lock.
   const releaseDataDir = dataDir ? lockDataDir(dataDir) : () => undefined;
   started.push({ stop: async () => releaseDataDir() });
   try {
-    const dynamo = await startDynamo({
-      kind: options.dynamo ?? "dynalite",
-      region,
-      dataPath: dataDir && (options.dynamo ?? "dynalite") === "dynalite" ? join(dataDir, "dynamodb") : undefined,
-      port: ports.dynamo,
-    });
-    started.push(dynamo);
+    // One table replica per region (the primary's keeps the single-region folder name, so data survives).
+    const stores: LocalDynamo[] = [];
+    for (const [i, name] of regionNames.entries()) {
+      const folder = i === 0 ? "dynamodb" : `dynamodb-${name}`;
+      const store = await startDynamo({ kind, region: name, dataPath: dataDir && kind === "dynalite" ? join(dataDir, folder) : undefined, port: i === 0 ? ports.dynamo : undefined });
+      started.push(store);
+      stores.push(store);
+    }
+    const dynamo = stores[0]!;
+    const replication =
+      regionNames.length > 1
+        ? await new GlobalTables({
+            stores: regionNames.map((name, i) => ({ region: name, endpoint: stores[i]!.endpoint })),
+            tables: tableSchemasByName(dynamo.tables),
+            lagMs: options.replicationLagMs,
+          }).start()
+        : undefined;
+    if (replication) started.push(replication);
+    const dynamoEndpoint = (name: string, i: number) => replication?.endpoint(name) ?? stores[i]!.endpoint;
+
     const identity = await new IdentityIssuer({
       region,
       userPoolId,
@@ -131,103 +172,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     started.push(bedrock);
     if (options.bedrock?.faults?.length) bedrock.script(...options.bedrock.faults);
 
-    // The timeouts the program gives the functions (infra/regional-chat.ts, FUNCTION_SIZES).
-    const timeouts: Record<HandlerName, number> = {
-      authorizer: 10_000,
-      connect: 10_000,
-      disconnect: 10_000,
-      message: 20_000,
-      worker: 900_000,
-      ...options.functionTimeoutsMs,
-    };
-    const functions = new LocalFunctions(
-      region,
-      ACCOUNT_ID,
-      HANDLERS.map((name) => ({
-        name,
-        timeoutMs: timeouts[name],
-        load: options.handlers?.[name] ?? (() => loadHandler(name)),
-      })),
-    );
-    const lambda = await new LambdaEmulator({ functions, port: ports.lambda }).start();
-    started.push(lambda);
-    const gateway = await new GatewayEmulator({
-      api: { apiId: API_ID, stage: STAGE, region, accountId: ACCOUNT_ID },
-      functions,
-      routes: {
-        authorizer: "authorizer",
-        // As the program declares it (infra/websocket-routes.ts): the token is the second offered subprotocol.
-        identitySource: [`route.request.header.${SUBPROTOCOL_HEADER}`],
-        routes: {
-          $connect: "connect",
-          $disconnect: "disconnect",
-          $default: "message",
-          // The same routes the program declares (infra/websocket-routes.ts): one per client action.
-          ...Object.fromEntries(CLIENT_ACTIONS.map((action) => [action, "message"])),
-        },
-      },
-      limits: options.gateway,
-      port: ports.gateway,
-    }).start();
-    started.push(gateway);
-
     const guardrail = options.guardrail === false ? undefined : (options.guardrail ?? { id: "local-guardrail", version: "1" });
-    const env: Record<string, string> = {
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-      AWS_SESSION_TOKEN: "",
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.endpoint,
-      AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
-      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: identity.endpoint,
-      [ENV.connectionsTable]: dynamo.tables.connections,
-      [ENV.historyTable]: dynamo.tables.history,
-      [ENV.connectionsEndpoint]: gateway.connectionsEndpoint,
-      [ENV.modelId]: modelId,
-      [ENV.modelApi]: options.model?.api ?? "InvokeModelWithResponseStream",
-      [ENV.userPoolId]: userPoolId,
-      [ENV.userPoolClientId]: CLIENT_ID,
-      [ENV.workerFunctionName]: "worker",
-      [ENV.logLevel]: "WARN",
-      POWERTOOLS_LOG_LEVEL: "WARN",
-      // EMF metric lines would flood the terminal; CloudWatch is not there to read them.
-      POWERTOOLS_METRICS_DISABLED: "true",
-      ...(guardrail
-        ? {
-            [ENV.guardrailId]: guardrail.id,
-            [ENV.guardrailVersion]: guardrail.version,
-            [ENV.guardrailStreamMode]: guardrail.streamMode ?? "sync",
-          }
-        : {}),
-      ...options.env,
-    };
-    // Set before any handler module loads (they read the environment once per "container").
-    for (const [name, value] of Object.entries(env)) {
-      savedEnv.set(name, process.env[name]);
-      if (value === "") delete process.env[name];
-      else process.env[name] = value;
+    const regionOptions = (name: string, i: number): RegionOptions => ({
+      region: name,
+      dynamoEndpoint: dynamoEndpoint(name, i),
+      tables: dynamo.tables,
+      bedrockEndpoint: bedrock.endpoint,
+      identityEndpoint: identity.endpoint,
+      userPoolId,
+      modelId,
+      modelApi: options.model?.api ?? "InvokeModelWithResponseStream",
+      ...(guardrail ? { guardrail } : {}),
+      ...(options.gateway ? { gateway: options.gateway } : {}),
+      ...(options.functionTimeoutsMs ? { functionTimeoutsMs: options.functionTimeoutsMs } : {}),
+      env: { ...(regionNames.length > 1 ? { HOME_REGION: region } : {}), ...options.env },
+    });
+    // The other regions first: a child's failure to start must not leave this process's environment changed.
+    const children: RegionChild[] = [];
+    for (const [i, name] of regionNames.entries()) {
+      if (i === 0) continue;
+      const child = await startRegionProcess(regionOptions(name, i));
+      started.push(child);
+      children.push(child);
     }
-    if (!guardrail) {
-      for (const name of [ENV.guardrailId, ENV.guardrailVersion]) {
-        if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
-        delete process.env[name];
-      }
-    }
-    await resetRuntime();
+    const primary = await startRegion({ ...regionOptions(region, 0), ports: { gateway: ports.gateway, lambda: ports.lambda }, ...(options.handlers ? { handlers: options.handlers } : {}) });
+    started.push(primary);
 
+    const gatewayUrls = new Map<string, string>([[region, primary.gateway.url], ...children.map((c) => [c.ready.region, c.ready.wsUrl] as [string, string])]);
+    const connectionsEndpoints = new Map<string, string>([[region, primary.gateway.connectionsEndpoint], ...children.map((c) => [c.ready.region, c.ready.connectionsEndpoint] as [string, string])]);
     const web = await new LocalWebServer({
       staticDir: options.staticDir ?? join(REPO_ROOT, "dist", "web"),
       identity,
       port: ports.web ?? 8080,
-      edge: () => new Map([[region, { port: Number(new URL(gateway.connectionsEndpoint).port), path: `/${STAGE}` }]]),
+      edge: () => new Map(regionNames.map((name) => [name, { port: Number(new URL(gatewayUrls.get(name)!).port), path: `/${STAGE}` }])),
       config: (): WebConfig => ({
-        regions: [{ region, url: web.wsUrl(region) }],
+        regions: regionNames.map((name) => ({ region: name, url: web.wsUrl(name) })),
         auth: { mode: "local", tokenUrl: "/local/token" },
-        modelLabel: passthrough
-          ? `Local model · ${passthrough.model ?? passthrough.baseUrl}`
-          : `Local Bedrock emulator · ${shortModelName(modelId)}`,
+        modelLabel: passthrough ? `Local model · ${passthrough.model ?? passthrough.baseUrl}` : `Local Bedrock emulator · ${shortModelName(modelId)}`,
         emulator: true,
       }),
     }).start();
@@ -239,18 +220,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webUrl: web.url,
       wsUrl: web.wsUrl(region),
       region,
+      regions: regionNames.map((name) => ({ region: name, wsUrl: web.wsUrl(name), gatewayUrl: gatewayUrls.get(name)!, connectionsEndpoint: connectionsEndpoints.get(name)! })),
+      ...(replication ? { replication } : {}),
       userPoolId,
       clientId: CLIENT_ID,
       modelId,
       bedrock,
-      gateway,
+      gateway: primary.gateway,
       identity,
-      lambda,
-      functions,
+      lambda: primary.lambda,
+      functions: primary.functions,
       dynamo,
       tables: dynamo.tables,
-      env,
+      env: primary.env,
       notes,
+      killRegion(name: string) {
+        const child = children.find((c) => c.ready.region === name);
+        if (!child) throw new Error(`${name} is not a region in a process of its own`);
+        child.kill();
+      },
       async token(user: string) {
         const response = await fetch(`${web.url}local/token?user=${encodeURIComponent(user)}`);
         if (!response.ok) throw new Error(`token endpoint answered ${response.status}`);
@@ -259,25 +247,61 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop() {
         if (stopped) return;
         stopped = true;
-        // Clients first ($disconnect still reaches DynamoDB; the gateway's close frames pass through the web
-        // server's /ws/ edge), then the model (aborting streams ends the workers).
-        await gateway.stop();
+        // Clients first ($disconnect still reaches DynamoDB; the gateways' close frames pass through the web
+        // server's /ws/ edge), then the model (aborting streams ends the workers), then the rest.
+        await Promise.all([primary.closeGateway(), ...children.map((c) => c.stop())]);
         await web.stop();
         await bedrock.stop();
-        await functions.drain(5_000);
-        await lambda.stop();
+        await primary.stop();
         await identity.stop();
-        await dynamo.stop();
+        await replication?.stop();
+        for (const store of stores) await store.stop();
         releaseDataDir();
-        restoreEnv(savedEnv);
-        await resetRuntime();
       },
     };
   } catch (error) {
     for (const part of started.reverse()) await part.stop().catch(() => undefined);
-    restoreEnv(savedEnv);
     throw error;
   }
+}
+
+interface RegionChild {
+  ready: RegionReady;
+  kill(): void;
+  stop(): Promise<void>;
+}
+
+/** Starts a region in a child process and waits for its ready line. */
+async function startRegionProcess(options: RegionOptions): Promise<RegionChild> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(__dirname, "region-process.ts")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOCAL_REGION_OPTIONS: JSON.stringify(options) },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  let output = "";
+  const ready = await new Promise<RegionReady>((resolvePromise, reject) => {
+    const onData = (data: Buffer) => {
+      output += data.toString();
+      const line = /^\{"ready":.*\}$/m.exec(output)?.[0];
+      if (line) resolvePromise((JSON.parse(line) as { ready: RegionReady }).ready);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    void exited.then(() => reject(new Error(`region ${options.region} did not start:\n${output.slice(-2000)}`)));
+  });
+  // Its later output (handler logs) goes where this process's goes.
+  child.stdout!.pipe(process.stdout);
+  child.stderr!.pipe(process.stderr);
+  return {
+    ready,
+    kill: () => void child.kill("SIGKILL"),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 /** `us.anthropic.claude-haiku-4-5-20251001-v1:0` → `claude-haiku-4-5`, for the page's header. */
@@ -286,32 +310,4 @@ function shortModelName(modelId: string): string {
     .replace(/^.*[/:]?(?:[a-z]{2}\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21)\./, "")
     .replace(/-\d{8}/, "")
     .replace(/-v\d+(:\d+)?$/, "");
-}
-
-async function loadHandler(name: HandlerName): Promise<LambdaHandler> {
-  const module = (await import(join(HANDLERS_DIR, `${name}.ts`))) as { handler?: LambdaHandler; default?: { handler?: LambdaHandler } };
-  const handler = module.handler ?? module.default?.handler;
-  if (typeof handler !== "function") throw new Error(`runtime/handlers/${name}.ts does not export a handler`);
-  return handler;
-}
-
-/**
- * The runtime caches config and clients per "container" (module scope). A process that starts several stacks
- * (tests) asks it to forget them; a runtime without that hook simply keeps its cache.
- */
-async function resetRuntime(): Promise<void> {
-  try {
-    const container = (await import(join(REPO_ROOT, "runtime", "container.ts"))) as { resetRuntime?: () => void };
-    container.resetRuntime?.();
-  } catch {
-    // no container module: nothing cached
-  }
-}
-
-function restoreEnv(saved: Map<string, string | undefined>): void {
-  for (const [name, value] of saved) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  saved.clear();
 }

@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole chat on this machine (see stack.ts). Prints the two URLs on their own lines, keeps
  * data in the git-ignored `.local/` folder, and stops cleanly on Ctrl-C.
- * Environment: PORT (web, and the page's WebSocket at /ws/<region>; default 8080), WS_PORT (the gateway's own port,
- * default: a free port), LOCAL_DATA_DIR (default
+ * Environment: PORT (web, and the page's WebSocket at /ws/<region>; default 8080), WS_PORT (the primary gateway's own
+ * port, default: a free port), LOCAL_REGIONS (e.g. us-east-1,eu-west-1: one gateway and set of handlers per region,
+ * tables replicated), LOCAL_REPLICATION_LAG_MS (default 1000), LOCAL_DATA_DIR (default
  * `.local`), LOCAL_OPENAI_BASE_URL / LOCAL_OPENAI_MODEL (answer with a local model server, e.g. Ollama).
  */
 import { existsSync } from "node:fs";
@@ -21,13 +22,46 @@ function portFromEnv(name: string, fallback: number): number {
   return port;
 }
 
+/** AWS region names, as the program's config accepts them (e.g. us-east-1, eu-west-1). */
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+function regionsFromEnv(): string[] | undefined {
+  const raw = process.env.LOCAL_REGIONS;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const regions = raw.split(",").map((r) => r.trim());
+  if (regions.some((r) => !REGION.test(r)) || new Set(regions).size !== regions.length) {
+    console.error(`LOCAL_REGIONS=${JSON.stringify(raw)} is not a list of distinct AWS regions, e.g. LOCAL_REGIONS=us-east-1,eu-west-1`);
+    process.exit(1);
+  }
+  return regions;
+}
+
+function lagFromEnv(): number | undefined {
+  const raw = process.env.LOCAL_REPLICATION_LAG_MS;
+  if (raw === undefined || raw === "") return undefined;
+  const lag = Number(raw);
+  if (!Number.isInteger(lag) || lag < 0 || lag > 60_000) {
+    console.error(`LOCAL_REPLICATION_LAG_MS=${JSON.stringify(raw)} is not a whole number of milliseconds from 0 to 60000.`);
+    process.exit(1);
+  }
+  return lag;
+}
+
 async function main(): Promise<void> {
   const webPort = portFromEnv("PORT", 8080);
   const gatewayPort = portFromEnv("WS_PORT", 0);
+  const regions = regionsFromEnv();
+  const replicationLagMs = lagFromEnv();
   const dataDir = resolve(process.env.LOCAL_DATA_DIR ?? ".local");
   let stack: LocalStack;
   try {
-    stack = await startLocalStack({ ports: { web: webPort, gateway: gatewayPort }, dataDir, dynamo: "dynalite" });
+    stack = await startLocalStack({
+      ports: { web: webPort, gateway: gatewayPort },
+      dataDir,
+      dynamo: "dynalite",
+      ...(regions ? { regions } : {}),
+      ...(replicationLagMs !== undefined ? { replicationLagMs } : {}),
+    });
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { port?: number };
     if (error instanceof DataDirInUseError) {
@@ -44,6 +78,8 @@ async function main(): Promise<void> {
   }
   console.log(`Chat: ${stack.webUrl}`);
   console.log(`WebSocket: ${stack.wsUrl}`);
+  for (const region of stack.regions.slice(1)) console.log(`WebSocket (${region.region}): ${region.wsUrl}`);
+  if (stack.replication) console.log(`Tables replicate between ${stack.regions.map((r) => r.region).join(" and ")} after ${stack.replication.lagMs} ms, as global tables do.`);
   const answers = process.env.LOCAL_OPENAI_BASE_URL
     ? `the local model server at ${process.env.LOCAL_OPENAI_BASE_URL}, through the Bedrock emulator`
     : "the local Bedrock emulator (not a real model)";

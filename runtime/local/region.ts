@@ -1,0 +1,200 @@
+/**
+ * One region's slice of the local stack, as the program deploys it per region (infra/regional-chat.ts): the
+ * unchanged handlers as Lambda functions, the Lambda Invoke API the message handler calls the worker through, and
+ * the API Gateway WebSocket emulator with the routes and authorizer the program declares. Shared services (the
+ * region's DynamoDB replica, Bedrock, the token issuer) are passed in as endpoints.
+ *
+ * The handlers read their configuration from the environment once per "container" (module scope), so one process
+ * holds one region: stack.ts runs the first region in its own process and each other one in a child process
+ * (region-process.ts).
+ */
+import { join, resolve } from "node:path";
+import { ENV, HANDLERS, type HandlerName } from "../env";
+import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER } from "../protocol";
+import type { LocalDynamo } from "./dynamodb";
+import { LocalFunctions, type LambdaHandler } from "./functions";
+import { GatewayEmulator, type GatewayLimits } from "./gateway";
+import { LambdaEmulator } from "./lambda";
+
+export const ACCOUNT_ID = "000000000000";
+export const API_ID = "localchat0";
+export const STAGE = "local";
+export const CLIENT_ID = "localchatclient00000000000";
+
+const REPO_ROOT = resolve(__dirname, "..", "..");
+const HANDLERS_DIR = resolve(__dirname, "..", "handlers");
+
+export interface RegionOptions {
+  region: string;
+  /** This region's DynamoDB endpoint (its global-table replica). */
+  dynamoEndpoint: string;
+  tables: LocalDynamo["tables"];
+  bedrockEndpoint: string;
+  identityEndpoint: string;
+  userPoolId: string;
+  modelId: string;
+  modelApi: "InvokeModelWithResponseStream" | "ConverseStream";
+  guardrail?: { id: string; version: string; streamMode?: "sync" | "async" };
+  gateway?: Partial<GatewayLimits>;
+  ports?: { gateway?: number; lambda?: number };
+  /** Lambda timeouts per function, in ms (defaults as the program sets them). */
+  functionTimeoutsMs?: Partial<Record<HandlerName, number>>;
+  /** Extra or overriding environment for the handlers. */
+  env?: Record<string, string>;
+  /** Replace handler modules (tests; in-process regions only). */
+  handlers?: Partial<Record<HandlerName, () => Promise<LambdaHandler>>>;
+}
+
+export interface LocalRegion {
+  region: string;
+  gateway: GatewayEmulator;
+  lambda: LambdaEmulator;
+  functions: LocalFunctions;
+  /** The environment the handlers run with. */
+  env: Record<string, string>;
+  /** Stops taking connections (clients get a going-away close; $disconnect still runs). */
+  closeGateway(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRegion(options: RegionOptions): Promise<LocalRegion> {
+  const { region } = options;
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const savedEnv = new Map<string, string | undefined>();
+  try {
+    // The timeouts the program gives the functions (infra/regional-chat.ts, FUNCTION_SIZES).
+    const timeouts: Record<HandlerName, number> = {
+      authorizer: 10_000,
+      connect: 10_000,
+      disconnect: 10_000,
+      message: 20_000,
+      worker: 900_000,
+      ...options.functionTimeoutsMs,
+    };
+    const functions = new LocalFunctions(
+      region,
+      ACCOUNT_ID,
+      HANDLERS.map((name) => ({ name, timeoutMs: timeouts[name], load: options.handlers?.[name] ?? (() => loadHandler(name)) })),
+    );
+    const lambda = await new LambdaEmulator({ functions, port: options.ports?.lambda }).start();
+    started.push(lambda);
+    const gateway = await new GatewayEmulator({
+      api: { apiId: API_ID, stage: STAGE, region, accountId: ACCOUNT_ID },
+      functions,
+      routes: {
+        authorizer: "authorizer",
+        // As the program declares it (infra/websocket-routes.ts): the token is the second offered subprotocol.
+        identitySource: [`route.request.header.${SUBPROTOCOL_HEADER}`],
+        routes: {
+          $connect: "connect",
+          $disconnect: "disconnect",
+          $default: "message",
+          // The same routes the program declares (infra/websocket-routes.ts): one per client action.
+          ...Object.fromEntries(CLIENT_ACTIONS.map((action) => [action, "message"])),
+        },
+      },
+      limits: options.gateway,
+      port: options.ports?.gateway,
+    }).start();
+    started.push(gateway);
+
+    const guardrail = options.guardrail;
+    const env: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_SESSION_TOKEN: "",
+      AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: options.bedrockEndpoint,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: options.identityEndpoint,
+      [ENV.connectionsTable]: options.tables.connections,
+      [ENV.historyTable]: options.tables.history,
+      [ENV.connectionsEndpoint]: gateway.connectionsEndpoint,
+      [ENV.modelId]: options.modelId,
+      [ENV.modelApi]: options.modelApi,
+      [ENV.userPoolId]: options.userPoolId,
+      [ENV.userPoolClientId]: CLIENT_ID,
+      [ENV.workerFunctionName]: "worker",
+      [ENV.logLevel]: "WARN",
+      POWERTOOLS_LOG_LEVEL: "WARN",
+      // EMF metric lines would flood the terminal; CloudWatch is not there to read them.
+      POWERTOOLS_METRICS_DISABLED: "true",
+      ...(guardrail
+        ? { [ENV.guardrailId]: guardrail.id, [ENV.guardrailVersion]: guardrail.version, [ENV.guardrailStreamMode]: guardrail.streamMode ?? "sync" }
+        : {}),
+      ...options.env,
+    };
+    // Set before any handler module loads (they read the environment once per "container").
+    for (const [name, value] of Object.entries(env)) {
+      savedEnv.set(name, process.env[name]);
+      if (value === "") delete process.env[name];
+      else process.env[name] = value;
+    }
+    if (!guardrail) {
+      for (const name of [ENV.guardrailId, ENV.guardrailVersion]) {
+        if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
+        delete process.env[name];
+      }
+    }
+    await resetRuntime();
+
+    let gatewayClosed = false;
+    const closeGateway = async () => {
+      if (gatewayClosed) return;
+      gatewayClosed = true;
+      await gateway.stop();
+    };
+    let stopped = false;
+    return {
+      region,
+      gateway,
+      lambda,
+      functions,
+      env,
+      closeGateway,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await closeGateway();
+        await functions.drain(5_000);
+        await lambda.stop();
+        restoreEnv(savedEnv);
+        await resetRuntime();
+      },
+    };
+  } catch (error) {
+    for (const part of started.reverse()) await part.stop().catch(() => undefined);
+    restoreEnv(savedEnv);
+    throw error;
+  }
+}
+
+async function loadHandler(name: HandlerName): Promise<LambdaHandler> {
+  const module = (await import(join(HANDLERS_DIR, `${name}.ts`))) as { handler?: LambdaHandler; default?: { handler?: LambdaHandler } };
+  const handler = module.handler ?? module.default?.handler;
+  if (typeof handler !== "function") throw new Error(`runtime/handlers/${name}.ts does not export a handler`);
+  return handler;
+}
+
+/**
+ * The runtime caches config and clients per "container" (module scope). A process that starts several stacks
+ * (tests) asks it to forget them; a runtime without that hook simply keeps its cache.
+ */
+async function resetRuntime(): Promise<void> {
+  try {
+    const container = (await import(join(REPO_ROOT, "runtime", "container.ts"))) as { resetRuntime?: () => void };
+    container.resetRuntime?.();
+  } catch {
+    // no container module: nothing cached
+  }
+}
+
+function restoreEnv(saved: Map<string, string | undefined>): void {
+  for (const [name, value] of saved) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  saved.clear();
+}
