@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
+/** The project's name in Pulumi.yaml: the CLI allows typed, defaulted keys only in the project's own namespace. */
 export const CONFIG_NAMESPACE = "chat";
 
 export const MODEL_APIS = ["InvokeModelWithResponseStream", "ConverseStream"] as const;
@@ -95,7 +96,7 @@ export interface ChatConfig {
 
 export class ConfigError extends Error {
   constructor(key: string, accepted: string, got: unknown) {
-    super(`chat:${key} is invalid (got ${JSON.stringify(got)}): expected ${accepted}`);
+    super(`${CONFIG_NAMESPACE}:${key} is invalid (got ${JSON.stringify(got)}): expected ${accepted}`);
     this.name = "ConfigError";
   }
 }

@@ -9,7 +9,7 @@
  * - Builds run one at a time; each one resets the mocks, the recorded list and the config.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readConfig } from "../../infra/config";
+import { CONFIG_NAMESPACE, readConfig } from "../../infra/config";
 import { createStack, type StackOptions } from "../../infra/stack";
 import { mockCall, mockResource } from "./mock-state";
 
@@ -89,13 +89,13 @@ async function build(
         return result;
       },
     },
-    "chat",
+    CONFIG_NAMESPACE, // the project's name (Pulumi.yaml), which is also the config namespace
     stack,
     false,
   );
   pulumi.runtime.setAllConfig(
     Object.fromEntries(
-      Object.entries(config).map(([key, value]) => [`chat:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
+      Object.entries(config).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
     ),
   );
 
