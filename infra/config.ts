@@ -8,6 +8,7 @@
  * (per-region model overrides, guardrail filters, denied topics) are arrays of small delimited strings.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { regionMismatch } from "./model-routing";
 
 /** The project's name in Pulumi.yaml: the CLI allows typed, defaulted keys only in the project's own namespace. */
 export const CONFIG_NAMESPACE = "chat";
@@ -70,7 +71,7 @@ export interface ChatConfig {
   primaryRegion: string;
   /** Model id or inference profile id/ARN used in every region without an override. */
   modelId: string;
-  /** Region → model id where it differs from `modelId`. */
+  /** Every region → the model id it calls (`modelId` unless overridden), each one callable from its region. */
   modelIdByRegion: Record<string, string>;
   modelApi: ModelApi;
   guardrail: GuardrailSettings;
@@ -100,6 +101,13 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+/**
+ * Claude Haiku 4.5 through its global cross-Region inference profile, which every commercial Region may call (Bedrock
+ * user guide, "Supported Regions and models for inference profiles"), so the default answers in any region listed.
+ * For data residency, choose geographic profiles (`us.`, `eu.`, `apac.` …) per region instead.
+ */
+export const DEFAULT_MODEL_ID = "global.anthropic.claude-haiku-4-5-20251001-v1:0";
 
 /** The defaults, also declared in Pulumi.yaml (a test keeps the two in step). */
 export const DEFAULT_FILTERS: readonly string[] = [
@@ -171,14 +179,25 @@ export function parseConfig(raw: RawConfig): ChatConfig {
   const duplicate = regions.find((r, i) => regions.indexOf(r) !== i);
   if (duplicate) throw new ConfigError("regions", "each region at most once", duplicate);
 
-  const modelId = modelIdValue("modelId", str(raw, "modelId", "us.anthropic.claude-haiku-4-5-20251001-v1:0"));
-  const modelIdByRegion: Record<string, string> = {};
+  const modelId = modelIdValue("modelId", str(raw, "modelId", DEFAULT_MODEL_ID));
+  const overrides: Record<string, string> = {};
   for (const entry of stringList(raw, "modelIdOverrides", [])) {
     const [region, id, ...rest] = entry.split("=");
     if (!region || !id || rest.length > 0 || !regions.includes(region.trim())) {
-      throw new ConfigError("modelIdOverrides", `"<region>=<model id>" with a region from chat:regions`, entry);
+      throw new ConfigError("modelIdOverrides", `"<region>=<model id>" with a region from ${CONFIG_NAMESPACE}:regions`, entry);
     }
-    modelIdByRegion[region.trim()] = modelIdValue("modelIdOverrides", id.trim());
+    overrides[region.trim()] = modelIdValue("modelIdOverrides", id.trim());
+  }
+  // Each region calls its own id, and only an id it can call (a geographic profile answers only in its geography).
+  const modelIdByRegion: Record<string, string> = {};
+  for (const region of regions) {
+    const id = overrides[region] ?? modelId;
+    const mismatch = regionMismatch(id, region);
+    if (mismatch !== undefined) {
+      const key = overrides[region] !== undefined ? "modelIdOverrides" : "modelId";
+      throw new ConfigError(key, `a model id callable from every region it serves: ${mismatch} (set it for one region with ${CONFIG_NAMESPACE}:modelIdOverrides "${region}=<id>")`, id);
+    }
+    modelIdByRegion[region] = id;
   }
 
   const environment = oneOf(raw, "environment", ENVIRONMENTS, "dev");
@@ -204,7 +223,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
 
   const modelApi = oneOf(raw, "modelApi", MODEL_APIS, "InvokeModelWithResponseStream");
   // InvokeModelWithResponseStream's body is model-specific: the runtime speaks Anthropic Claude's and Amazon Nova's.
-  for (const id of [modelId, ...Object.values(modelIdByRegion)]) {
+  for (const id of new Set([modelId, ...Object.values(modelIdByRegion)])) {
     if (modelApi === "InvokeModelWithResponseStream" && !/(^|[.:/])(anthropic\.|amazon\.nova-)/.test(id)) {
       throw new ConfigError("modelApi", `ConverseStream for ${id} (InvokeModelWithResponseStream is spoken for Anthropic Claude and Amazon Nova models)`, modelApi);
     }

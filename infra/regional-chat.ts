@@ -28,6 +28,8 @@ export const FUNCTION_SIZES: Readonly<Record<HandlerName, { timeoutSeconds: numb
 export interface RegionalChatArgs {
   /** The validated stack config (model, guardrail, limits, quotas, logging). */
   readonly config: ChatConfig;
+  /** The Bedrock model id this region calls (`config.modelIdByRegion`), one its region can call. */
+  readonly modelId: string;
   /** Physical names of the global tables (the same in every replica region). */
   readonly connectionsTableName: pulumi.Input<string>;
   readonly historyTableName: pulumi.Input<string>;
@@ -68,7 +70,7 @@ export class RegionalChat extends pulumi.ComponentResource {
     // The worker's name is fixed so the message handler (and the worker itself) can be told it before it exists.
     const workerName = workerFunctionName();
     const workerArn = pulumi.interpolate`arn:${region.apply(partitionOf)}:lambda:${region}:${account}:function:${workerName}`;
-    const modelId = region.apply((r) => config.modelIdByRegion[r] ?? config.modelId);
+    const { modelId } = args;
 
     const chatEnvironment: Record<string, pulumi.Input<string>> = {
       [ENV.connectionsTable]: args.connectionsTableName,
