@@ -16,7 +16,7 @@ import { expect } from "chai";
 import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import { HANDLERS, type HandlerName } from "../../runtime/env";
 import { buildStack, regionOfProvider, type RecordedResource } from "./harness";
-import { MOCK_ACCOUNT } from "./mock-state";
+import { MOCK_ACCOUNT } from "../../infra/offline/mock-state";
 
 const A = MOCK_ACCOUNT;
 
