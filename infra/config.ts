@@ -88,7 +88,7 @@ export interface ChatConfig {
   environment: Environment;
   /** Deletion protection on tables and the user pool; on everywhere but `dev`. */
   protectData: boolean;
-  /** Set the account's API Gateway CloudWatch Logs role in every region (needed once per account and region). */
+  /** Set the account's API Gateway CloudWatch Logs role in every region (off by default; retained on delete). */
   apiGatewayLoggingRole: boolean;
   /** Cognito hosted UI domain prefix; derived from project, stack and account when absent. */
   authDomainPrefix?: string;
@@ -259,7 +259,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     logLevel: oneOf(raw, "logLevel", LOG_LEVELS, "INFO"),
     environment,
     protectData: environment !== "dev",
-    apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", true),
+    apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", false),
     ...(authDomainPrefix !== undefined ? { authDomainPrefix } : {}),
     ...(domainName !== undefined && hostedZoneId !== undefined
       ? { domain: { name: domainName, hostedZoneId, ...(certificateArn !== undefined ? { certificateArn } : {}) } }

@@ -173,10 +173,12 @@ export function modelStatements(modelId: string, region: string, account: string
   ];
 }
 
-/** Trust policy letting one AWS service assume a role. */
-export function assumeRolePolicy(service: string): string {
+/** Trust policy letting one AWS service assume a role, optionally only for a given source (`aws:SourceAccount`). */
+export function assumeRolePolicy(service: string, source?: Record<string, string>): string {
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+    Statement: [
+      { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(source ? { Condition: { StringEquals: source } } : {}) },
+    ],
   });
 }

@@ -142,7 +142,7 @@ export class RegionalChat extends pulumi.ComponentResource {
       parent,
     );
 
-    const stageDependsOn = config.apiGatewayLoggingRole ? [this.apiGatewayLoggingRole(name)] : [];
+    const stageDependsOn = config.apiGatewayLoggingRole ? [this.apiGatewayLoggingRole(name, account)] : [];
     const target = (f: ChatFunction) => ({ arn: f.function.arn, invokeArn: f.function.invokeArn });
     const routes = new WebSocketRoutes(
       `${name}-ws`,
@@ -190,26 +190,26 @@ export class RegionalChat extends pulumi.ComponentResource {
   }
 
   /**
-   * API Gateway writes access logs through one CloudWatch role per account and region (API Gateway developer
-   * guide, "Set up CloudWatch logging for WebSocket APIs"). Turn off with `chat:apiGatewayLoggingRole: false` when
-   * the account already has one.
+   * API Gateway writes access and execution logs through one CloudWatch role per account and region (API Gateway
+   * developer guide, "Set up CloudWatch logging for WebSocket APIs"). Off by default (`chat:apiGatewayLoggingRole`):
+   * the setting belongs to the whole account and region, and with @pulumi/aws 7 (Terraform provider v6) destroying
+   * `aws.apigateway.Account` resets it (v6 upgrade guide, `aws_api_gateway_account`), which would stop the logs of
+   * every other API there. When on, the setting, the role and its policy are retained on delete.
    */
-  private apiGatewayLoggingRole(name: string): pulumi.Resource {
+  private apiGatewayLoggingRole(name: string, account: pulumi.Output<string>): pulumi.Resource {
+    const retained = { parent: this, retainOnDelete: true };
     const role = new aws.iam.Role(
       `${name}-apigw-logs-role`,
-      { assumeRolePolicy: assumeRolePolicy("apigateway.amazonaws.com") },
-      { parent: this },
+      // Only API Gateway acting for this account may assume it (IAM user guide, "The confused deputy problem").
+      { assumeRolePolicy: account.apply((id) => assumeRolePolicy("apigateway.amazonaws.com", { "aws:SourceAccount": id })) },
+      retained,
     );
     const attachment = new aws.iam.RolePolicyAttachment(
       `${name}-apigw-logs-policy`,
       { role: role.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" },
-      { parent: this },
+      retained,
     );
-    return new aws.apigateway.Account(
-      `${name}-apigw-account`,
-      { cloudwatchRoleArn: role.arn },
-      { parent: this, dependsOn: [attachment] },
-    );
+    return new aws.apigateway.Account(`${name}-apigw-account`, { cloudwatchRoleArn: role.arn }, { ...retained, dependsOn: [attachment] });
   }
 }
 
