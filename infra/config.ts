@@ -30,6 +30,9 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Lambda's system log levels (LoggingConfig.SystemLogLevel accepts DEBUG, INFO, WARN). */
+export const SYSTEM_LOG_LEVELS = ["DEBUG", "INFO", "WARN"] as const;
+export type SystemLogLevel = (typeof SYSTEM_LOG_LEVELS)[number];
 
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). */
 export const LOG_RETENTION_DAYS = [
@@ -84,7 +87,10 @@ export interface ChatConfig {
   throttling: { burstLimit: number; rateLimit: number };
   quotas: { messagesPerMinute: number; maxConcurrentPerConnection: number };
   logRetentionDays: number;
+  /** The functions' application log level (Lambda filters below it; Powertools follows it). */
   logLevel: LogLevel;
+  /** Lambda's own platform log lines (START, END, REPORT …) at or above this level. */
+  systemLogLevel: SystemLogLevel;
   environment: Environment;
   /** Deletion protection on tables and the user pool; on everywhere but `dev`. */
   protectData: boolean;
@@ -141,6 +147,7 @@ export const CONFIG_KEYS = [
   "maxConcurrentPerConnection",
   "logRetentionDays",
   "logLevel",
+  "systemLogLevel",
   "environment",
   "apiGatewayLoggingRole",
   "authDomainPrefix",
@@ -257,6 +264,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     },
     logRetentionDays: logRetention(raw),
     logLevel: oneOf(raw, "logLevel", LOG_LEVELS, "INFO"),
+    systemLogLevel: oneOf(raw, "systemLogLevel", SYSTEM_LOG_LEVELS, "INFO"),
     environment,
     protectData: environment !== "dev",
     apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", false),

@@ -124,6 +124,7 @@ export class RegionalChat extends pulumi.ComponentResource {
           ...FUNCTION_SIZES[handler],
           policyTargets,
           logRetentionDays: config.logRetentionDays,
+          logLevels: { application: config.logLevel, system: config.systemLogLevel },
           ...(functionName !== undefined ? { functionName } : {}),
         },
         parent,
@@ -142,7 +143,15 @@ export class RegionalChat extends pulumi.ComponentResource {
       parent,
     );
 
-    const stageDependsOn = config.apiGatewayLoggingRole ? [this.apiGatewayLoggingRole(name, account)] : [];
+    // API Gateway would create the stage's execution-log group itself on first use, kept forever and unmanaged;
+    // created first under the same name, it is the program's, with retention (API Gateway developer guide, "Set up
+    // CloudWatch logging for WebSocket APIs": `API-Gateway-Execution-Logs_{apiId}/{stageName}`).
+    const executionLogs = new aws.cloudwatch.LogGroup(
+      `${name}-execution-logs`,
+      { name: executionLogGroupName(api.id, STAGE_NAME), retentionInDays: config.logRetentionDays },
+      parent,
+    );
+    const stageDependsOn = [executionLogs, ...(config.apiGatewayLoggingRole ? [this.apiGatewayLoggingRole(name, account)] : [])];
     const target = (f: ChatFunction) => ({ arn: f.function.arn, invokeArn: f.function.invokeArn });
     const routes = new WebSocketRoutes(
       `${name}-ws`,
@@ -211,6 +220,11 @@ export class RegionalChat extends pulumi.ComponentResource {
     );
     return new aws.apigateway.Account(`${name}-apigw-account`, { cloudwatchRoleArn: role.arn }, { ...retained, dependsOn: [attachment] });
   }
+}
+
+/** The log group API Gateway writes a stage's execution logs to. */
+export function executionLogGroupName(apiId: pulumi.Input<string>, stageName: string): pulumi.Output<string> {
+  return pulumi.interpolate`API-Gateway-Execution-Logs_${apiId}/${stageName}`;
 }
 
 /** The worker's fixed function name: `<project>-<stack>-worker`, at most 64 characters. */

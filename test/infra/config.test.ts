@@ -180,6 +180,7 @@ describe("infra config: validation", () => {
     ["maxConcurrentPerConnection", { maxConcurrentPerConnection: 50 }, /chat:maxConcurrentPerConnection .*1 to 20/],
     ["logRetentionDays", { logRetentionDays: 10 }, /chat:logRetentionDays .*one of 1, 3, 5, 7, 14, 30/],
     ["logLevel", { logLevel: "TRACE" }, /chat:logLevel .*DEBUG \| INFO \| WARN \| ERROR/],
+    ["systemLogLevel", { systemLogLevel: "ERROR" }, /chat:systemLogLevel .*DEBUG \| INFO \| WARN/],
     ["environment", { environment: "production" }, /chat:environment .*dev \| staging \| prod/],
     ["apiGatewayLoggingRole", { apiGatewayLoggingRole: "yes" }, /chat:apiGatewayLoggingRole .*true or false/],
     ["authDomainPrefix", { authDomainPrefix: "my-aws-chat" }, /chat:authDomainPrefix .*without aws\/amazon\/cognito/],

@@ -58,6 +58,41 @@ describe("infra logging: the account's API Gateway CloudWatch role", function ()
   });
 });
 
-export function executionLogGroupOf(stack: Stack, stage: RecordedResource): RecordedResource | undefined {
+describe("infra logging: levels and log groups as configured", function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  before(async () => {
+    stack = new Stack((await buildStack({ regions: REGIONS, logLevel: "DEBUG", systemLogLevel: "WARN", logRetentionDays: 14 }, bundleOptions())).resources);
+  });
+
+  it("gives every function Lambda's application and system log levels, which need the JSON format", () => {
+    const functions = stack.ofType(TYPES.function);
+    expect(functions).to.have.length(10);
+    for (const fn of functions) {
+      expect(fn.inputs.loggingConfig, fn.name).to.include({ logFormat: "JSON", applicationLogLevel: "DEBUG", systemLogLevel: "WARN" });
+      // The runtime's own setting agrees, so Powertools never warns that it is below Lambda's (AWS_LAMBDA_LOG_LEVEL).
+      expect(fn.inputs.environment.variables.LOG_LEVEL, fn.name).to.equal("DEBUG");
+    }
+  });
+
+  it("creates each stage's execution-log group under API Gateway's name, with retention, before the stage", () => {
+    for (const region of REGIONS) {
+      const stage = stack.inRegion(TYPES.stage, region)[0]!;
+      const group = executionLogGroupOf(stack, stage);
+      expect(group, `${region} execution logs`).to.not.equal(undefined);
+      expect(group!.inputs.name).to.match(/^API-Gateway-Execution-Logs_[a-z0-9]{10}\/live$/);
+      expect(group!.inputs.retentionInDays).to.equal(14);
+      expect(stack.regionOf(group!)).to.equal(region);
+      expect(stage.dependencies).to.include(group!.urn);
+    }
+  });
+
+  it("defaults to INFO for both levels (Lambda's own defaults, now explicit)", async () => {
+    const defaults = new Stack((await buildStack({ regions: ["us-east-1"] }, bundleOptions())).resources);
+    for (const fn of defaults.ofType(TYPES.function)) expect(fn.inputs.loggingConfig).to.include({ applicationLogLevel: "INFO", systemLogLevel: "INFO" });
+  });
+});
+
+function executionLogGroupOf(stack: Stack, stage: RecordedResource): RecordedResource | undefined {
   return stack.ofType(TYPES.logGroup).find((g) => g.inputs.name === `API-Gateway-Execution-Logs_${String(stage.inputs.apiId)}/${String(stage.inputs.name)}`);
 }
