@@ -160,6 +160,10 @@ export function modelStatements(modelId: string, region: string, account: string
   }
   const profileArn = arnMatch ? modelId : `arn:${p}:bedrock:${region}:${account}:inference-profile/${profileId}`;
   const foundationModel = profileId.replace(PROFILE_PREFIX, "");
+  // A global profile's destination is also named without a Region (Bedrock user guide, "Global cross-Region
+  // inference", IAM policy example), which a `*` Region segment may not be read to cover: both are listed.
+  const destinations = [`arn:${p}:bedrock:*::foundation-model/${foundationModel}`];
+  if (profileId.startsWith("global.")) destinations.push(`arn:${p}:bedrock:::foundation-model/${foundationModel}`);
   return [
     { Sid: "StreamThroughProfile", Effect: "Allow", Action: [MODEL_STREAM_ACTION], Resource: [profileArn] },
     {
@@ -167,7 +171,7 @@ export function modelStatements(modelId: string, region: string, account: string
       Effect: "Allow",
       Action: [MODEL_STREAM_ACTION],
       // The destination regions are the profile's, not ours to list; the condition pins the call to the profile.
-      Resource: [`arn:${p}:bedrock:*::foundation-model/${foundationModel}`],
+      Resource: destinations,
       Condition: { StringEquals: { "bedrock:InferenceProfileArn": profileArn } },
     },
   ];

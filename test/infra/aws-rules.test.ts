@@ -8,7 +8,9 @@ import { expect } from "chai";
 import { Stack, TYPES } from "./query";
 import { bundleOptions } from "./fixtures";
 import { buildStack } from "./harness";
+import { DEFAULT_MODEL_ID } from "../../infra/config";
 import { MOCK_ACCOUNT } from "../../infra/offline/mock-state";
+import { modelStatements } from "../../infra/permissions";
 
 const REGIONS = ["ap-southeast-2", "ap-northeast-1", "eu-central-1"];
 const STACK_NAME = "customer-production-eu";
@@ -81,6 +83,13 @@ describe("infra: what AWS refuses that mocks accept", function () {
         );
       }
     }
+  });
+
+  it("lets the default global profile reach its destination model under either ARN form, only through the profile", () => {
+    const [, destinations] = modelStatements(DEFAULT_MODEL_ID, "eu-central-1", MOCK_ACCOUNT);
+    const model = DEFAULT_MODEL_ID.replace(/^global\./, "");
+    expect(destinations!.Resource).to.deep.equal([`arn:aws:bedrock:*::foundation-model/${model}`, `arn:aws:bedrock:::foundation-model/${model}`]);
+    expect(destinations!.Condition).to.deep.equal({ StringEquals: { "bedrock:InferenceProfileArn": `arn:aws:bedrock:eu-central-1:${MOCK_ACCOUNT}:inference-profile/${DEFAULT_MODEL_ID}` } });
   });
 
   it("sets no environment variable Lambda reserves, and stays under its 4 KB environment limit", () => {
