@@ -141,6 +141,20 @@ describe("infra: what AWS refuses that mocks accept", function () {
     }
   });
 
+  it("keeps CloudFront Functions under 10 KB and Cognito's hosted domain prefix and callback URLs as Cognito accepts them", () => {
+    // CloudFront quotas: "Maximum size of a function" 10 KB.
+    for (const fn of stack.ofType(TYPES.cloudfrontFunction)) expect(Buffer.byteLength(String(fn.inputs.code)), fn.name).to.be.at.most(10 * 1024);
+    // Cognito developer guide, "Using the Amazon Cognito prefix domain": lower-case letters, digits, hyphens, at most
+    // 63, not starting or ending with a hyphen, and without "aws", "amazon" or "cognito".
+    for (const domain of stack.ofType(TYPES.userPoolDomain)) {
+      expect(domain.inputs.domain).to.match(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/).and.not.match(/aws|amazon|cognito/);
+    }
+    // CreateUserPoolClient: callback and sign-out URLs use HTTPS (plain HTTP only for localhost).
+    for (const client of stack.ofType(TYPES.userPoolClient)) {
+      for (const url of [...client.inputs.callbackUrls, ...client.inputs.logoutUrls] as string[]) expect(url).to.match(/^https:\/\/[^/]+\//);
+    }
+  });
+
   it("gives the asynchronous worker invocation settings Lambda accepts", () => {
     for (const config of stack.ofType("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")) {
       // PutFunctionEventInvokeConfig: MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600.
