@@ -67,8 +67,9 @@ export function regionMismatch(modelId: string, region: string): string | undefi
     return `${modelId} is an ARN in ${route.arnRegion}, which ${region} cannot call (an ARN names its own Region)${alternatives()}`;
   }
   if (route.kind === "profile" && !route.geography.contains(region)) {
+    const kind = route.geography === GLOBAL ? "a global inference profile" : `an inference profile of the ${route.geography.label} geography`;
     const scope = route.geography === GLOBAL ? "commercial Regions" : `${route.geography.label} Regions`;
-    return `${modelId} is a ${route.geography.label} inference profile, called only from ${scope}, not ${region}${alternatives()}`;
+    return `${modelId} is ${kind}, called only from ${scope}, not ${region}${alternatives()}`;
   }
   return undefined;
 }

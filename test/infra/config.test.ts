@@ -135,10 +135,10 @@ describe("infra config: validation", () => {
   });
 
   const outside: [string, RawConfig, RegExp][] = [
-    ["a US profile in an EU region", { regions: ["us-east-1", "eu-west-1"], modelId: `us.${HAIKU}` }, new RegExp(`chat:modelId .*US inference profile.*not eu-west-1; from eu-west-1 use eu[.]${HAIKU} or global[.]${HAIKU}.*chat:modelIdOverrides "eu-west-1=<id>"`)],
-    ["an override outside its geography", { regions: ["us-east-1", "ap-southeast-2"], modelIdOverrides: [`ap-southeast-2=eu.${HAIKU}`] }, new RegExp(`chat:modelIdOverrides .*EU inference profile.*not ap-southeast-2; from ap-southeast-2 use au[.]${HAIKU} or apac[.]${HAIKU} or global[.]${HAIKU}`)],
+    ["a US profile in an EU region", { regions: ["us-east-1", "eu-west-1"], modelId: `us.${HAIKU}` }, new RegExp(`chat:modelId .*inference profile of the US geography, called only from US Regions, not eu-west-1; from eu-west-1 use eu[.]${HAIKU} or global[.]${HAIKU}.*chat:modelIdOverrides "eu-west-1=<id>"`)],
+    ["an override outside its geography", { regions: ["us-east-1", "ap-southeast-2"], modelIdOverrides: [`ap-southeast-2=eu.${HAIKU}`] }, new RegExp(`chat:modelIdOverrides .*inference profile of the EU geography.*not ap-southeast-2; from ap-southeast-2 use au[.]${HAIKU} or apac[.]${HAIKU} or global[.]${HAIKU}`)],
     ["an EU profile in Tokyo", { regions: ["ap-northeast-1"], modelId: `eu.${HAIKU}` }, new RegExp(`use jp[.]${HAIKU} or apac[.]${HAIKU} or global[.]${HAIKU}`)],
-    ["a global profile outside the commercial regions", { regions: ["us-gov-west-1"] }, new RegExp(`chat:modelId .*global inference profile, called only from commercial Regions, not us-gov-west-1; from us-gov-west-1 use us-gov[.]${HAIKU}`)],
+    ["a global profile outside the commercial regions", { regions: ["us-gov-west-1"] }, new RegExp(`chat:modelId .*a global inference profile, called only from commercial Regions, not us-gov-west-1; from us-gov-west-1 use us-gov[.]${HAIKU}`)],
     ["a profile ARN of another region", { regions: ["us-west-2"], modelId: `arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.${HAIKU}` }, /chat:modelId .*ARN in us-east-1, which us-west-2 cannot call/],
     ["a foundation-model ARN of another region", { regions: ["eu-west-1"], modelId: "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0" }, /chat:modelId .*ARN in us-east-1/],
   ];
