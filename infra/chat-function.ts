@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HandlerName } from "../runtime/env";
 import { LAMBDA_HANDLER } from "./bundle";
+import type { LogLevel, SystemLogLevel } from "./config";
 import { assumeRolePolicy, handlerPolicy, type PolicyTargets } from "./permissions";
 
 /** Asserted by the tests as strings: `tsc` cannot catch a wrong runtime name. */
@@ -27,6 +28,8 @@ export interface ChatFunctionArgs {
   readonly policyTargets: pulumi.Input<Omit<PolicyTargets, "logGroupArn">>;
   /** Log retention in days. */
   readonly logRetentionDays: pulumi.Input<number>;
+  /** Lambda's application and system log levels (advanced logging controls). */
+  readonly logLevels: { readonly application: LogLevel; readonly system: SystemLogLevel };
   /** A fixed function name, for a function whose name others must know before it exists (the worker). */
   readonly functionName?: pulumi.Input<string>;
 }
@@ -60,7 +63,15 @@ export class ChatFunction extends pulumi.ComponentResource {
         timeout: args.timeoutSeconds,
         memorySize: args.memoryMb,
         environment: { variables: args.environment },
-        loggingConfig: { logFormat: "JSON", logGroup: logs.name },
+        // With the JSON format Lambda filters application logs at applicationLogLevel (INFO when unset) and sets
+        // AWS_LAMBDA_LOG_LEVEL to it, which the Powertools logger follows over its own setting; the levels are
+        // accepted only with the JSON format (Lambda developer guide, "Configuring advanced logging controls").
+        loggingConfig: {
+          logFormat: "JSON",
+          logGroup: logs.name,
+          applicationLogLevel: args.logLevels.application,
+          systemLogLevel: args.logLevels.system,
+        },
       },
       // The policy must be in place before the first invocation can need it.
       { parent: this, dependsOn: [policy] },

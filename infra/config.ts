@@ -8,7 +8,9 @@
  * (per-region model overrides, guardrail filters, denied topics) are arrays of small delimited strings.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { regionMismatch } from "./model-routing";
 
+/** The project's name in Pulumi.yaml: the CLI allows typed, defaulted keys only in the project's own namespace. */
 export const CONFIG_NAMESPACE = "chat";
 
 export const MODEL_APIS = ["InvokeModelWithResponseStream", "ConverseStream"] as const;
@@ -28,6 +30,9 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Lambda's system log levels (LoggingConfig.SystemLogLevel accepts DEBUG, INFO, WARN). */
+export const SYSTEM_LOG_LEVELS = ["DEBUG", "INFO", "WARN"] as const;
+export type SystemLogLevel = (typeof SYSTEM_LOG_LEVELS)[number];
 
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). */
 export const LOG_RETENTION_DAYS = [
@@ -69,7 +74,7 @@ export interface ChatConfig {
   primaryRegion: string;
   /** Model id or inference profile id/ARN used in every region without an override. */
   modelId: string;
-  /** Region → model id where it differs from `modelId`. */
+  /** Every region → the model id it calls (`modelId` unless overridden), each one callable from its region. */
   modelIdByRegion: Record<string, string>;
   modelApi: ModelApi;
   guardrail: GuardrailSettings;
@@ -82,11 +87,14 @@ export interface ChatConfig {
   throttling: { burstLimit: number; rateLimit: number };
   quotas: { messagesPerMinute: number; maxConcurrentPerConnection: number };
   logRetentionDays: number;
+  /** The functions' application log level (Lambda filters below it; Powertools follows it). */
   logLevel: LogLevel;
+  /** Lambda's own platform log lines (START, END, REPORT …) at or above this level. */
+  systemLogLevel: SystemLogLevel;
   environment: Environment;
   /** Deletion protection on tables and the user pool; on everywhere but `dev`. */
   protectData: boolean;
-  /** Set the account's API Gateway CloudWatch Logs role in every region (needed once per account and region). */
+  /** Set the account's API Gateway CloudWatch Logs role in every region (off by default; retained on delete). */
   apiGatewayLoggingRole: boolean;
   /** Cognito hosted UI domain prefix; derived from project, stack and account when absent. */
   authDomainPrefix?: string;
@@ -95,10 +103,17 @@ export interface ChatConfig {
 
 export class ConfigError extends Error {
   constructor(key: string, accepted: string, got: unknown) {
-    super(`chat:${key} is invalid (got ${JSON.stringify(got)}): expected ${accepted}`);
+    super(`${CONFIG_NAMESPACE}:${key} is invalid (got ${JSON.stringify(got)}): expected ${accepted}`);
     this.name = "ConfigError";
   }
 }
+
+/**
+ * Claude Haiku 4.5 through its global cross-Region inference profile, which every commercial Region may call (Bedrock
+ * user guide, "Supported Regions and models for inference profiles"), so the default answers in any region listed.
+ * For data residency, choose geographic profiles (`us.`, `eu.`, `apac.` …) per region instead.
+ */
+export const DEFAULT_MODEL_ID = "global.anthropic.claude-haiku-4-5-20251001-v1:0";
 
 /** The defaults, also declared in Pulumi.yaml (a test keeps the two in step). */
 export const DEFAULT_FILTERS: readonly string[] = [
@@ -132,6 +147,7 @@ export const CONFIG_KEYS = [
   "maxConcurrentPerConnection",
   "logRetentionDays",
   "logLevel",
+  "systemLogLevel",
   "environment",
   "apiGatewayLoggingRole",
   "authDomainPrefix",
@@ -170,14 +186,25 @@ export function parseConfig(raw: RawConfig): ChatConfig {
   const duplicate = regions.find((r, i) => regions.indexOf(r) !== i);
   if (duplicate) throw new ConfigError("regions", "each region at most once", duplicate);
 
-  const modelId = modelIdValue("modelId", str(raw, "modelId", "us.anthropic.claude-haiku-4-5-20251001-v1:0"));
-  const modelIdByRegion: Record<string, string> = {};
+  const modelId = modelIdValue("modelId", str(raw, "modelId", DEFAULT_MODEL_ID));
+  const overrides: Record<string, string> = {};
   for (const entry of stringList(raw, "modelIdOverrides", [])) {
     const [region, id, ...rest] = entry.split("=");
     if (!region || !id || rest.length > 0 || !regions.includes(region.trim())) {
-      throw new ConfigError("modelIdOverrides", `"<region>=<model id>" with a region from chat:regions`, entry);
+      throw new ConfigError("modelIdOverrides", `"<region>=<model id>" with a region from ${CONFIG_NAMESPACE}:regions`, entry);
     }
-    modelIdByRegion[region.trim()] = modelIdValue("modelIdOverrides", id.trim());
+    overrides[region.trim()] = modelIdValue("modelIdOverrides", id.trim());
+  }
+  // Each region calls its own id, and only an id it can call (a geographic profile answers only in its geography).
+  const modelIdByRegion: Record<string, string> = {};
+  for (const region of regions) {
+    const id = overrides[region] ?? modelId;
+    const mismatch = regionMismatch(id, region);
+    if (mismatch !== undefined) {
+      const key = overrides[region] !== undefined ? "modelIdOverrides" : "modelId";
+      throw new ConfigError(key, `a model id callable from every region it serves: ${mismatch} (set it for one region with ${CONFIG_NAMESPACE}:modelIdOverrides "${region}=<id>")`, id);
+    }
+    modelIdByRegion[region] = id;
   }
 
   const environment = oneOf(raw, "environment", ENVIRONMENTS, "dev");
@@ -203,7 +230,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
 
   const modelApi = oneOf(raw, "modelApi", MODEL_APIS, "InvokeModelWithResponseStream");
   // InvokeModelWithResponseStream's body is model-specific: the runtime speaks Anthropic Claude's and Amazon Nova's.
-  for (const id of [modelId, ...Object.values(modelIdByRegion)]) {
+  for (const id of new Set([modelId, ...Object.values(modelIdByRegion)])) {
     if (modelApi === "InvokeModelWithResponseStream" && !/(^|[.:/])(anthropic\.|amazon\.nova-)/.test(id)) {
       throw new ConfigError("modelApi", `ConverseStream for ${id} (InvokeModelWithResponseStream is spoken for Anthropic Claude and Amazon Nova models)`, modelApi);
     }
@@ -237,9 +264,10 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     },
     logRetentionDays: logRetention(raw),
     logLevel: oneOf(raw, "logLevel", LOG_LEVELS, "INFO"),
+    systemLogLevel: oneOf(raw, "systemLogLevel", SYSTEM_LOG_LEVELS, "INFO"),
     environment,
     protectData: environment !== "dev",
-    apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", true),
+    apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", false),
     ...(authDomainPrefix !== undefined ? { authDomainPrefix } : {}),
     ...(domainName !== undefined && hostedZoneId !== undefined
       ? { domain: { name: domainName, hostedZoneId, ...(certificateArn !== undefined ? { certificateArn } : {}) } }

@@ -12,7 +12,7 @@ export const webUrl = stack.webUrl;
 export const primaryRegion = stack.primaryRegion;
 /** With chat:domainName: the WebSocket URL that Route 53 routes to the nearest healthy region. */
 export const nearestWebsocketUrl = stack.nearestWebsocketUrl;
-/** Per region: the WebSocket URL through CloudFront, the API's own URL, and the guardrail id and version. */
+/** Per region: the WebSocket URL through CloudFront, the API's own URL, the guardrail id and version, and the model id it calls. */
 export const regions = stack.regions;
 /** Cognito: create users here (or enable self sign-up) and sign in through the hosted page. */
 export const userPoolId = stack.userPoolId;

@@ -161,6 +161,10 @@ export function modelStatements(modelId: string, region: string, account: string
   }
   const profileArn = arnMatch ? modelId : `arn:${p}:bedrock:${region}:${account}:inference-profile/${profileId}`;
   const foundationModel = profileId.replace(PROFILE_PREFIX, "");
+  // A global profile's destination is also named without a Region (Bedrock user guide, "Global cross-Region
+  // inference", IAM policy example), which a `*` Region segment may not be read to cover: both are listed.
+  const destinations = [`arn:${p}:bedrock:*::foundation-model/${foundationModel}`];
+  if (profileId.startsWith("global.")) destinations.push(`arn:${p}:bedrock:::foundation-model/${foundationModel}`);
   return [
     { Sid: "StreamThroughProfile", Effect: "Allow", Action: [MODEL_STREAM_ACTION], Resource: [profileArn] },
     {
@@ -168,16 +172,18 @@ export function modelStatements(modelId: string, region: string, account: string
       Effect: "Allow",
       Action: [MODEL_STREAM_ACTION],
       // The destination regions are the profile's, not ours to list; the condition pins the call to the profile.
-      Resource: [`arn:${p}:bedrock:*::foundation-model/${foundationModel}`],
+      Resource: destinations,
       Condition: { StringEquals: { "bedrock:InferenceProfileArn": profileArn } },
     },
   ];
 }
 
-/** Trust policy letting one AWS service assume a role. */
-export function assumeRolePolicy(service: string): string {
+/** Trust policy letting one AWS service assume a role, optionally only for a given source (`aws:SourceAccount`). */
+export function assumeRolePolicy(service: string, source?: Record<string, string>): string {
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+    Statement: [
+      { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(source ? { Condition: { StringEquals: source } } : {}) },
+    ],
   });
 }

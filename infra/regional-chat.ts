@@ -28,6 +28,8 @@ export const FUNCTION_SIZES: Readonly<Record<HandlerName, { timeoutSeconds: numb
 export interface RegionalChatArgs {
   /** The validated stack config (model, guardrail, limits, quotas, logging). */
   readonly config: ChatConfig;
+  /** The Bedrock model id this region calls (`config.modelIdByRegion`), one its region can call. */
+  readonly modelId: string;
   /** Physical names of the global tables (the same in every replica region). */
   readonly connectionsTableName: pulumi.Input<string>;
   readonly historyTableName: pulumi.Input<string>;
@@ -68,7 +70,7 @@ export class RegionalChat extends pulumi.ComponentResource {
     // The worker's name is fixed so the message handler (and the worker itself) can be told it before it exists.
     const workerName = workerFunctionName();
     const workerArn = pulumi.interpolate`arn:${region.apply(partitionOf)}:lambda:${region}:${account}:function:${workerName}`;
-    const modelId = region.apply((r) => config.modelIdByRegion[r] ?? config.modelId);
+    const { modelId } = args;
 
     const chatEnvironment: Record<string, pulumi.Input<string>> = {
       [ENV.connectionsTable]: args.connectionsTableName,
@@ -122,6 +124,7 @@ export class RegionalChat extends pulumi.ComponentResource {
           ...FUNCTION_SIZES[handler],
           policyTargets,
           logRetentionDays: config.logRetentionDays,
+          logLevels: { application: config.logLevel, system: config.systemLogLevel },
           ...(functionName !== undefined ? { functionName } : {}),
         },
         parent,
@@ -140,7 +143,15 @@ export class RegionalChat extends pulumi.ComponentResource {
       parent,
     );
 
-    const stageDependsOn = config.apiGatewayLoggingRole ? [this.apiGatewayLoggingRole(name)] : [];
+    // API Gateway would create the stage's execution-log group itself on first use, kept forever and unmanaged;
+    // created first under the same name, it is the program's, with retention (API Gateway developer guide, "Set up
+    // CloudWatch logging for WebSocket APIs": `API-Gateway-Execution-Logs_{apiId}/{stageName}`).
+    const executionLogs = new aws.cloudwatch.LogGroup(
+      `${name}-execution-logs`,
+      { name: executionLogGroupName(api.id, STAGE_NAME), retentionInDays: config.logRetentionDays },
+      parent,
+    );
+    const stageDependsOn = [executionLogs, ...(config.apiGatewayLoggingRole ? [this.apiGatewayLoggingRole(name, account)] : [])];
     const target = (f: ChatFunction) => ({ arn: f.function.arn, invokeArn: f.function.invokeArn });
     const routes = new WebSocketRoutes(
       `${name}-ws`,
@@ -188,27 +199,32 @@ export class RegionalChat extends pulumi.ComponentResource {
   }
 
   /**
-   * API Gateway writes access logs through one CloudWatch role per account and region (API Gateway developer
-   * guide, "Set up CloudWatch logging for WebSocket APIs"). Turn off with `chat:apiGatewayLoggingRole: false` when
-   * the account already has one.
+   * API Gateway writes access and execution logs through one CloudWatch role per account and region (API Gateway
+   * developer guide, "Set up CloudWatch logging for WebSocket APIs"). Off by default (`chat:apiGatewayLoggingRole`):
+   * the setting belongs to the whole account and region, and with @pulumi/aws 7 (Terraform provider v6) destroying
+   * `aws.apigateway.Account` resets it (v6 upgrade guide, `aws_api_gateway_account`), which would stop the logs of
+   * every other API there. When on, the setting, the role and its policy are retained on delete.
    */
-  private apiGatewayLoggingRole(name: string): pulumi.Resource {
+  private apiGatewayLoggingRole(name: string, account: pulumi.Output<string>): pulumi.Resource {
+    const retained = { parent: this, retainOnDelete: true };
     const role = new aws.iam.Role(
       `${name}-apigw-logs-role`,
-      { assumeRolePolicy: assumeRolePolicy("apigateway.amazonaws.com") },
-      { parent: this },
+      // Only API Gateway acting for this account may assume it (IAM user guide, "The confused deputy problem").
+      { assumeRolePolicy: account.apply((id) => assumeRolePolicy("apigateway.amazonaws.com", { "aws:SourceAccount": id })) },
+      retained,
     );
     const attachment = new aws.iam.RolePolicyAttachment(
       `${name}-apigw-logs-policy`,
       { role: role.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs" },
-      { parent: this },
+      retained,
     );
-    return new aws.apigateway.Account(
-      `${name}-apigw-account`,
-      { cloudwatchRoleArn: role.arn },
-      { parent: this, dependsOn: [attachment] },
-    );
+    return new aws.apigateway.Account(`${name}-apigw-account`, { cloudwatchRoleArn: role.arn }, { ...retained, dependsOn: [attachment] });
   }
+}
+
+/** The log group API Gateway writes a stage's execution logs to. */
+export function executionLogGroupName(apiId: pulumi.Input<string>, stageName: string): pulumi.Output<string> {
+  return pulumi.interpolate`API-Gateway-Execution-Logs_${apiId}/${stageName}`;
 }
 
 /** The worker's fixed function name: `<project>-<stack>-worker`, at most 64 characters. */

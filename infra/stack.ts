@@ -14,6 +14,7 @@ import { bundleHandler, type HandlerBundler } from "./bundle";
 import type { ChatConfig } from "./config";
 import { EdgeCertificate, EdgeDnsRecords } from "./custom-domain";
 import { LatencyEndpoint, latencyHost } from "./latency-endpoint";
+import { routeOf } from "./model-routing";
 import { RegionalChat } from "./regional-chat";
 import { ChatTables } from "./tables";
 import { ChatEdge, websocketPath } from "./web-edge";
@@ -33,6 +34,8 @@ export interface RegionOutputs {
   directWebsocketUrl: pulumi.Output<string>;
   guardrailId: pulumi.Output<string>;
   guardrailVersion: pulumi.Output<string>;
+  /** The Bedrock model id (or inference profile) this region calls. */
+  modelId: string;
 }
 
 export interface StackOutputs {
@@ -94,6 +97,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
         `chat-${region}`,
         {
           config,
+          modelId: modelIdOf(config, region),
           connectionsTableName: tables.connections.name,
           historyTableName: tables.history.name,
           userPoolId: auth.userPoolId,
@@ -150,7 +154,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     .apply(([web, authority, clientId, domain, ...urls]): WebConfig => ({
       regions: [...(nearest ? [nearest] : []), ...config.regions.map((region, i) => ({ region, url: urls[i]! }))],
       auth: { mode: "cognito" as const, authority, clientId, domain, redirectUri: `${web}/`, logoutUri: `${web}/` },
-      modelLabel: config.modelId,
+      modelLabel: modelLabel(config),
       emulator: false,
     }));
   new WebContent(
@@ -171,6 +175,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
           directWebsocketUrl: slices[i]!.directUrl,
           guardrailId: slices[i]!.guardrailId,
           guardrailVersion: slices[i]!.guardrailVersion,
+          modelId: modelIdOf(config, region),
         },
       ]),
     ),
@@ -182,6 +187,31 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     webBucketName: edge.bucketName,
     distributionId: edge.distributionId,
   };
+}
+
+function modelIdOf(config: ChatConfig, region: string): string {
+  const id = config.modelIdByRegion[region];
+  if (id === undefined) throw new Error(`no model id for region ${region}`);
+  return id;
+}
+
+/**
+ * The page's model label: the one id every region calls, else the model and each region's route to it
+ * (`anthropic.claude-haiku-4-5… (us-east-1: us., eu-west-1: eu.)`), else each region's id.
+ */
+export function modelLabel(config: ChatConfig): string {
+  const ids = config.regions.map((region) => modelIdOf(config, region));
+  if (new Set(ids).size === 1) return ids[0]!;
+  const routes = ids.map(routeOf);
+  const models = new Set(routes.map((route) => route.model));
+  if (models.size === 1) {
+    const via = config.regions.map((region, i) => {
+      const route = routes[i]!;
+      return `${region}: ${route.kind === "profile" ? `${route.geography.prefix}.` : "in-region"}`;
+    });
+    return `${[...models][0]!} (${via.join(", ")})`;
+  }
+  return config.regions.map((region, i) => `${region}: ${ids[i]!}`).join(", ");
 }
 
 function providerOf(providers: Map<string, aws.Provider>, region: string): aws.Provider {

@@ -65,7 +65,7 @@ export interface WebSocketRoutesArgs {
   readonly throttling: pulumi.Input<{ burstLimit: number; rateLimit: number }>;
   /** Access log retention in days. */
   readonly logRetentionDays: pulumi.Input<number>;
-  /** Resources the stage must wait for (the account's API Gateway CloudWatch role). */
+  /** Resources the stage must wait for (its execution-log group; the account's API Gateway CloudWatch role). */
   readonly stageDependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 

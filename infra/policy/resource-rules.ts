@@ -209,6 +209,29 @@ const s3BucketPolicy: ResourceRule = {
   },
 };
 
+/**
+ * Service principals that act for whoever names the role (a confused deputy): API Gateway assumes the account's
+ * CloudWatch role for every API in the account and region.
+ */
+const SERVICES_NEEDING_SOURCE_SCOPE = ["apigateway.amazonaws.com"];
+
+const serviceTrustScoped: ResourceRule = {
+  name: "service-trust-scoped",
+  description:
+    "A role that API Gateway may assume (the account's CloudWatch logging role) is trusted only under an " +
+    "aws:SourceAccount/aws:SourceArn condition (IAM user guide, \"The confused deputy problem\").",
+  types: [T.role],
+  check({ props }) {
+    if (props.assumeRolePolicy === undefined || props.assumeRolePolicy === null || props.assumeRolePolicy === "") return [];
+    const parsed = parsePolicyDocument(props.assumeRolePolicy);
+    if (!parsed.ok) return [`assumeRolePolicy is ${parsed.error}`];
+    return parsed.statements
+      .filter((statement) => statement.Effect === "Allow" && !hasScopingCondition(statement))
+      .flatMap((statement) => texts(record(statement.Principal).Service).filter((service) => SERVICES_NEEDING_SOURCE_SCOPE.includes(service)))
+      .map((service) => `assumeRolePolicy trusts ${service} without an aws:SourceAccount or aws:SourceArn condition`);
+  },
+};
+
 const dynamodbEncryption: ResourceRule = {
   name: "dynamodb-encrypted-kms",
   description:
@@ -342,6 +365,7 @@ export const resourceRules: readonly ResourceRule[] = [
   s3PublicAccessBlock,
   s3NoPublicAcl,
   s3BucketPolicy,
+  serviceTrustScoped,
   dynamodbEncryption,
   dynamodbPitr,
   logRetention,

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
 import * as yaml from "js-yaml";
-import { CONFIG_KEYS, ConfigError, DEFAULT_FILTERS, parseConfig, type RawConfig } from "../../infra/config";
+import { CONFIG_KEYS, ConfigError, DEFAULT_FILTERS, DEFAULT_MODEL_ID, parseConfig, type RawConfig } from "../../infra/config";
+import { modelLabel } from "../../infra/stack";
 import { buildStack } from "./harness";
 import { bundleOptions } from "./fixtures";
 
@@ -95,7 +96,7 @@ describe("infra config: validation", () => {
     expect(config.regions).to.deep.equal(["us-east-1", "us-west-2"]);
     expect(config.maxOutputTokens).to.equal(2048);
     expect(config.apiGatewayLoggingRole).to.equal(false);
-    expect(config.modelIdByRegion).to.deep.equal({ "us-west-2": "anthropic.claude-3-haiku-20240307-v1:0" });
+    expect(config.modelIdByRegion).to.deep.equal({ "us-east-1": DEFAULT_MODEL_ID, "us-west-2": "anthropic.claude-3-haiku-20240307-v1:0" });
     expect(config.guardrail.deniedTopics).to.deep.equal([
       { name: "Medical advice", definition: "Diagnosis or treatment of a condition.", examples: ["What dose should I take?"] },
     ]);
@@ -116,6 +117,36 @@ describe("infra config: validation", () => {
     // Any model that Converse serves is fine with ConverseStream.
     expect(parseConfig({ modelId: "meta.llama3-8b-instruct-v1:0", modelApi: "ConverseStream" }).modelApi).to.equal("ConverseStream");
   });
+
+  const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
+
+  it("defaults to a model every commercial region can call (the global. profile), the same id in each", () => {
+    const regions = ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1", "ap-northeast-1", "ca-central-1"];
+    const config = parseConfig({ regions });
+    expect(DEFAULT_MODEL_ID).to.equal(`global.${HAIKU}`);
+    expect(config.modelIdByRegion).to.deep.equal(Object.fromEntries(regions.map((r) => [r, DEFAULT_MODEL_ID])));
+  });
+
+  it("gives each region its own geographic profile through overrides, and labels the page with the model and routes", () => {
+    const config = parseConfig({ regions: ["us-east-1", "eu-west-1"], modelId: `us.${HAIKU}`, modelIdOverrides: [`eu-west-1=eu.${HAIKU}`] });
+    expect(config.modelIdByRegion).to.deep.equal({ "us-east-1": `us.${HAIKU}`, "eu-west-1": `eu.${HAIKU}` });
+    expect(modelLabel(config)).to.equal(`${HAIKU} (us-east-1: us., eu-west-1: eu.)`);
+    expect(modelLabel(parseConfig({ regions: ["us-east-1", "us-west-2"], modelId: `us.${HAIKU}` }))).to.equal(`us.${HAIKU}`);
+  });
+
+  const outside: [string, RawConfig, RegExp][] = [
+    ["a US profile in an EU region", { regions: ["us-east-1", "eu-west-1"], modelId: `us.${HAIKU}` }, new RegExp(`chat:modelId .*inference profile of the US geography, called only from US Regions, not eu-west-1; from eu-west-1 use eu[.]${HAIKU} or global[.]${HAIKU}.*chat:modelIdOverrides "eu-west-1=<id>"`)],
+    ["an override outside its geography", { regions: ["us-east-1", "ap-southeast-2"], modelIdOverrides: [`ap-southeast-2=eu.${HAIKU}`] }, new RegExp(`chat:modelIdOverrides .*inference profile of the EU geography.*not ap-southeast-2; from ap-southeast-2 use au[.]${HAIKU} or apac[.]${HAIKU} or global[.]${HAIKU}`)],
+    ["an EU profile in Tokyo", { regions: ["ap-northeast-1"], modelId: `eu.${HAIKU}` }, new RegExp(`use jp[.]${HAIKU} or apac[.]${HAIKU} or global[.]${HAIKU}`)],
+    ["a global profile outside the commercial regions", { regions: ["us-gov-west-1"] }, new RegExp(`chat:modelId .*a global inference profile, called only from commercial Regions, not us-gov-west-1; from us-gov-west-1 use us-gov[.]${HAIKU}`)],
+    ["a profile ARN of another region", { regions: ["us-west-2"], modelId: `arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.${HAIKU}` }, /chat:modelId .*ARN in us-east-1, which us-west-2 cannot call/],
+    ["a foundation-model ARN of another region", { regions: ["eu-west-1"], modelId: "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0" }, /chat:modelId .*ARN in us-east-1/],
+  ];
+  for (const [label, raw, message] of outside) {
+    it(`refuses ${label}, naming the key, the region and the ids that would work`, () => {
+      expect(failure(raw)).to.match(message);
+    });
+  }
 
   const bad: [string, RawConfig, RegExp][] = [
     ["regions: empty", { regions: [] }, /chat:regions .*non-empty list/],
@@ -149,6 +180,7 @@ describe("infra config: validation", () => {
     ["maxConcurrentPerConnection", { maxConcurrentPerConnection: 50 }, /chat:maxConcurrentPerConnection .*1 to 20/],
     ["logRetentionDays", { logRetentionDays: 10 }, /chat:logRetentionDays .*one of 1, 3, 5, 7, 14, 30/],
     ["logLevel", { logLevel: "TRACE" }, /chat:logLevel .*DEBUG \| INFO \| WARN \| ERROR/],
+    ["systemLogLevel", { systemLogLevel: "ERROR" }, /chat:systemLogLevel .*DEBUG \| INFO \| WARN/],
     ["environment", { environment: "production" }, /chat:environment .*dev \| staging \| prod/],
     ["apiGatewayLoggingRole", { apiGatewayLoggingRole: "yes" }, /chat:apiGatewayLoggingRole .*true or false/],
     ["authDomainPrefix", { authDomainPrefix: "my-aws-chat" }, /chat:authDomainPrefix .*without aws\/amazon\/cognito/],

@@ -16,6 +16,21 @@ describe("infra test harness", () => {
     expect(regionOfProvider(`urn:x::${provider?.id}`)).to.equal("us-west-2");
   });
 
+  it("records what the engine would see beyond inputs: URN, parent, dependencies, retainOnDelete, protect", async () => {
+    const { resources } = await runProgram(() => {
+      const group = new pulumi.ComponentResource("test:index:Group", "group");
+      const queue = new aws.sqs.Queue("first", {});
+      new aws.sqs.Queue("second", {}, { parent: group, dependsOn: [queue], retainOnDelete: true, protect: true });
+      return {};
+    }, {});
+    const [group, first, second] = resources;
+    expect(first).to.include({ name: "first", retainOnDelete: false, protect: false });
+    expect(first!.urn).to.match(/::aws:sqs\/queue:Queue::first$/);
+    expect(second).to.include({ name: "second", retainOnDelete: true, protect: true });
+    expect(second!.dependencies).to.deep.equal([first!.urn]);
+    expect(second!.parent).to.equal(group!.urn).and.match(/::test:index:Group::group$/);
+  });
+
   it("fails a build whose config is invalid, naming the key", async () => {
     let error: unknown;
     try {

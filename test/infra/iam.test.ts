@@ -16,7 +16,7 @@ import { expect } from "chai";
 import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import { HANDLERS, type HandlerName } from "../../runtime/env";
 import { buildStack, regionOfProvider, type RecordedResource } from "./harness";
-import { MOCK_ACCOUNT } from "./mock-state";
+import { MOCK_ACCOUNT } from "../../infra/offline/mock-state";
 
 const A = MOCK_ACCOUNT;
 
@@ -153,7 +153,8 @@ function modelTargets(modelId: string, region: string): { allowed: Probe[]; deni
   }
   const profileArn = `arn:aws:bedrock:${region}:${A}:inference-profile/${modelId}`;
   // One of the regions the profile routes to (the policy cannot know which; the condition pins the profile).
-  const destinationRegion = profile[1] === "eu" ? "eu-central-1" : "us-west-2";
+  // A global profile routes to any commercial Region (the simulator knows no Region-less foundation-model ARN).
+  const destinationRegion = profile[1] === "eu" ? "eu-central-1" : profile[1] === "global" ? "sa-east-1" : "us-west-2";
   const destination = `arn:aws:bedrock:${destinationRegion}::foundation-model/${profile[2]}`;
   return {
     allowed: [
@@ -291,6 +292,11 @@ const CONFIGS: { title: string; config: Record<string, unknown>; modelIdOf: (reg
       modelIdOverrides: ["eu-west-1=eu.anthropic.claude-3-5-haiku-20241022-v1:0"],
     },
     modelIdOf: (region) => (region === "eu-west-1" ? "eu.anthropic.claude-3-5-haiku-20241022-v1:0" : "us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+  },
+  {
+    title: "two regions, the default global inference profile",
+    config: { regions: ["us-east-1", "ap-southeast-2"] },
+    modelIdOf: () => "global.anthropic.claude-haiku-4-5-20251001-v1:0",
   },
 ];
 

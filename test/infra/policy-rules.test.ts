@@ -38,6 +38,24 @@ function rolePolicy(statements: unknown[], asString = true): ResourceView {
 }
 
 describe("policy rules on hand-written resources", () => {
+  describe("service-trust-scoped", () => {
+    const role = (service: string, condition?: object): ResourceView => ({
+      type: T.role,
+      name: "r",
+      props: { assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) }] }) },
+    });
+    it("passes API Gateway under aws:SourceAccount or aws:SourceArn, and Lambda's execution roles as they are", () => {
+      expect(rule("service-trust-scoped").check(role("apigateway.amazonaws.com", { StringEquals: { "aws:SourceAccount": ACCOUNT } }))).to.deep.equal([]);
+      expect(rule("service-trust-scoped").check(role("apigateway.amazonaws.com", { ArnLike: { "aws:SourceArn": `arn:aws:apigateway:us-east-1::/*` } }))).to.deep.equal([]);
+      expect(rule("service-trust-scoped").check(role("lambda.amazonaws.com"))).to.deep.equal([]);
+    });
+    it("fails API Gateway trusted for any account", () => {
+      expect(rule("service-trust-scoped").check(role("apigateway.amazonaws.com"))).to.deep.equal([
+        "assumeRolePolicy trusts apigateway.amazonaws.com without an aws:SourceAccount or aws:SourceArn condition",
+      ]);
+    });
+  });
+
   describe("policy documents", () => {
     it("reads JSON strings and objects alike, single statements and lists", () => {
       const statement = { Effect: "Allow", Action: "dynamodb:Query", Resource: TABLE };

@@ -238,6 +238,16 @@ const BAD_VARIANTS: BadVariant[] = [
     expected: /explicitAuthFlows allows ALLOW_USER_PASSWORD_AUTH/,
   },
   {
+    rule: "service-trust-scoped",
+    what: "a role API Gateway may assume for any account",
+    type: T.role,
+    spoil: (p) => (p.assumeRolePolicy = editStatements(p.assumeRolePolicy, (s) => {
+      s.Principal = { Service: "apigateway.amazonaws.com" };
+      delete s.Condition;
+    })),
+    expected: /trusts apigateway\.amazonaws\.com without an aws:SourceAccount/,
+  },
+  {
     rule: "bedrock-guardrail-blocks",
     what: "no prompt-attack filter",
     type: T.guardrail,
@@ -265,11 +275,12 @@ const BAD_VARIANTS: BadVariant[] = [
   },
 ];
 
+// Every config sets the account's API Gateway logging role (off by default), so the rules judge that role too.
 const CONFIGS: { title: string; config: Record<string, unknown> }[] = [
-  { title: "one region", config: { regions: ["us-east-1"] } },
-  { title: "three regions", config: { regions: ["us-east-1", "eu-west-1", "ap-southeast-2"] } },
+  { title: "one region", config: { regions: ["us-east-1"], apiGatewayLoggingRole: true } },
+  { title: "three regions", config: { regions: ["us-east-1", "eu-west-1", "ap-southeast-2"], apiGatewayLoggingRole: true } },
   // A custom domain puts an ACM certificate on the distribution: the TLS 1.2 branch of the CloudFront rule.
-  { title: "two regions behind a custom domain", config: { regions: ["eu-west-1", "us-east-1"], domainName: "chat.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" } },
+  { title: "two regions behind a custom domain", config: { regions: ["eu-west-1", "us-east-1"], domainName: "chat.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ", apiGatewayLoggingRole: true } },
 ];
 
 for (const { title, config } of CONFIGS) {

@@ -177,6 +177,7 @@ for (const [label, config] of [
           directWebsocketUrl: `wss://${api.id}.execute-api.${region}.amazonaws.com/live`,
           guardrailId: stack.inRegion(TYPES.guardrail, region)[0]!.state.guardrailId,
           guardrailVersion: "1",
+          modelId: config.modelId,
         });
       }
       expect(outputs.userPoolId).to.equal(stack.ofType(TYPES.userPool)[0]!.id);

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { HANDLERS } from "../../runtime/env";
 import { CLIENT_ACTIONS } from "../../runtime/protocol";
 import { historyTable } from "../../runtime/store/schema";
-import { MOCK_ACCOUNT } from "./mock-state";
+import { MOCK_ACCOUNT } from "../../infra/offline/mock-state";
 import { bundleOptions, ONE_REGION, THREE_REGIONS } from "./fixtures";
 import { buildStack } from "./harness";
 import { Stack, TYPES } from "./query";

@@ -1,6 +1,7 @@
 /**
  * What the mocked AWS provider answers for each resource type: the inputs plus the computed attributes the program
- * reads (ids, ARNs, endpoints), shaped like the real ones so that ARNs built from them can be asserted.
+ * reads (ids, ARNs, endpoints), shaped like the real ones so that ARNs built from them can be asserted. Shared by
+ * the tests (test/infra/harness.ts) and the offline plan (`npm run plan`).
  */
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
