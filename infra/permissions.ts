@@ -26,6 +26,8 @@ export interface HandlerAccess {
   historyIndexes: boolean;
   /** `execute-api:ManageConnections` HTTP methods on this stage's `@connections` API. */
   connections: readonly ("POST" | "GET" | "DELETE")[];
+  /** Posts to connections on the stack's other regional APIs (a turn resumed by a client connected there). */
+  postsToPeerRegions: boolean;
   invokesWorker: boolean;
   invokesModel: boolean;
 }
@@ -35,6 +37,7 @@ const none: HandlerAccess = {
   historyTable: [],
   historyIndexes: false,
   connections: [],
+  postsToPeerRegions: false,
   invokesWorker: false,
   invokesModel: false,
 };
@@ -61,12 +64,15 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
     connections: ["POST", "DELETE"],
     invokesWorker: true,
   },
-  // Generation: reads the turn and its context (Query), updates the turn, releases the slot or drops a gone connection.
+  // Generation: reads the turn and its context (Query), updates the turn, releases the slot or drops a gone connection;
+  // polls the turn's control items (Query) and acknowledges a resuming connection (PutItem), which may be connected
+  // to another region's API.
   worker: {
     ...none,
     connectionsTable: ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-    historyTable: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
     connections: ["POST"],
+    postsToPeerRegions: true,
     invokesModel: true,
   },
 };
@@ -81,6 +87,8 @@ export interface PolicyTargets {
   historyIndexNames: readonly string[];
   apiId: string;
   stageName: string;
+  /** The stack's APIs in its other regions. */
+  peerApis: readonly { region: string; apiId: string; stageName: string }[];
   workerFunctionArn: string;
   modelId: string;
   guardrailArn: string;
@@ -123,6 +131,14 @@ export function handlerPolicy(handler: HandlerName, t: PolicyTargets): PolicyDoc
       // arn:aws:execute-api:region:account:api-id/stage/METHOD/@connections/connection-id (API Gateway developer guide,
       // "Use @connections commands in your backend service").
       Resource: access.connections.map((method) => `arn:${p}:execute-api:${t.region}:${t.account}:${t.apiId}/${t.stageName}/${method}/@connections/*`),
+    });
+  }
+  if (access.postsToPeerRegions && t.peerApis.length > 0) {
+    statements.push({
+      Sid: "PostToPeerRegions",
+      Effect: "Allow",
+      Action: ["execute-api:ManageConnections"],
+      Resource: t.peerApis.map((api) => `arn:${partitionOf(api.region)}:execute-api:${api.region}:${t.account}:${api.apiId}/${api.stageName}/POST/@connections/*`),
     });
   }
   if (access.invokesWorker) {

@@ -38,6 +38,8 @@ export interface RegionalChatArgs {
   readonly userPoolClientId: pulumi.Input<string>;
   /** Builds each handler's code archive (bundled once per process, shared by every region). */
   readonly bundle: HandlerBundler;
+  /** Every regional API of the stack (this one's is left out): the worker posts to clients that resumed a turn there. */
+  readonly peerApis: pulumi.Input<{ region: string; apiId: string; stageName: string }[]>;
 }
 
 export class RegionalChat extends pulumi.ComponentResource {
@@ -110,6 +112,7 @@ export class RegionalChat extends pulumi.ComponentResource {
       historyIndexNames: historyTable.globalIndexes.map((index) => index.name),
       apiId: api.id,
       stageName: STAGE_NAME,
+      peerApis: pulumi.all([args.peerApis, region]).apply(([apis, own]) => apis.filter((peer) => peer.region !== own)),
       workerFunctionArn: workerArn,
       modelId,
       guardrailArn: guardrail.guardrailArn,

@@ -18,6 +18,7 @@ import { routeOf } from "./model-routing";
 import { RegionalChat } from "./regional-chat";
 import { ChatTables } from "./tables";
 import { ChatEdge, websocketPath } from "./web-edge";
+import { STAGE_NAME } from "./websocket-routes";
 import { WebContent } from "./web-content";
 
 export interface StackOptions {
@@ -91,6 +92,8 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
   );
 
   const bundle = options.bundle ?? bundleHandler;
+  // Known once every region's API exists: each worker may post to clients connected to the others (resume).
+  const [regionalApis, resolveRegionalApis] = pulumi.deferredOutput<{ region: string; apiId: string; stageName: string }[]>();
   const slices = config.regions.map(
     (region) =>
       new RegionalChat(
@@ -103,10 +106,14 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
           userPoolId: auth.userPoolId,
           userPoolClientId: auth.clientId,
           bundle,
+          peerApis: regionalApis,
         },
         { providers: { aws: providerOf(providers, region) } },
       ),
   );
+
+  // The API and its stage name only (the stage itself depends on the functions, whose policies need this list).
+  resolveRegionalApis(pulumi.all(slices.map((slice) => pulumi.all([slice.region, slice.apiId]).apply(([region, apiId]) => ({ region, apiId, stageName: STAGE_NAME })))));
 
   const certificate = config.domain
     ? new EdgeCertificate("chat-domain", { domain: config.domain }, { providers: { aws: usEast1(providers) } })

@@ -220,9 +220,11 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
     { action: "dynamodb:UpdateItem", resource: history, why: "updates a turn" },
     { action: "execute-api:ManageConnections", resource: post(apiId, stage), why: "posts frames to its own API stage" },
   ]);
+  allowIf(fn.handler === "message" || fn.handler === "worker", [
+    { action: "dynamodb:PutItem", resource: history, why: "writes turns and sessions, resume watchers and the worker's acknowledgements" },
+  ]);
   allowIf(fn.handler === "message", [
     ...t.historyIndexes.map((index) => ({ action: "dynamodb:Query", resource: `${history}/index/${index}`, why: "lists a user's sessions" })),
-    { action: "dynamodb:PutItem", resource: history, why: "writes turns, sessions and idempotency claims" },
     { action: "dynamodb:DeleteItem", resource: history, why: "releases an idempotency claim" },
     { action: "lambda:InvokeFunction", resource: worker?.functionArn ?? "missing-worker", why: "hands generation to the worker" },
   ]);
@@ -246,10 +248,12 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
   if (otherWorker) denied.push({ action: "lambda:InvokeFunction", resource: otherWorker.functionArn, why: "another region's worker" });
   const otherGuardrail = [...t.guardrailArn].find(([r]) => r !== region)?.[1];
   if (otherGuardrail) denied.push({ action: "bedrock:ApplyGuardrail", resource: otherGuardrail, why: "another region's guardrail" });
-  const otherApi = [...t.api].find(([r]) => r !== region)?.[1];
-  if (otherApi) {
-    const otherArn = `arn:aws:execute-api:${elsewhere}:${A}:${otherApi.apiId}/${otherApi.stage}/POST/@connections/x`;
-    denied.push({ action: "execute-api:ManageConnections", resource: otherArn, why: "another region's API" });
+  // The worker posts to a client that resumed its turn in another region of the stack (through that region's API).
+  for (const [otherRegion, otherApi] of [...t.api].filter(([r]) => r !== region)) {
+    const otherArn = (method: string) => `arn:aws:execute-api:${otherRegion}:${A}:${otherApi.apiId}/${otherApi.stage}/${method}/@connections/x`;
+    allowIf(fn.handler === "worker", [{ action: "execute-api:ManageConnections", resource: otherArn("POST"), why: "posts to a client that resumed the turn in another region" }]);
+    denied.push({ action: "execute-api:ManageConnections", resource: otherArn("DELETE"), why: "another region's API, closing" });
+    denied.push({ action: "execute-api:ManageConnections", resource: `arn:aws:execute-api:${otherRegion}:${A}:${otherApi.apiId}/another-stage/POST/@connections/x`, why: "another region's API, another stage" });
   }
   return { allowed, denied };
 }

@@ -198,7 +198,7 @@ for (const [label, config] of [
       }
     });
 
-    it("scopes the worker to this region's tables, stage, model profile and guardrail", () => {
+    it("scopes the worker to this region's tables, stage, model profile and guardrail, and the stack's other APIs", () => {
       for (const region of regions) {
         const statements = JSON.parse(stack.one(TYPES.rolePolicy, `chat-${region}-worker-policy`).inputs.policy as string).Statement as Statement[];
         const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
@@ -207,12 +207,16 @@ for (const [label, config] of [
         const history = String(stack.one(TYPES.table, "chat-tables-history").state.name);
         expect(bySid.ConnectionsTable!.Resource).to.deep.equal([`arn:aws:dynamodb:${region}:${MOCK_ACCOUNT}:table/${connections}`]);
         expect(bySid.HistoryTable!.Resource).to.deep.equal([`arn:aws:dynamodb:${region}:${MOCK_ACCOUNT}:table/${history}`]);
-        expect(bySid.HistoryTable!.Action).to.have.members(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]);
+        expect(bySid.HistoryTable!.Action).to.have.members(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]);
         expect(bySid.ConnectionsTable!.Action).to.have.members(["dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
         expect(bySid.PostToConnections).to.deep.include({
           Action: ["execute-api:ManageConnections"],
           Resource: [`arn:aws:execute-api:${region}:${MOCK_ACCOUNT}:${api.id}/live/POST/@connections/*`],
         });
+        // A client that resumed a turn in another region is posted to through that region's API, and no other.
+        const peers = regions.filter((r) => r !== region).map((r) => `arn:aws:execute-api:${r}:${MOCK_ACCOUNT}:${stack.inRegion(TYPES.api, r)[0]!.id}/live/POST/@connections/*`);
+        if (peers.length === 0) expect(bySid).to.not.have.property("PostToPeerRegions");
+        else expect(bySid.PostToPeerRegions).to.deep.include({ Action: ["execute-api:ManageConnections"], Resource: peers });
         expect(bySid.ApplyOwnGuardrail!.Resource).to.deep.equal([stack.inRegion(TYPES.guardrail, region)[0]!.state.guardrailArn]);
         const streamActions = statements.filter((s) => s.Action.includes("bedrock:InvokeModelWithResponseStream"));
         expect(streamActions.flatMap((s) => s.Action)).to.satisfy((actions: string[]) => actions.every((a) => a === "bedrock:InvokeModelWithResponseStream"));
