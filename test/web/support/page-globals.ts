@@ -25,4 +25,5 @@ export interface PageGlobals {
   __xss?: string;
   __paints?: { paints: number; last: string };
   __status?: (text: string) => void;
+  __said?: (text: string) => void;
 }
