@@ -145,6 +145,9 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       expect(await current.count()).to.equal(1);
 
       await page.getByRole("button", { name: "New chat" }).click();
+      // The page re-renders after the click: wait for the empty state, then read the count.
+      await page.getByText("How can I help?").waitFor();
+      await page.locator("article.turn").first().waitFor({ state: "detached" });
       expect(await page.locator("article.turn").count()).to.equal(0);
       expect(await page.getByText("How can I help?").isVisible()).to.equal(true);
       await current.waitFor({ state: "detached" });
