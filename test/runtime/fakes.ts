@@ -272,6 +272,8 @@ export class ScriptedModel implements ModelStream {
   requests: ModelRequest[] = [];
   /** Events yielded after the abort signal fired (should stay 0 once the consumer stops). */
   yieldedAfterAbort = 0;
+  /** Streams that reached a `hang` step and wait for their abort (a test waits for this state, not for time). */
+  hanging = 0;
 
   constructor(private readonly scripts: ModelStep[][]) {}
 
@@ -286,7 +288,9 @@ export class ScriptedModel implements ModelStream {
         continue;
       }
       if (step.type === "hang") {
+        this.hanging++;
         await new Promise<void>((resolve) => request.signal.addEventListener("abort", () => resolve(), { once: true }));
+        this.hanging--;
         return;
       }
       if (step.type === "throw") throw step.error;
