@@ -75,7 +75,9 @@ export class MemoryHistory implements HistoryStore {
   async touchSession(sessionId: string, at: string) {
     this.count("touchSession");
     const s = this.sessions.get(sessionId);
-    if (s) s.updatedAt = at;
+    // As the adapter's conditional update does: a session that does not exist is not created by a touch.
+    if (!s) throw Object.assign(new Error("no such session"), { name: "ConditionalCheckFailedException" });
+    s.updatedAt = at;
   }
   async listSessions(userId: string, limit: number) {
     this.count("listSessions");
