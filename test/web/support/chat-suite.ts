@@ -107,6 +107,7 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       expect(await waitAnswerDone(page)).to.equal("stopped");
       expect(await answer.locator(".badge").innerText()).to.equal("Stopped");
       expect((await answer.locator(".markdown").textContent())?.length).to.be.greaterThan(40);
+      await stop.waitFor({ state: "hidden" });
       expect(await page.getByRole("button", { name: "Send" }).isVisible()).to.equal(true);
       expect(await stop.isVisible()).to.equal(false);
     });
