@@ -3,7 +3,7 @@
  * build (dist/web) made once if a test run starts without it (`npm test` builds it first).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { PageGlobals } from "./page-globals";
@@ -17,8 +17,18 @@ export function ensureWebBuild(): string {
   const manifest = require.resolve("vite/package.json", { paths: [REPO_ROOT] });
   const { bin } = JSON.parse(readFileSync(manifest, "utf8")) as { bin: { vite: string } };
   const vite = join(dirname(manifest), bin.vite);
-  const result = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "warn"], { cwd: REPO_ROOT, encoding: "utf8" });
+  // Built beside and renamed into place: test files in parallel workers may build at once, and none may read half a build.
+  const staging = `${WEB_DIST}.build-${process.pid}`;
+  const result = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "warn", "--outDir", staging, "--emptyOutDir"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`web build failed:\n${result.stdout}\n${result.stderr}`);
+  try {
+    renameSync(staging, WEB_DIST);
+  } catch (error) {
+    // Another worker's build is in place already.
+    if (!existsSync(join(WEB_DIST, "index.html"))) throw error;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return WEB_DIST;
 }
 
