@@ -265,7 +265,9 @@ export type ModelStep =
   | { type: "wait"; ms: number }
   | { type: "throw"; error: Error }
   /** Waits until the signal aborts, then ends silently, as an aborted HTTP/2 stream does. */
-  | { type: "hang" };
+  | { type: "hang" }
+  /** Waits until the promise settles (the test decides when the model goes on), or the signal aborts. */
+  | { type: "gate"; open: Promise<void> };
 
 /** A model whose streams follow scripts: one script per call (the last repeats). */
 export class ScriptedModel implements ModelStream {
@@ -274,7 +276,7 @@ export class ScriptedModel implements ModelStream {
   requests: ModelRequest[] = [];
   /** Events yielded after the abort signal fired (should stay 0 once the consumer stops). */
   yieldedAfterAbort = 0;
-  /** Streams that reached a `hang` step and wait for their abort (a test waits for this state, not for time). */
+  /** Streams waiting at a `hang` or `gate` step (a test waits for this state, not for time). */
   hanging = 0;
 
   constructor(private readonly scripts: ModelStep[][]) {}
@@ -294,6 +296,12 @@ export class ScriptedModel implements ModelStream {
         await new Promise<void>((resolve) => request.signal.addEventListener("abort", () => resolve(), { once: true }));
         this.hanging--;
         return;
+      }
+      if (step.type === "gate") {
+        this.hanging++;
+        await Promise.race([step.open, new Promise<void>((resolve) => request.signal.addEventListener("abort", () => resolve(), { once: true }))]);
+        this.hanging--;
+        continue;
       }
       if (step.type === "throw") throw step.error;
       yield step;

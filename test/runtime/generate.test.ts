@@ -126,15 +126,23 @@ describe("runtime/chat/generate: the worker", () => {
   });
 
   it("stop: another user's turn is not_found and keeps generating; stopping a finished turn changes nothing", async () => {
-    const { w, turn } = await started({ scripts: [[text("a"), wait(30), text("b"), ...endTurn]] });
+    let open!: () => void;
+    const gate: ModelStep = { type: "gate", open: new Promise<void>((resolve) => (open = resolve)) };
+    const { w, turn } = await started({ scripts: [[text("a"), gate, text("b"), ...endTurn]] });
     const bob = await w.connect("c2", "bob");
     const run = w.runJobs();
+    await until(() => w.model.hanging === 1, "the answer to be mid-stream");
     await w.frame(bob, { action: "stop", turnId: turn.turnId });
     await w.frame(bob, { action: "stop", turnId: "garbage" });
     expect(w.sender.of("error", "c2").map((e) => [e.code, e.message])).to.deep.equal([
       ["not_found", "turn not found"],
       ["not_found", "turn not found"],
     ]);
+    // Still generating after the worker's stop polls had their chance (the stop poll is 5 ms of real time).
+    await until(() => (w.history.calls.stopRequested ?? 0) >= 3, "a few stop polls");
+    expect(w.model.requests[0]!.signal.aborted, "bob's stop reached alice's answer").to.equal(false);
+    expect(w.model.hanging).to.equal(1);
+    open();
     await run;
     expect(saved(w, turn)).to.include({ status: "complete", text: "ab" });
     await w.frame("c1", { action: "stop", turnId: turn.turnId });
