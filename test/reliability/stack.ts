@@ -88,10 +88,12 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
 }
 
 /**
- * One stack for every reliability file (DynamoDB Local's JVM takes seconds to start on a busy machine): each file
- * calls `sharedStack()` inside its `describe`; the first `before` starts it, and the `after` of the last file that
- * registered stops it, so it never outlives this folder's tests (other folders start stacks of their own, and a
- * stack sets process-wide environment). Mocha loads every file before running any, so the count is complete.
+ * One stack for the reliability files a mocha process runs (DynamoDB Local's JVM takes seconds to start on a busy
+ * machine): each file calls `sharedStack()` inside its `describe`; the first `before` starts it, and the `after` of
+ * the last file that registered stops it, so it never outlives these tests (other folders start stacks of their own,
+ * and a stack sets process-wide environment). A serial run loads every file before running any, so the count is
+ * complete and the folder shares one stack; in parallel mode (.mocharc.yml) a worker loads one file at a time, and
+ * each file gets a stack of its own.
  */
 export interface SharedStack {
   get(): ReliabilityStack;
