@@ -47,6 +47,15 @@ const done = (turnId: string, stopReason: "end_turn" | "stopped" = "end_turn"): 
   ttftMs: 120,
 });
 
+/** Waits for a state (the controller's timers are real ones), never for a fixed time. */
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe("web chat controller", () => {
   it("sends a message, names it from turn.started, streams deltas in order and closes the turn", () => {
     const h = harness();
@@ -152,7 +161,7 @@ describe("web chat controller", () => {
     ]);
     expect(h.last().generatingKey).to.equal("t2");
     // The stream belongs to an earlier connection: the page re-reads history until the turn settles.
-    await new Promise((resolve) => setTimeout(resolve, 1700));
+    await until(() => h.sent.filter((f) => f.action === "history").length >= 2, "the page to re-read history");
     expect(h.sent.filter((f) => f.action === "history")).to.have.length(2);
     h.feed({
       type: "history",
