@@ -204,7 +204,10 @@ export class ChatClient {
     return result;
   }
 
-  /** Resolves when the turn has ended (turn.done or an error naming it). */
+  /**
+   * Resolves when the turn has ended (turn.done or an error naming it), with its frames read again after a ping's
+   * round trip: whatever the server sent before the pong has arrived, so a second end or a late delta is in them.
+   */
   async awaitTurnEnd(clientMessageId: string, sentAt: number, timeoutMs = 60_000): Promise<TurnFrames> {
     let cursor = 0;
     let turnId: string | undefined;
@@ -220,7 +223,19 @@ export class ChatClient {
       }
       return undefined;
     }, timeoutMs, `end of turn ${clientMessageId}`);
+    await this.settle();
     return this.turnFrames(clientMessageId, sentAt);
+  }
+
+  /** A ping's round trip on an open connection: frames are delivered in order, so all sent before it are here. */
+  async settle(timeoutMs = 10_000): Promise<void> {
+    if (!this.open) return;
+    try {
+      await this.ping(timeoutMs);
+    } catch (error) {
+      // The server closed the connection meanwhile: everything it sent has arrived.
+      if (this.open) throw error;
+    }
   }
 
   /** Sends a message and waits for its turn to end. */

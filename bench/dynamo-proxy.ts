@@ -46,6 +46,15 @@ export class DynamoProxy {
     this.unavailableUntil = performance.now() + ms;
   }
 
+  /** DynamoDB answers 503 to every call until `restore()` (a test ends the outage on a state, not a clock). */
+  unavailable(): void {
+    this.unavailableUntil = Number.POSITIVE_INFINITY;
+  }
+
+  restore(): void {
+    this.unavailableUntil = 0;
+  }
+
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -176,11 +176,16 @@ export async function framesBenchmark(options: BenchOptions): Promise<Section> {
     }
   }
   const ratios: string[] = [];
+  const framesPerSecond: number[] = [];
+  const tokensPerChunk: number[] = [];
   for (const [rate, samples] of coalesced.byRate) {
     const frames = median(samples.map((s) => s.turn.deltas.length));
     const chunks = median(samples.map((s) => s.request.chunks.length));
     const gap = summarize(samples.flatMap((s) => s.gapsMs));
     ratios.push(`${(frames / chunks).toFixed(2)} at ${rate} tokens/s`);
+    // Frames a second over the stream (first delta to last), and the model's tokens per chunk: the note's arithmetic.
+    framesPerSecond.push(median(samples.map((s) => (s.turn.deltas.length - 1) / Math.max(0.001, ((s.turn.deltas.at(-1)?.at ?? 0) - (s.turn.deltas[0]?.at ?? 0)) / 1000))));
+    tokensPerChunk.push(...samples.map((s) => (s.turn.done?.usage.outputTokens ?? 0) / Math.max(1, s.request.chunks.length)));
     rows.push({
       metric: `500-token answer at ${rate} tokens/s: delta frames (median), gap p99`,
       value: `${frames} (${(frames / chunks).toFixed(2)} of baseline), ${fmt(gap.p99)}`,
@@ -188,10 +193,14 @@ export async function framesBenchmark(options: BenchOptions): Promise<Section> {
     });
   }
   if (ratios.length) {
+    const fps = median(framesPerSecond);
+    const chunksForFifth = 5 * fps;
     notes.push(
       `The ratio follows the model's speed, as the 500-token sweep shows: ${ratios.join(", ")} (frames per emitted chunk, ` +
-        `FLUSH_INTERVAL_MS=50). Coalescing sends about 20 frames a second whatever the speed, so it reaches 1/5 once the model ` +
-        `emits about 100 chunks a second (≈ 200 tokens/s in 1–3-token chunks).`,
+        `FLUSH_INTERVAL_MS=50). Coalescing sent ${fmt(Math.min(...framesPerSecond), "")}–${fmt(Math.max(...framesPerSecond), "")} frames ` +
+        `a second across these speeds (a 50 ms interval allows at most 20), so at the median ${fmt(fps, "")} it reaches 1/5 once the ` +
+        `model emits about ${Math.round(chunksForFifth)} chunks a second (≈ ${Math.round(chunksForFifth * median(tokensPerChunk))} ` +
+        `tokens/s at the ${fmt(median(tokensPerChunk), "")} tokens per chunk measured).`,
     );
   }
   return {

@@ -85,15 +85,22 @@ export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps)
   let action: MessageOutcome["action"] = "invalid";
   let parsed: ClientFrame | undefined;
   try {
-    // Every frame, ping and malformed ones included, starts with the caller's connection: its token may have
-    // expired. A warm container reads it once per socket (CachedConnectionStore), so this costs no round trip.
+    // Parsed first (no I/O), so that a failure further on still names what the frame concerns.
+    let invalid: unknown;
+    try {
+      parsed = parseClientFrame(input.body);
+    } catch (error) {
+      invalid = error;
+    }
+    // Every frame, ping and malformed ones included, is then checked against the caller's connection: its token may
+    // have expired. A warm container reads it once per socket (CachedConnectionStore), so this costs no round trip.
     const connection = await deps.connections.get(connectionId);
     if (connection && tokenExpired(connection, input.receivedAt)) {
       await refuseExpired(connectionId, deps);
       return { action, error: "forbidden" };
     }
-    const frame = parseClientFrame(input.body);
-    parsed = frame;
+    if (parsed === undefined) throw invalid;
+    const frame = parsed;
     action = frame.action;
     if (frame.action === "ping") {
       await reply(deps, connectionId, { type: "pong" });

@@ -73,7 +73,21 @@ async function startDynalite(options: LocalDynamoOptions): Promise<{ endpoint: s
 }
 
 async function startDynamoDbLocal(options: LocalDynamoOptions): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  const port = options.port || (await freePort());
+  // A port found free can be taken by another process before the JVM binds it (other test runs share the machine):
+  // then the JVM exits, and a fresh port is tried. A port the caller chose is tried once.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port || (await freePort());
+    try {
+      return await startDynamoDbLocalOn(port, options);
+    } catch (error) {
+      if (options.port || attempt >= 3 || !(error instanceof PortTaken)) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startDynamoDbLocalOn(port: number, options: LocalDynamoOptions): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   // -sharedDb: one database whatever the credentials and region (by default DynamoDB Local keeps one per access key + region).
   const child: ChildProcess = spawnDynamoDbLocal({ port, path: null, sharedDb: true, stdio: "pipe" });
   let exited = false;
@@ -93,12 +107,19 @@ async function startDynamoDbLocal(options: LocalDynamoOptions): Promise<{ endpoi
     });
   // Wait until it answers (the JVM takes a second or two).
   const client = new DynamoDBClient({ endpoint, region: options.region, credentials: CREDENTIALS, maxAttempts: 1 });
-  const deadline = Date.now() + 30_000;
+  // A JVM on a busy machine can take tens of seconds to start.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     try {
       await client.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
+      // An answer from a port whose JVM already exited came from whatever else took the port.
+      if (exited) throw new Error("DynamoDB Local exited");
       break;
     } catch (error) {
+      if (exited && /Address already in use|BindException/i.test(output)) {
+        client.destroy();
+        throw new PortTaken(`port ${port} was taken before DynamoDB Local bound it`);
+      }
       if (exited || Date.now() > deadline) {
         client.destroy();
         await stop();

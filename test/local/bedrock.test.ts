@@ -213,10 +213,14 @@ describe("local/bedrock: Bedrock runtime emulator through the real SDK (HTTP/2)"
     const response = await client.send(new ConverseStreamCommand({ modelId: CLAUDE, messages: [{ role: "user", content: [{ text: "hello" }] }] }), {
       abortSignal: controller.signal,
     });
-    const timer = setTimeout(() => controller.abort(), 300);
+    // The client's patience starts once text has arrived (a busy machine may take longer than that for the first token).
+    let timer: NodeJS.Timeout | undefined;
     let text = "";
     try {
-      for await (const event of response.stream!) text += event.contentBlockDelta?.delta?.text ?? "";
+      for await (const event of response.stream!) {
+        text += event.contentBlockDelta?.delta?.text ?? "";
+        if (text !== "") timer ??= setTimeout(() => controller.abort(), 300);
+      }
     } catch {
       // aborted
     }

@@ -213,25 +213,33 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
   });
 
   describe("limits and failures", () => {
+    // Short limits only where a test is about them: on a busy machine an echo can take longer than 150 ms.
     let ctx: Awaited<ReturnType<typeof startGateway>>;
     before(async () => {
-      ctx = await startGateway({
-        authorizer: false,
-        limits: { integrationTimeoutMs: 150, frameBytes: 1024, messageBytes: 4096, idleMs: 600 },
-      });
+      ctx = await startGateway({ authorizer: false, limits: { frameBytes: 1024, messageBytes: 4096 } });
     });
     after(() => ctx.gateway.stop());
 
     it("answers 'Endpoint request timed out' after the integration timeout while the handler runs on", async () => {
-      const socket = await openSocket(ctx.gateway.url);
-      socket.send({ action: "slow" });
-      const frame = await socket.next();
-      const connectionId = ctx.gateway.connections()[0].connectionId;
-      expect(frame).to.include({ message: "Endpoint request timed out", connectionId });
-      expect(frame.requestId).to.be.a("string");
-      expect(ctx.finished).to.not.include(connectionId);
-      await waitFor(() => ctx.finished.includes(connectionId), 2_000, "the slow handler to finish");
-      socket.ws.close();
+      const timing = await startGateway({ authorizer: false, limits: { integrationTimeoutMs: 150 } });
+      try {
+        const socket = await openSocket(timing.gateway.url);
+        socket.send({ action: "slow" });
+        // The slow handler holds until released: the timeout frame cannot depend on how fast the machine is.
+        const frame = await socket.next();
+        const { connectionId } = frame as { connectionId: string };
+        expect(timing.gateway.connections().map((c) => c.connectionId)).to.include(connectionId);
+        expect(frame).to.include({ message: "Endpoint request timed out", connectionId });
+        expect(frame.requestId).to.be.a("string");
+        expect(timing.received.filter((r) => r.name === "slow")).to.have.length(1);
+        expect(timing.finished).to.not.include(connectionId);
+        timing.releaseSlow();
+        await waitFor(() => timing.finished.includes(connectionId), 5_000, "the slow handler to finish");
+        socket.ws.close();
+      } finally {
+        timing.releaseSlow();
+        await timing.gateway.stop();
+      }
     });
 
     it("answers 'Internal server error' when the handler throws, and the connection stays usable", async () => {
@@ -277,13 +285,18 @@ describe("local/gateway: API Gateway WebSocket emulator", function () {
     });
 
     it("closes an idle connection with 1001 and runs $disconnect with that status", async () => {
-      const socket = await openSocket(ctx.gateway.url);
-      const id = ctx.gateway.connections().at(-1)!.connectionId;
-      expect((await socket.closed).code).to.equal(1001);
-      const disconnect = await waitFor(() =>
-        ctx.received.find((r) => r.name === "disconnect" && (r.event.requestContext as { connectionId: string }).connectionId === id),
-      );
-      expect((disconnect.event.requestContext as { disconnectStatusCode: number }).disconnectStatusCode).to.equal(1001);
+      const idle = await startGateway({ authorizer: false, limits: { idleMs: 600 } });
+      try {
+        const socket = await openSocket(idle.gateway.url);
+        const [{ connectionId: id }] = idle.gateway.connections();
+        expect((await socket.closed).code).to.equal(1001);
+        const disconnect = await waitFor(() =>
+          idle.received.find((r) => r.name === "disconnect" && (r.event.requestContext as { connectionId: string }).connectionId === id),
+        );
+        expect((disconnect.event.requestContext as { disconnectStatusCode: number }).disconnectStatusCode).to.equal(1001);
+      } finally {
+        await idle.gateway.stop();
+      }
     });
   });
 

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { ChatClient } from "../../bench/client";
-import { checkInvariants } from "./invariants";
+import { checkInvariants, observed } from "./invariants";
 import { sharedStack, type ReliabilityStack } from "./stack";
 
 describe("reliability: a connection does not outlive its token", function () {
@@ -42,7 +42,7 @@ describe("reliability: a connection does not outlive its token", function () {
     await expiring.closed;
 
     // Nothing lost: both answers ended once and equal what history saved; the neighbour chats on.
-    expect(await checkInvariants(rs.reader, [{ frames: answered }, { frames: other }])).to.deep.equal([]);
+    expect(await checkInvariants(rs, [observed(expiring, answered), observed(bystander, other)])).to.deep.equal([]);
     expect(await bystander.ping()).to.be.a("number");
     expect((await bystander.turn("still here?")).done?.stopReason).to.equal("end_turn");
     await bystander.close();

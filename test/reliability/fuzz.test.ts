@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { ChatClient } from "../../bench/client";
 import { FrameFuzzer } from "./fuzz";
-import { checkInvariants } from "./invariants";
+import { checkInvariants, observed } from "./invariants";
 import { sharedStack, type ReliabilityStack } from "./stack";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
@@ -57,7 +57,7 @@ describe(`reliability: fuzz of bad frames (seed ${SEED})`, function () {
     client.send({ action: "sessions" });
     const sessions = await client.nextFrame((f) => f.type === "sessions", from);
     expect((sessions.json!.sessions as unknown[]).length).to.equal(1);
-    expect(await checkInvariants(rs.reader, [{ frames: turn }])).to.deep.equal([]);
+    expect(await checkInvariants(rs, [observed(client, turn)])).to.deep.equal([]);
     expect(rs.crashes(mark)).to.deep.equal([]);
     expect(rs.unhandled.slice(unhandled)).to.deep.equal([]);
     await client.close();

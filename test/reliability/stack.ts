@@ -21,6 +21,8 @@ export interface ReliabilityStack extends BenchStack {
   /** Where the invocation record ends now (pass to `crashes`). */
   mark(): number;
   connect(user: string): Promise<ChatClient>;
+  /** Resolves when no route invocation and no function invocation is running. */
+  quiet(): Promise<void>;
 }
 
 export interface ReliabilityOptions {
@@ -66,6 +68,17 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
         .map((i) => `${i.functionName}: ${i.error}`),
     mark: () => bench.stack.functions.invocations.length,
     connect: async (user: string) => ChatClient.connect(bench.stack.wsUrl, await bench.stack.token(user)),
+    quiet: async () => {
+      // A route may start a function (send → worker) and a function may post through the gateway: until both are still.
+      const deadline = Date.now() + 30_000;
+      const running = () => bench.stack.functions.invocations.some((i) => i.endedAt === undefined);
+      do {
+        await bench.stack.gateway.idle();
+        await bench.stack.functions.drain(5_000);
+      } while (running() && Date.now() < deadline);
+      await bench.stack.gateway.idle();
+      if (running()) throw new Error("invocations still running after 30 s");
+    },
     stop: async () => {
       reader.close();
       await bench.stop();
@@ -75,10 +88,12 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
 }
 
 /**
- * One stack for every reliability file (DynamoDB Local's JVM takes seconds to start on a busy machine): each file
- * calls `sharedStack()` inside its `describe`; the first `before` starts it, and the `after` of the last file that
- * registered stops it, so it never outlives this folder's tests (other folders start stacks of their own, and a
- * stack sets process-wide environment). Mocha loads every file before running any, so the count is complete.
+ * One stack for the reliability files a mocha process runs (DynamoDB Local's JVM takes seconds to start on a busy
+ * machine): each file calls `sharedStack()` inside its `describe`; the first `before` starts it, and the `after` of
+ * the last file that registered stops it, so it never outlives these tests (other folders start stacks of their own,
+ * and a stack sets process-wide environment). A serial run loads every file before running any, so the count is
+ * complete and the folder shares one stack; in parallel mode (.mocharc.yml) a worker loads one file at a time, and
+ * each file gets a stack of its own.
  */
 export interface SharedStack {
   get(): ReliabilityStack;

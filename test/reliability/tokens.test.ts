@@ -32,6 +32,22 @@ describe("reliability: token matrix at the handshake", function () {
     }
   }
 
+  /**
+   * The stored-connection count once earlier tests' connections are gone: every `$disconnect` has run, so the table
+   * holds exactly the connections the gateway has open (a client's close resolves before the server's own).
+   */
+  async function settledConnections(): Promise<number> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      await rs.stack.gateway.idle();
+      const stored = await storedConnections();
+      const open = rs.stack.gateway.connections().length;
+      if (stored === open) return stored;
+      if (Date.now() > deadline) throw new Error(`${stored} connections stored, ${open} open: the table never settled`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   const cases: Array<{ name: string; token: (rs: ReliabilityStack) => string | undefined }> = [
     { name: "expired", token: (s) => s.stack.identity.mintBad("expired") },
     { name: "forged (right claims and kid, wrong key)", token: (s) => s.stack.identity.mintBad("forged") },
@@ -48,7 +64,7 @@ describe("reliability: token matrix at the handshake", function () {
 
   for (const c of cases) {
     it(`refuses the ${c.name} token at the handshake and stores nothing`, async () => {
-      const before = await storedConnections();
+      const before = await settledConnections();
       const connectsBefore = rs.stack.gateway.invocations.filter((i) => i.routeKey === "$connect" && i.functionName === "connect").length;
       const result = await ChatClient.handshake(rs.stack.wsUrl, c.token(rs));
       if (result.ok) {
@@ -64,7 +80,7 @@ describe("reliability: token matrix at the handshake", function () {
   }
 
   it("accepts a good token after all of them (the key set was not poisoned) and nothing crashed", async () => {
-    const before = await storedConnections();
+    const before = await settledConnections();
     const client = await rs.connect("alice");
     expect(await client.ping()).to.be.a("number");
     expect(await storedConnections()).to.equal(before + 1);

@@ -78,7 +78,9 @@ export class MemoryHistory implements HistoryStore {
   async touchSession(sessionId: string, at: string) {
     this.count("touchSession");
     const s = this.sessions.get(sessionId);
-    if (s) s.updatedAt = at;
+    // As the adapter's conditional update does: a session that does not exist is not created by a touch.
+    if (!s) throw Object.assign(new Error("no such session"), { name: "ConditionalCheckFailedException" });
+    s.updatedAt = at;
   }
   async listSessions(userId: string, limit: number) {
     this.count("listSessions");
@@ -306,7 +308,9 @@ export type ModelStep =
   | { type: "wait"; ms: number }
   | { type: "throw"; error: Error }
   /** Waits until the signal aborts, then ends silently, as an aborted HTTP/2 stream does. */
-  | { type: "hang" };
+  | { type: "hang" }
+  /** Waits until the promise settles (the test decides when the model goes on), or the signal aborts. */
+  | { type: "gate"; open: Promise<void> };
 
 /** A model whose streams follow scripts: one script per call (the last repeats). */
 export class ScriptedModel implements ModelStream {
@@ -315,6 +319,8 @@ export class ScriptedModel implements ModelStream {
   requests: ModelRequest[] = [];
   /** Events yielded after the abort signal fired (should stay 0 once the consumer stops). */
   yieldedAfterAbort = 0;
+  /** Streams waiting at a `hang` or `gate` step (a test waits for this state, not for time). */
+  hanging = 0;
 
   constructor(private readonly scripts: ModelStep[][]) {}
 
@@ -329,8 +335,16 @@ export class ScriptedModel implements ModelStream {
         continue;
       }
       if (step.type === "hang") {
+        this.hanging++;
         await new Promise<void>((resolve) => request.signal.addEventListener("abort", () => resolve(), { once: true }));
+        this.hanging--;
         return;
+      }
+      if (step.type === "gate") {
+        this.hanging++;
+        await Promise.race([step.open, new Promise<void>((resolve) => request.signal.addEventListener("abort", () => resolve(), { once: true }))]);
+        this.hanging--;
+        continue;
       }
       if (step.type === "throw") throw step.error;
       yield step;

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ModelError, type Turn } from "../../runtime/chat/ports";
 import type { ServerFrame, TurnStartedFrame } from "../../runtime/protocol";
-import type { ModelStep } from "./fakes";
+import { ManualClock, type ModelStep } from "./fakes";
 import { createWorld, endTurn, send, text, wait, type World, type WorldOptions } from "./world";
 
 const hang: ModelStep = { type: "hang" };
@@ -13,6 +13,17 @@ async function until(condition: () => boolean, what: string, ms = 5000): Promise
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** Runs `work` to its end on a manual clock, moving time 1 ms at a time while it waits on a timer. */
+async function drive<T>(clock: ManualClock, work: Promise<T>, limitMs = 60_000): Promise<T> {
+  let settled = false;
+  const result = work.finally(() => (settled = true));
+  for (let t = 0; !settled && t < limitMs; t++) {
+    await clock.advance(1);
+    await new Promise((r) => setImmediate(r));
+  }
+  return result;
 }
 
 async function started(options: WorldOptions = {}, prompt = "Tell me a story") {
@@ -115,15 +126,23 @@ describe("runtime/chat/generate: the worker", () => {
   });
 
   it("stop: another user's turn is not_found and keeps generating; stopping a finished turn changes nothing", async () => {
-    const { w, turn } = await started({ scripts: [[text("a"), wait(30), text("b"), ...endTurn]] });
+    let open!: () => void;
+    const gate: ModelStep = { type: "gate", open: new Promise<void>((resolve) => (open = resolve)) };
+    const { w, turn } = await started({ scripts: [[text("a"), gate, text("b"), ...endTurn]] });
     const bob = await w.connect("c2", "bob");
     const run = w.runJobs();
+    await until(() => w.model.hanging === 1, "the answer to be mid-stream");
     await w.frame(bob, { action: "stop", turnId: turn.turnId });
     await w.frame(bob, { action: "stop", turnId: "garbage" });
     expect(w.sender.of("error", "c2").map((e) => [e.code, e.message])).to.deep.equal([
       ["not_found", "turn not found"],
       ["not_found", "turn not found"],
     ]);
+    // Still generating after the worker's stop polls had their chance (the stop poll is 5 ms of real time).
+    await until(() => (w.history.calls.stopRequested ?? 0) >= 3, "a few stop polls");
+    expect(w.model.requests[0]!.signal.aborted, "bob's stop reached alice's answer").to.equal(false);
+    expect(w.model.hanging).to.equal(1);
+    open();
     await run;
     expect(saved(w, turn)).to.include({ status: "complete", text: "ab" });
     await w.frame("c1", { action: "stop", turnId: turn.turnId });
@@ -301,26 +320,38 @@ describe("runtime/chat/generate: the worker", () => {
     expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "error" });
   });
 
+  // Deadlines run on a manual clock: the Lambda's remaining time is `timeout - clock.now()`, and time moves only
+  // once the model has reached the state the test is about.
   it("closes the turn cleanly before the Lambda deadline: partial saved, turn.done sent", async () => {
-    const { w, turn } = await started({ scripts: [[text("a long "), wait(5), text("answer"), hang]], generate: { deadlineMarginMs: 50 } });
-    const startedAt = Date.now();
-    const [outcome] = await w.runJobs(() => 50 + 80 - (Date.now() - startedAt));
+    const clock = new ManualClock();
+    const { w, turn } = await started({ clock, scripts: [[text("a long "), text("answer"), hang]], generate: { deadlineMarginMs: 50 } });
+    const run = w.runJobs(() => 130 - clock.now());
+    await until(() => w.model.hanging === 1, "the model to go quiet after its text");
+    await clock.advance(79);
+    expect(endings(w, turn.turnId), "ended before the deadline").to.deep.equal([]);
+    await clock.advance(1);
+    const [outcome] = await drive(clock, run);
     expect(outcome).to.include({ status: "stopped", cause: "deadline" });
     expect(saved(w, turn)).to.include({ status: "stopped", text: "a long answer" });
     expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "stopped" });
   });
 
   it("a margin larger than the function's whole timeout still lets short answers complete", async () => {
-    const { w, turn } = await started({ generate: { deadlineMarginMs: 10_000 } });
-    const startedAt = Date.now();
-    const [outcome] = await w.runJobs(() => 3_000 - (Date.now() - startedAt));
+    const clock = new ManualClock();
+    const { w, turn } = await started({ clock, generate: { deadlineMarginMs: 10_000 } });
+    const [outcome] = await drive(clock, w.runJobs(() => 3_000 - clock.now()));
     expect(outcome).to.include({ status: "complete" });
     expect(saved(w, turn).text).to.equal("Hello, world.");
+    expect(clock.now(), "it had to wait for the deadline").to.be.below(1_500);
   });
 
   it("abandons a model stream that goes silent (idle timeout) as an error, keeping the text", async () => {
-    const { w, turn } = await started({ scripts: [[text("so far"), hang]], generate: { idleTimeoutMs: 40 } });
-    const [outcome] = await w.runJobs();
+    const clock = new ManualClock();
+    const { w, turn } = await started({ clock, scripts: [[text("so far"), hang]], generate: { idleTimeoutMs: 40 } });
+    const run = w.runJobs();
+    await until(() => w.model.hanging === 1, "the model to go quiet");
+    const [outcome] = await drive(clock, run);
+    expect(clock.now(), "abandoned before the idle timeout").to.be.at.least(40);
     expect(outcome).to.include({ status: "error", cause: "idle" });
     expect(saved(w, turn)).to.include({ status: "error", text: "so far" });
     expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "error" });
@@ -347,11 +378,11 @@ describe("runtime/chat/generate: the worker", () => {
   });
 
   it("a save that never succeeds before the deadline: one error internal naming the turn, never turn.done end_turn", async () => {
-    const { w, turn } = await started({ generate: { deadlineMarginMs: 200 } });
+    const clock = new ManualClock();
+    const { w, turn } = await started({ clock, generate: { deadlineMarginMs: 200 } });
     w.history.faults.fail("finishTurn", Number.MAX_SAFE_INTEGER);
-    const startedAt = Date.now();
-    const remaining = () => 400 - (Date.now() - startedAt);
-    const [outcome] = await w.runJobs(remaining);
+    const remaining = () => 400 - clock.now();
+    const [outcome] = await drive(clock, w.runJobs(remaining));
     // It kept trying until half the margin (100 ms) was left, then gave up in time to tell the client.
     expect(w.history.calls.finishTurn).to.be.greaterThan(4);
     expect(remaining()).to.be.greaterThan(0);

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { CONNECTION_TTL_SECONDS } from "../../runtime/chat/connect";
 import { systemClock } from "../../runtime/chat/clock";
 import { createConnectHandler } from "../../runtime/handlers/connect";
@@ -9,8 +10,9 @@ import { createMessageHandler } from "../../runtime/handlers/message";
 import { createWorkerHandler } from "../../runtime/handlers/worker";
 import { createWorld, send } from "./world";
 
-const FIXTURES = "/work/shared/fixtures/apigw-websocket";
-const fixture = (name: string): WebSocketEvent & Record<string, unknown> => JSON.parse(readFileSync(`${FIXTURES}/${name}`, "utf8"));
+// Copies kept in the repository (their README says where they come from).
+const FIXTURES = join(__dirname, "../local/fixtures/apigw-websocket");
+const fixture = (name: string): WebSocketEvent & Record<string, unknown> => JSON.parse(readFileSync(join(FIXTURES, name), "utf8"));
 const CONNECTION = "R1kmxc2VNjMCFIA="; // the connection id in the fixtures
 
 /** A $connect event: the fixture's request shape plus what a REQUEST authorizer adds (API Gateway developer guide). */

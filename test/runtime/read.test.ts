@@ -7,13 +7,13 @@ import { createWorld, endTurn, send, text } from "./world";
 
 describe("runtime/chat/read: sessions and history", () => {
   it("lists only the caller's sessions, newest first", async () => {
-    const w = createWorld({ scripts: [[text("ok"), ...endTurn]] });
+    // A clock that moves 1 ms on every reading: each session is newer than the one before, however fast the machine.
+    let now = Date.now();
+    const w = createWorld({ scripts: [[text("ok"), ...endTurn]], clock: { ...systemClock, now: () => ++now } });
     const alice = await w.connect("c1", "alice");
     const bob = await w.connect("c2", "bob");
     await w.frame(alice, send("first topic"));
-    await new Promise((r) => setTimeout(r, 3));
     await w.frame(bob, send("bob's topic"));
-    await new Promise((r) => setTimeout(r, 3));
     await w.frame(alice, send("second topic"));
     await w.runJobs();
     await w.frame(alice, { action: "sessions" });

@@ -1,45 +1,73 @@
 /**
- * The DynamoDB adapters against both local DynamoDB engines the project uses: dynalite (what `npm start` runs)
- * and DynamoDB Local (Amazon's emulator), with tables created from runtime/store/schema.ts.
+ * The store contract: the same cases against the in-memory fakes the use-case tests run on (test/runtime/fakes.ts)
+ * and the DynamoDB adapters (runtime/store/dynamo-*.ts) on both local engines the project uses, dynalite (what
+ * `npm start` runs) and DynamoDB Local (Amazon's emulator), with tables created from runtime/store/schema.ts.
+ * A behaviour the fakes get wrong would make every use-case test wrong with it; here it fails.
  */
 import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { newTurnIds } from "../../runtime/chat/ids";
-import { InvalidCursor, type Turn } from "../../runtime/chat/ports";
-import { startDynamo, type DynamoKind, type LocalDynamo } from "../../runtime/local/dynamodb";
+import { InvalidCursor, type ConnectionStore, type HistoryStore, type Turn, type UserLedger } from "../../runtime/chat/ports";
+import { startDynamo, type DynamoKind } from "../../runtime/local/dynamodb";
 import { DynamoConnectionStore } from "../../runtime/store/dynamo-connections";
 import { DynamoHistoryStore, sessionKey, turnKey } from "../../runtime/store/dynamo-history";
 import { DynamoUserLedger } from "../../runtime/store/dynamo-ledger";
+import { MemoryConnections, MemoryHistory, MemoryLedger } from "./fakes";
 
 function turn(sessionId: string, turnId: string, role: "user" | "assistant", over: Partial<Turn> = {}): Turn {
   const at = new Date().toISOString();
   return { turnId, sessionId, userId: "alice", role, text: `${role} text`, status: "complete", clientMessageId: "m", createdAt: at, updatedAt: at, ...over };
 }
 
-for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
-  describe(`runtime/store on ${kind}`, function () {
+interface Stores {
+  connections: ConnectionStore;
+  history: HistoryStore;
+  ledger: UserLedger;
+  /** The stored item's `expiresAt` (TTL attribute), for the engines that have one. */
+  expiresAt?: (table: "connections" | "history", key: Record<string, string>) => Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+async function dynamoStores(kind: DynamoKind): Promise<Stores> {
+  const db = await startDynamo({ kind, region: "us-east-1", tablePrefix: `t${randomUUID().slice(0, 8)}` });
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: db.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  return {
+    connections: new DynamoConnectionStore(() => doc, db.tables.connections),
+    history: new DynamoHistoryStore(() => doc, db.tables.history, 30),
+    ledger: new DynamoUserLedger(() => doc, db.tables.history),
+    expiresAt: async (table, key) => (await doc.send(new GetCommand({ TableName: db.tables[table], Key: key }))).Item?.expiresAt,
+    stop: async () => {
+      doc.destroy();
+      await db.stop();
+    },
+  };
+}
+
+const implementations: Array<{ name: string; open: () => Promise<Stores> }> = [
+  { name: "in-memory fakes", open: async () => ({ connections: new MemoryConnections(), history: new MemoryHistory(), ledger: new MemoryLedger(), stop: async () => undefined }) },
+  { name: "DynamoDB adapters on dynalite", open: () => dynamoStores("dynalite") },
+  { name: "DynamoDB adapters on DynamoDB Local", open: () => dynamoStores("dynamodb-local") },
+];
+
+for (const implementation of implementations) {
+  describe(`store contract: ${implementation.name}`, function () {
     this.timeout(60_000);
-    let db: LocalDynamo;
-    let doc: DynamoDBDocumentClient;
-    let connections: DynamoConnectionStore;
-    let history: DynamoHistoryStore;
-    let ledger: DynamoUserLedger;
+    let stores: Stores;
+    let connections: ConnectionStore;
+    let history: HistoryStore;
+    let ledger: UserLedger;
 
     before(async () => {
-      db = await startDynamo({ kind, region: "us-east-1", tablePrefix: `t${randomUUID().slice(0, 8)}` });
-      doc = DynamoDBDocumentClient.from(
-        new DynamoDBClient({ endpoint: db.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } }),
-        { marshallOptions: { removeUndefinedValues: true } },
-      );
-      connections = new DynamoConnectionStore(() => doc, db.tables.connections);
-      history = new DynamoHistoryStore(() => doc, db.tables.history, 30);
-      ledger = new DynamoUserLedger(() => doc, db.tables.history);
+      stores = await implementation.open();
+      ({ connections, history, ledger } = stores);
     });
     after(async () => {
-      doc?.destroy();
-      await db?.stop();
+      await stores?.stop();
     });
 
     it("connections: put, get, concurrent-turn slots (bounded), release, delete", async () => {
@@ -54,8 +82,7 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       expect(await connections.acquireSlot("c1", "t3", 2)).to.equal(true);
       expect(await connections.acquireSlot("c1", "t4", 2)).to.equal(false);
       expect((await connections.slotHolders("c1")).sort()).to.deep.equal(["t2", "t3"]);
-      const { Item } = await doc.send(new GetCommand({ TableName: db.tables.connections, Key: { connectionId: "c1" } }));
-      expect(Item!.expiresAt).to.equal(1_900_000_000);
+      if (stores.expiresAt) expect(await stores.expiresAt("connections", { connectionId: "c1" })).to.equal(1_900_000_000);
       await connections.delete("c1");
       expect(await connections.get("c1")).to.equal(undefined);
       expect(await connections.acquireSlot("c1", "t5", 2)).to.equal(false, "no slot on a gone connection");
@@ -76,8 +103,7 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       await history.touchSession(ids[0]!, new Date(Date.UTC(2026, 0, 2)).toISOString());
       expect((await history.listSessions(user, 10)).map((s) => s.title)).to.deep.equal(["s0", "s2", "s1"]);
       expect(await history.getSession(ids[1]!)).to.deep.include({ userId: user, title: "s1" });
-      const { Item } = await doc.send(new GetCommand({ TableName: db.tables.history, Key: sessionKey(ids[0]!) }));
-      expect(Item!.expiresAt).to.be.greaterThan(Date.now() / 1000 + 29 * 86_400);
+      if (stores.expiresAt) expect(await stores.expiresAt("history", sessionKey(ids[0]!))).to.be.greaterThan(Date.now() / 1000 + 29 * 86_400);
       let missing: unknown;
       await history.touchSession(randomUUID(), "x").catch((e) => (missing = e));
       expect(missing).to.have.property("name", "ConditionalCheckFailedException");
@@ -104,8 +130,12 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       expect(await history.getTurn(sessionId, answerId)).to.deep.include({ text: "partial", status: "stopped", stopReason: "stopped", ttftMs: 120, usage: { inputTokens: 3, outputTokens: 2 } });
       expect(await history.supersede(sessionId, answerId, retryId, "t3")).to.equal(retryId);
       expect(await history.supersede(sessionId, answerId, "someone-else", "t4")).to.equal(retryId);
-      const { Item } = await doc.send(new GetCommand({ TableName: db.tables.history, Key: turnKey(sessionId, userId) }));
-      expect(Item!.expiresAt).to.be.a("number");
+      await history.putTurn(turn(sessionId, newTurnIds(sessionId, Date.now(), 1)[0]!, "assistant", { status: "streaming", text: "" }));
+      let busy: unknown;
+      const streaming = (await history.pageTurns(sessionId, 10)).turns.find((t) => t.status === "streaming")!;
+      await history.supersede(sessionId, streaming.turnId, "later", "t5").catch((e) => (busy = e));
+      expect(busy, "a streaming answer cannot be replaced").to.have.property("code", "busy");
+      if (stores.expiresAt) expect(await stores.expiresAt("history", turnKey(sessionId, userId))).to.be.a("number");
     });
 
     it("turns: pages oldest first without superseded answers; context reads newest first before a turn", async () => {
@@ -115,14 +145,18 @@ for (const kind of ["dynalite", "dynamodb-local"] as DynamoKind[]) {
       for (const [i, id] of ids.entries()) {
         await history.putTurn(turn(sessionId, id, i % 2 === 0 ? "user" : "assistant", { text: `#${i}`, ...(i === 3 ? { supersededBy: "x" } : {}) }));
       }
-      const first = await history.pageTurns(sessionId, 4);
-      expect(first.turns.map((t) => t.text)).to.deep.equal(["#0", "#1", "#2", "#4"]);
-      expect(first.cursor).to.be.a("string");
-      const second = await history.pageTurns(sessionId, 4, first.cursor);
-      expect(second.turns.map((t) => t.text)).to.deep.equal(["#5", "#6", "#7", "#8"]);
-      const third = await history.pageTurns(sessionId, 4, second.cursor);
-      expect(third.turns).to.deep.equal([]);
-      expect(third.cursor).to.equal(undefined);
+      // Whether a full last page carries a cursor (to an empty page) is the store's choice; what the pages hold is not.
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await history.pageTurns(sessionId, 4, cursor);
+        pages.push(page.turns.map((t) => t.text));
+        cursor = page.cursor;
+      } while (cursor !== undefined && pages.length < 5);
+      expect(pages[0]).to.deep.equal(["#0", "#1", "#2", "#4"]);
+      expect(pages[1]).to.deep.equal(["#5", "#6", "#7", "#8"]);
+      expect(pages.slice(2).flat(), "pages after the last turn").to.deep.equal([]);
+      expect(cursor, "the last page has no cursor").to.equal(undefined);
       let invalid: unknown;
       await history.pageTurns(sessionId, 4, "bm9wZQ").catch((e) => (invalid = e));
       expect(invalid).to.be.instanceOf(InvalidCursor);

@@ -101,7 +101,11 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
     const [a, b] = client.of("turn.started");
     expect(b).to.deep.include({ turnId: a!.turnId, sessionId: a!.sessionId, clientMessageId: frame.clientMessageId });
     await client.ending(started.turnId);
-    await new Promise((r) => setTimeout(r, 200));
+    // Both sends handled, and every worker they started has finished: only then is "once" a fact.
+    await stack.gateway.idle();
+    await stack.functions.drain();
+    await stack.gateway.idle();
+    expect(stack.functions.invocations.filter((i) => i.endedAt === undefined), "invocations still running").to.deep.equal([]);
     expect(stack.bedrock.requests.slice(requestsBefore).filter((r) => r.prompt.includes(frame.text))).to.have.length(1);
     expect(client.of("turn.done").filter((d) => d.turnId === started.turnId)).to.have.length(1);
   });

@@ -3,8 +3,8 @@
  * build (dist/web) made once if a test run starts without it (`npm test` builds it first).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { PageGlobals } from "./page-globals";
 
@@ -13,9 +13,22 @@ export const WEB_DIST = join(REPO_ROOT, "dist/web");
 
 export function ensureWebBuild(): string {
   if (existsSync(join(WEB_DIST, "index.html"))) return WEB_DIST;
-  const vite = require.resolve("vite/bin/vite.js", { paths: [REPO_ROOT] });
-  const result = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "warn"], { cwd: REPO_ROOT, encoding: "utf8" });
+  // vite's package exports do not include its bin script: find it through package.json's `bin`.
+  const manifest = require.resolve("vite/package.json", { paths: [REPO_ROOT] });
+  const { bin } = JSON.parse(readFileSync(manifest, "utf8")) as { bin: { vite: string } };
+  const vite = join(dirname(manifest), bin.vite);
+  // Built beside and renamed into place: test files in parallel workers may build at once, and none may read half a build.
+  const staging = `${WEB_DIST}.build-${process.pid}`;
+  const result = spawnSync(process.execPath, [vite, "build", "--config", "web/vite.config.mts", "--logLevel", "warn", "--outDir", staging, "--emptyOutDir"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`web build failed:\n${result.stdout}\n${result.stderr}`);
+  try {
+    renameSync(staging, WEB_DIST);
+  } catch (error) {
+    // Another worker's build is in place already.
+    if (!existsSync(join(WEB_DIST, "index.html"))) throw error;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return WEB_DIST;
 }
 

@@ -107,6 +107,7 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       expect(await waitAnswerDone(page)).to.equal("stopped");
       expect(await answer.locator(".badge").innerText()).to.equal("Stopped");
       expect((await answer.locator(".markdown").textContent())?.length).to.be.greaterThan(40);
+      await stop.waitFor({ state: "hidden" });
       expect(await page.getByRole("button", { name: "Send" }).isVisible()).to.equal(true);
       expect(await stop.isVisible()).to.equal(false);
     });
@@ -145,6 +146,9 @@ export function describeChatPage(title: string, startBackend: () => Promise<Chat
       expect(await current.count()).to.equal(1);
 
       await page.getByRole("button", { name: "New chat" }).click();
+      // The page re-renders after the click: wait for the empty state, then read the count.
+      await page.getByText("How can I help?").waitFor();
+      await page.locator("article.turn").first().waitFor({ state: "detached" });
       expect(await page.locator("article.turn").count()).to.equal(0);
       expect(await page.getByText("How can I help?").isVisible()).to.equal(true);
       await current.waitFor({ state: "detached" });
