@@ -55,19 +55,33 @@ describe("reliability: fault injection, invariants checked after each", function
     return client.turnFrames(clientMessageId, sentAt);
   }
 
-  it("client drop mid-stream: the model stream is aborted, the partial answer kept as stopped", async () => {
+  it("client drop mid-stream is not a stop: the answer is generated to its end, saved, and resumed on a new connection", async () => {
     const mark = marker("drop", 1);
-    const { clientMessageId, sentAt } = client.startTurn(`Tell me about ${mark} [[tokens:1500]]`);
+    const { clientMessageId, sentAt } = client.startTurn(`Tell me about ${mark} [[tokens:300]]`);
     await framesUntil(clientMessageId, sentAt, 3);
     client.terminate();
-    const request = await requestFor(mark);
-    await rs.observer.until(() => (request.closedAt !== undefined ? true : undefined), 15_000);
-    expect(request.record.outcome, "the model stream ran to its end").to.equal("aborted");
-    const frames = client.turnFrames(clientMessageId, sentAt);
-    await expectInvariants([observed(client, frames, true)]);
-    const saved = await rs.reader.turn(frames.started!.sessionId, frames.started!.turnId);
-    expect(saved?.status).to.equal("stopped");
-    expect(saved!.text.length).to.be.greaterThan(0);
+    const cut = client.turnFrames(clientMessageId, sentAt);
+    const turnId = cut.started!.turnId;
+    const lastSeq = cut.deltas[cut.deltas.length - 1]!.seq;
+    const again = await rs.connect(`faulty-${user}`);
+    try {
+      const from = again.frames.length;
+      again.send({ action: "resume", turnId, afterSeq: lastSeq, offset: cut.text.length });
+      await again.until(() => (again.framesOfTurn(turnId, from).endCount > 0 ? true : undefined), 60_000, "the resumed end");
+      await again.settle();
+      const resumed = again.framesOfTurn(turnId, from);
+      const request = await requestFor(mark);
+      expect(request.record.outcome, "the model stream ran to its end").to.equal("complete");
+      await expectInvariants([observed(client, cut, true)]);
+      const saved = await rs.reader.turn(cut.started!.sessionId, turnId);
+      expect(saved?.status).to.equal("complete");
+      expect(resumed.done?.stopReason).to.equal("end_turn");
+      expect(resumed.endCount, "one end").to.equal(1);
+      expect(resumed.deltas.map((d) => d.seq), "seq continues, no gap, no repeat").to.deep.equal(resumed.deltas.map((_, i) => lastSeq + 1 + i));
+      expect(cut.text + resumed.text, "the client's text is the saved text").to.equal(saved!.text);
+    } finally {
+      if (again.open) await again.close();
+    }
   });
 
   it("429 before the stream: retried with backoff, the answer completes", async () => {

@@ -139,7 +139,7 @@ describe("runtime/chat/generate: the worker", () => {
       ["not_found", "turn not found"],
     ]);
     // Still generating after the worker's stop polls had their chance (the stop poll is 5 ms of real time).
-    await until(() => (w.history.calls.stopRequested ?? 0) >= 3, "a few stop polls");
+    await until(() => (w.history.calls.turnControl ?? 0) >= 3, "a few stop polls");
     expect(w.model.requests[0]!.signal.aborted, "bob's stop reached alice's answer").to.equal(false);
     expect(w.model.hanging).to.equal(1);
     open();
