@@ -32,7 +32,9 @@ import {
   type ModelStream,
   type TimerHandle,
   type Turn,
+  type UserLedger,
 } from "./ports";
+import { dayKey } from "./windows";
 
 export interface GenerateSettings {
   flushIntervalMs: number;
@@ -63,6 +65,8 @@ export const DEFAULT_GENERATE_SETTINGS: Omit<GenerateSettings, "flushIntervalMs"
 export interface GenerateDeps {
   history: HistoryStore;
   connections: ConnectionStore;
+  /** The per-user budgets in the home region: the turn's tokens are counted and its slot freed when it ends. */
+  ledger: Pick<UserLedger, "releaseGeneration" | "addTokens">;
   sender: ConnectionSender;
   model: ModelStream;
   clock: Clock;
@@ -270,6 +274,22 @@ class Generation {
     });
   }
 
+  /**
+   * Counts what the model reported it used (also for a stopped or failed answer) against the user's day, and frees
+   * the user's concurrent-answer slot. A failure is logged: the slot is reclaimed once the turn reads as ended
+   * (quotas.ts), the tokens of that one turn go uncounted.
+   */
+  private async settleBudget(): Promise<void> {
+    const { ledger, clock, log } = this.deps;
+    const tokens = this.usage.inputTokens + this.usage.outputTokens;
+    const [counted, released] = await Promise.allSettled([
+      tokens > 0 ? ledger.addTokens(this.job.userId, dayKey(clock.now()), tokens) : Promise.resolve(),
+      ledger.releaseGeneration(this.job.userId, this.job.turnId),
+    ]);
+    if (counted.status === "rejected") log.error("could not count the turn's tokens", { ...this.ids, tokens, error: describe(counted.reason) });
+    if (released.status === "rejected") log.warn("could not free the user's answer slot", { ...this.ids, error: describe(released.reason) });
+  }
+
   private resetIdleTimer(): void {
     this.idleTimer?.cancel();
     this.idleTimer = this.deps.clock.setTimer(this.deps.settings.idleTimeoutMs, () => this.stop("idle"));
@@ -385,6 +405,7 @@ class Generation {
     } catch (error) {
       log.warn("updating the connection failed", { ...this.ids, error: describe(error) });
     }
+    await this.settleBudget();
 
     const frames = this.streamer.frames;
     const end = saved ? { cause, status, stopReason } : { cause: "unsaved" as const, ...ENDINGS.unsaved };
