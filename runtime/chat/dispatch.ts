@@ -95,7 +95,6 @@ async function refuseOverBudget(connectionId: string, verdict: { retryAfterMs: n
   await reply(deps, connectionId, frame).catch(() => undefined);
   if (verdict.close) {
     deps.log.warn("closing a connection that keeps exceeding its frame budget", { connectionId });
-    deps.frameBudget?.forget(connectionId);
     await deps.sender.close(connectionId).catch((error: unknown) =>
       deps.log.error("could not close a flooding connection", { connectionId, error: error instanceof Error ? error.name : typeof error }),
     );

@@ -57,9 +57,4 @@ export class FrameBudget {
     if (this.buckets.size > this.maxConnections) this.buckets.delete(this.buckets.keys().next().value!);
     return verdict;
   }
-
-  /** Forgets a connection (it was closed). */
-  forget(connectionId: string): void {
-    this.buckets.delete(connectionId);
-  }
 }
