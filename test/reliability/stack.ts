@@ -23,6 +23,9 @@ export interface ReliabilityStack extends BenchStack {
   connect(user: string): Promise<ChatClient>;
 }
 
+/** The daily token budget per user in the shared stack. */
+export const DAILY_TOKEN_BUDGET = 10_000_000;
+
 export interface ReliabilityOptions {
   worker?: (real: () => Promise<LambdaHandler>) => () => Promise<LambdaHandler>;
   gateway?: LocalStackOptions["gateway"];
@@ -48,6 +51,8 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
         MESSAGES_PER_MINUTE: "10000",
         // The fuzz sends 150 frames at once on one connection; budgets.test.ts floods well past this.
         FRAME_BURST: "200",
+        // Far above what any other test spends; budgets.test.ts starts a user one token short of it.
+        DAILY_TOKEN_BUDGET: String(DAILY_TOKEN_BUDGET),
         // Faults are the point here; their log lines would bury mocha's report.
         LOG_LEVEL: "SILENT",
         POWERTOOLS_LOG_LEVEL: "SILENT",
