@@ -1,7 +1,7 @@
 /** The page's words for budgets: refusals with when to retry, the kill switch, and the remaining daily budget. */
 import { expect } from "chai";
 import { describeError, describeRetry } from "../../web/src/chat/errors";
-import { describeUsage } from "../../web/src/ui/usage-meter";
+import { describeUsage } from "../../web/src/chat/usage-words";
 
 describe("web client: budget words", () => {
   it("says when to retry a refusal: seconds, minutes, or the time of day", () => {

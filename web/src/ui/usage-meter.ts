@@ -4,6 +4,7 @@
  * Hidden while the budget is unlimited or not yet known.
  */
 import type { UsageFrame } from "../../../runtime/protocol";
+import { describeUsage } from "../chat/usage-words";
 import { h } from "./dom";
 
 export class UsageMeter {
@@ -27,15 +28,4 @@ export class UsageMeter {
     this.meter.value = Math.max(0, frame.limit - frame.used);
     this.root.dataset.exhausted = String(frame.used >= frame.limit);
   }
-}
-
-/** "12,300 of 100,000 tokens left today" (or when the budget is back). */
-export function describeUsage(frame: UsageFrame): string {
-  if (frame.limit === null) return `${frame.used.toLocaleString()} tokens used today`;
-  const left = Math.max(0, frame.limit - frame.used);
-  if (left === 0) {
-    const at = new Date(frame.resetAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return `Today's token budget is used up; it renews at ${at}`;
-  }
-  return `${left.toLocaleString()} of ${frame.limit.toLocaleString()} tokens left today`;
 }
