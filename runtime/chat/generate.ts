@@ -366,6 +366,9 @@ class Generation {
     const text = this.streamer.sentText;
     const ttftMs = text.length > 0 ? this.ttftMs : null;
 
+    // The model is done: count its tokens and free the user's slot while the turn is saved, so that a client that
+    // asks `usage` or sends again on turn.done sees both (and the end frame waits for no extra round trip).
+    const settled = this.settleBudget();
     // Keep half the margin for the end frame and the slot release (each a single call).
     const reserveMs = Math.floor(this.margin() / 2);
     let saved = false;
@@ -384,6 +387,7 @@ class Generation {
       metrics.error("internal");
     }
 
+    await settled;
     let gone = cause === "gone";
     if (!gone) {
       const frame = !saved
@@ -405,7 +409,6 @@ class Generation {
     } catch (error) {
       log.warn("updating the connection failed", { ...this.ids, error: describe(error) });
     }
-    await this.settleBudget();
 
     const frames = this.streamer.frames;
     const end = saved ? { cause, status, stopReason } : { cause: "unsaved" as const, ...ENDINGS.unsaved };
