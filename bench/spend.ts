@@ -120,7 +120,8 @@ export async function spendBenchmark(options: BenchOptions): Promise<Section> {
       `MAX_CONCURRENT_PER_USER=2, DAILY_TOKEN_BUDGET=0 (unlimited). The emulator streams at ${TOKENS_PER_SECOND} tokens/s after 400 ms ` +
       `(an assumption about the model's speed; a slower model costs less per hour). Tokens are the usage each answer reported; ` +
       `per hour = measured × 3600 / run seconds. Prices: ${MODEL_PRICES.label} ($${MODEL_PRICES.inputPerMillion} / $${MODEL_PRICES.outputPerMillion} ` +
-      `per million input / output tokens), ${MODEL_PRICES.source}. Model cost only (API Gateway and Lambda are under 1% of it, see Frames).`,
+      `per million input / output tokens), ${MODEL_PRICES.source}. Model cost only: API Gateway and Lambda add about 2% (a 1,024 MB ` +
+      `worker for the ~7.5 s of an answer is ~$0.0001 at Arm prices, the model ~$0.008).`,
     rows: [
       { metric: "answers per hour (largest at once)", value: `${thousands(now.answers)} (${now.maxAtOnce})`, baseline: `${thousands(base.answers)} (${base.maxAtOnce})` },
       { metric: "input / output tokens per hour (as reported)", value: `${thousands(now.input)} / ${thousands(now.output)}`, baseline: `${thousands(base.input)} / ${thousands(base.output)}` },
