@@ -73,6 +73,29 @@ describe("runtime/chat: per-user budgets, usage, kill switch, frame budget", () 
     });
   });
 
+  describe("two regions, one home", () => {
+    it("answers at once, messages a minute and tokens a day hold across regions that share the home region's counters", async () => {
+      // Each region has its own history, connections and handlers; the budget counters are the home region's.
+      const east = createWorld({ maxConcurrentPerUser: 2, messagesPerMinute: 3, dailyTokenBudget: 30 });
+      const west = createWorld({ maxConcurrentPerUser: 2, messagesPerMinute: 3, dailyTokenBudget: 30 });
+      west.messageDeps.ledger = east.ledger;
+      west.generateDeps.ledger = east.ledger;
+      const e = await east.connect("e1", "alice");
+      const w = await west.connect("w1", "alice");
+      await east.frame(e, send("one"));
+      await east.frame(e, send("two"));
+      await west.frame(w, send("three"));
+      expect(west.sender.of("error", "w1").map((x) => x.message)).to.deep.equal(["at most 2 answers at a time"]);
+      await east.runJobs(); // 2 × 19 tokens, counted in the home region
+      await west.frame(w, send("four"));
+      expect(west.sender.of("error", "w1").map((x) => x.code)).to.deep.equal(["rate_limited", "quota_exceeded"]);
+      expect(west.queue.jobs).to.have.length(0);
+      // Messages a minute: 2 counted in the east, the refused ones given back; one more is allowed anywhere.
+      const minuteCount = [...east.ledger.counters.values()].reduce((a, b) => a + b, 0);
+      expect(minuteCount).to.equal(2);
+    });
+  });
+
   describe("tokens a UTC day", () => {
     it("counts the model's reported usage when a turn ends, refuses over the budget with quota_exceeded until midnight, and answers usage", async () => {
       const w = createWorld({ dailyTokenBudget: 30 }); // endTurn reports 12 + 7 = 19 tokens
