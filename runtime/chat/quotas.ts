@@ -43,7 +43,9 @@ type Ids = { clientMessageId?: string; turnId?: string };
 const UNWRITTEN_SLOT_MS = 60_000;
 /**
  * A streaming turn that has not moved for this long lost its worker: a live worker saves its text every 2 s while
- * text arrives and abandons a model silent for 60 s (generate.ts), so 3 minutes without a write is a crash.
+ * text arrives and abandons a model silent for 60 s (generate.ts), so 3 minutes without a write is a crash. A
+ * worker that has not started yet (an asynchronous invoke queued for minutes under throttling) may lose its slot
+ * this way: the user then briefly has one answer more than the limit, never a slot blocked for good.
  */
 export const QUIET_STREAMING_MS = 3 * 60_000;
 /**
