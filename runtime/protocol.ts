@@ -50,10 +50,14 @@ export interface HistoryFrame {
 export interface PingFrame {
   action: "ping";
 }
+/** Asks for the caller's token use in the current budget window (the UTC day). */
+export interface UsageRequestFrame {
+  action: "usage";
+}
 
-export type ClientFrame = SendFrame | StopFrame | RegenerateFrame | SessionsFrame | HistoryFrame | PingFrame;
+export type ClientFrame = SendFrame | StopFrame | RegenerateFrame | SessionsFrame | HistoryFrame | PingFrame | UsageRequestFrame;
 export type ClientAction = ClientFrame["action"];
-export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping"];
+export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "usage"];
 
 // ---- server → client -------------------------------------------------------------------------------------
 
@@ -66,6 +70,7 @@ export type ErrorCode =
   | "not_found"
   | "forbidden"
   | "rate_limited"
+  | "quota_exceeded"
   | "busy"
   | "model_error"
   | "internal";
@@ -107,6 +112,8 @@ export interface ErrorFrame {
   message: string;
   turnId?: string;
   clientMessageId?: string;
+  /** `rate_limited` and `quota_exceeded`: how long to wait before the same request can succeed. */
+  retryAfterMs?: number;
 }
 
 /** A session as listed by `sessions`. */
@@ -145,6 +152,15 @@ export interface HistoryFrameOut {
 export interface PongFrame {
   type: "pong";
 }
+/** The answer to `usage`: tokens (input + output) counted in the current UTC day. */
+export interface UsageFrame {
+  type: "usage";
+  used: number;
+  /** The daily token budget; null when unlimited. */
+  limit: number | null;
+  /** When the count starts again from 0 (the next UTC midnight, ISO 8601). */
+  resetAt: string;
+}
 
 export type ServerFrame =
   | TurnStartedFrame
@@ -153,7 +169,8 @@ export type ServerFrame =
   | ErrorFrame
   | SessionsFrameOut
   | HistoryFrameOut
-  | PongFrame;
+  | PongFrame
+  | UsageFrame;
 
 // ---- the web client's runtime config ----------------------------------------------------------------------
 

@@ -86,5 +86,7 @@ export function parseClientFrame(body: string | null | undefined): ClientFrame {
     }
     case "ping":
       return { action: "ping" };
+    case "usage":
+      return { action: "usage" };
   }
 }

@@ -42,7 +42,9 @@ export const connectionsTable: TableSchema = {
  * - turn:     pk `SESSION#<sessionId>`, sk `TURN#<turnId>` (turn ids sort by creation time)
  * - stop:     pk `SESSION#<sessionId>`, sk `STOP#<turnId>` (a stop request, polled by the generating worker; kept
  *             apart from the turn so that a turn is only ever written by the region that generates it)
- * - per-user: pk `USER#<userId>`, sk `MSG#<clientMessageId>` (idempotency), `RATE#<minute>` (quota counters)
+ * - per-user: pk `USER#<userId>`, sk `MSG#<clientMessageId>` (idempotency), and the budget counters, written only
+ *             in the home region: `RATE#<minute>` (messages), `ACTIVE` (answers generating), `TOKENS#<day>` (tokens)
+ * - operator: pk `OPERATOR`, sk `ANSWERS` (the kill switch for new answers: `paused`)
  */
 export const historyTable: TableSchema = {
   logicalName: "history",
