@@ -9,7 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ChatClient, type TurnFrames } from "../../bench/client";
 import { dayKey } from "../../runtime/chat/windows";
-import { checkInvariants } from "./invariants";
+import { checkInvariants, observed } from "./invariants";
 import { DAILY_TOKEN_BUDGET, sharedStack, type ReliabilityStack } from "./stack";
 
 /** The token's subject: the runtime's userId. */
@@ -42,7 +42,8 @@ describe("reliability: spend limits hold under abuse", function () {
       expect(r.error!.retryAfterMs).to.be.above(0);
     }
     expect(other.done?.stopReason).to.equal("end_turn");
-    expect(await checkInvariants(rs.reader, [...answered, other].map((frames) => ({ frames })))).to.deep.equal([]);
+    const observedTurns = [...answered.map((frames) => observed(conns[results.indexOf(frames)]!, frames)), observed(bystander, other)];
+    expect(await checkInvariants(rs, observedTurns)).to.deep.equal([]);
 
     // The slots come back when the answers end (the worker frees them just after turn.done): retry until admitted.
     let again: TurnFrames | undefined;
@@ -95,7 +96,7 @@ describe("reliability: spend limits hold under abuse", function () {
 
     expect(other.done?.stopReason).to.equal("end_turn");
     expect((await bystander.turn("still fine?")).done?.stopReason).to.equal("end_turn");
-    expect(await checkInvariants(rs.reader, [{ frames: last }, { frames: other }])).to.deep.equal([]);
+    expect(await checkInvariants(rs, [observed(spender, last), observed(bystander, other)])).to.deep.equal([]);
     await Promise.all([spender.close(), bystander.close()]);
     expect(rs.crashes(mark)).to.deep.equal([]);
   });
@@ -114,7 +115,7 @@ describe("reliability: spend limits hold under abuse", function () {
 
     const other = await neighbour;
     expect(other.done?.stopReason).to.equal("end_turn");
-    expect(await checkInvariants(rs.reader, [{ frames: other }])).to.deep.equal([]);
+    expect(await checkInvariants(rs, [observed(bystander, other)])).to.deep.equal([]);
     expect(await bystander.ping()).to.be.a("number");
     await bystander.close();
     expect(rs.crashes(mark)).to.deep.equal([]);
