@@ -14,6 +14,7 @@ import { loadBenchmark } from "./load";
 import { describeLoad, measureLoop } from "./loop";
 import { machine } from "./machine";
 import { consoleTable, type Benchmark, type Section } from "./report";
+import { spendBenchmark } from "./spend";
 import { renderDocument } from "./document";
 import { refreshReadme } from "./highlights";
 import { stopBenchmark } from "./stop";
@@ -26,6 +27,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   load: loadBenchmark,
   stop: stopBenchmark,
   coldstart: coldStartBenchmark,
+  spend: spendBenchmark,
 };
 
 interface Flags {

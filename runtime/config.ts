@@ -42,6 +42,13 @@ export interface RuntimeConfig extends AuthConfig {
   historyRetentionDays: number;
   messagesPerMinute: number;
   maxConcurrentPerConnection: number;
+  maxConcurrentPerUser: number;
+  /** 0 = unlimited. */
+  dailyTokenBudget: number;
+  /** Where the per-user counters live; `endpoint` only when it differs from the SDK's DynamoDB endpoint. */
+  home: { region: string; dynamoEndpoint: string | undefined };
+  frameBudget: { burst: number; perSecond: number; strikesBeforeClose: number };
+  operatorSwitchCacheMs: number;
   deadlineMarginMs: number;
   logLevel: LogLevel;
 }
@@ -127,8 +134,18 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
   }
   const streamMode = oneOf(env, ENV.guardrailStreamMode, ["sync", "async"] as const, "sync")!;
 
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const homeRegion = value(env, ENV.homeRegion) ?? region;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(homeRegion)) {
+    throw new ConfigError(`${ENV.homeRegion}=${JSON.stringify(homeRegion)} is not valid: expected a region name such as us-east-1`);
+  }
+  const homeDynamoEndpoint = value(env, ENV.homeDynamoEndpoint);
+  if (homeDynamoEndpoint !== undefined && !/^https?:\/\/[^/]+/.test(homeDynamoEndpoint)) {
+    throw new ConfigError(`${ENV.homeDynamoEndpoint}=${JSON.stringify(homeDynamoEndpoint)} is not valid: expected an http(s) URL`);
+  }
+
   return {
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region,
     connectionsTable,
     historyTable,
     connectionsEndpoint,
@@ -150,6 +167,15 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     historyRetentionDays: integer(env, ENV.historyRetentionDays, 90, 0, 36500),
     messagesPerMinute: integer(env, ENV.messagesPerMinute, 20, 1, 100_000),
     maxConcurrentPerConnection: integer(env, ENV.maxConcurrentPerConnection, 2, 1, 100),
+    maxConcurrentPerUser: integer(env, ENV.maxConcurrentPerUser, 2, 1, 100),
+    dailyTokenBudget: integer(env, ENV.dailyTokenBudget, 0, 0, 1_000_000_000),
+    home: { region: homeRegion, dynamoEndpoint: homeDynamoEndpoint },
+    frameBudget: {
+      burst: integer(env, ENV.frameBurst, 30, 1, 10_000),
+      perSecond: integer(env, ENV.framesPerSecond, 5, 1, 10_000),
+      strikesBeforeClose: integer(env, ENV.frameStrikes, 20, 1, 10_000),
+    },
+    operatorSwitchCacheMs: integer(env, ENV.operatorSwitchCacheMs, 15_000, 0, 300_000),
     deadlineMarginMs: integer(env, ENV.deadlineMarginMs, 10_000, 0, 600_000),
     logLevel: oneOf(env, ENV.logLevel, ["DEBUG", "INFO", "WARN", "ERROR", "SILENT"] as const, "INFO")!,
   };

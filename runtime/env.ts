@@ -32,6 +32,24 @@ export const ENV = {
   /** Per-user quotas. */
   messagesPerMinute: "MESSAGES_PER_MINUTE",
   maxConcurrentPerConnection: "MAX_CONCURRENT_PER_CONNECTION",
+  /** Optional: answers generating at once per user, across connections and regions (2). */
+  maxConcurrentPerUser: "MAX_CONCURRENT_PER_USER",
+  /** Optional: input + output tokens per user per UTC day; 0 = unlimited (0). */
+  dailyTokenBudget: "DAILY_TOKEN_BUDGET",
+  /**
+   * Optional: the stack's primary region, which keeps the per-user counters (messages a minute, answers at once,
+   * tokens a day) for every region (default: this function's own region).
+   */
+  homeRegion: "HOME_REGION",
+  /** Optional: the DynamoDB endpoint of the home region when it differs from AWS_ENDPOINT_URL_DYNAMODB (local stacks). */
+  homeDynamoEndpoint: "HOME_DYNAMODB_ENDPOINT",
+  /** Optional: per-connection frame budget, a token bucket: burst size (30) and refill per second (5). */
+  frameBurst: "FRAME_BURST",
+  framesPerSecond: "FRAMES_PER_SECOND",
+  /** Optional: frames refused in a row by the frame budget after which the connection is closed (20). */
+  frameStrikes: "FRAME_STRIKES_BEFORE_CLOSE",
+  /** Optional: how long a warm message handler trusts its last read of the operator's kill switch, ms (15000). */
+  operatorSwitchCacheMs: "OPERATOR_SWITCH_CACHE_MS",
   /** Cognito user pool and app client that tokens must come from. */
   userPoolId: "USER_POOL_ID",
   userPoolClientId: "USER_POOL_CLIENT_ID",

@@ -63,10 +63,14 @@ export interface ResumeFrame {
   /** The length, in UTF-16 code units, of the turn's text the client has. */
   offset: number;
 }
+/** Asks for the caller's token use in the current budget window (the UTC day). */
+export interface UsageRequestFrame {
+  action: "usage";
+}
 
-export type ClientFrame = SendFrame | StopFrame | RegenerateFrame | SessionsFrame | HistoryFrame | PingFrame | ResumeFrame;
+export type ClientFrame = SendFrame | StopFrame | RegenerateFrame | SessionsFrame | HistoryFrame | PingFrame | ResumeFrame | UsageRequestFrame;
 export type ClientAction = ClientFrame["action"];
-export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "resume"];
+export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "resume", "usage"];
 
 // ---- server → client -------------------------------------------------------------------------------------
 
@@ -79,6 +83,7 @@ export type ErrorCode =
   | "not_found"
   | "forbidden"
   | "rate_limited"
+  | "quota_exceeded"
   | "busy"
   | "model_error"
   | "internal";
@@ -120,6 +125,8 @@ export interface ErrorFrame {
   message: string;
   turnId?: string;
   clientMessageId?: string;
+  /** `rate_limited` and `quota_exceeded`: how long to wait before the same request can succeed. */
+  retryAfterMs?: number;
 }
 
 /** A session as listed by `sessions`. */
@@ -165,6 +172,15 @@ export interface HistoryFrameOut {
 export interface PongFrame {
   type: "pong";
 }
+/** The answer to `usage`: tokens (input + output) counted in the current UTC day. */
+export interface UsageFrame {
+  type: "usage";
+  used: number;
+  /** The daily token budget; null when unlimited. */
+  limit: number | null;
+  /** When the count starts again from 0 (the next UTC midnight, ISO 8601). */
+  resetAt: string;
+}
 
 export type ServerFrame =
   | TurnStartedFrame
@@ -173,7 +189,8 @@ export type ServerFrame =
   | ErrorFrame
   | SessionsFrameOut
   | HistoryFrameOut
-  | PongFrame;
+  | PongFrame
+  | UsageFrame;
 
 // ---- the web client's runtime config ----------------------------------------------------------------------
 

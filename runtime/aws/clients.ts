@@ -6,6 +6,7 @@
  */
 import { resetBedrock } from "./bedrock-client";
 import { resetDynamo } from "./dynamo-client";
+import { resetHomeDynamo } from "./home-dynamo-client";
 import { resetLambda } from "./lambda-client";
 import { resetManagementApis } from "./management-api-client";
 
@@ -18,6 +19,7 @@ export { timeout } from "./timeout";
 /** Drops every cached client (and closes its sockets): for a process that changes endpoints, e.g. tests. */
 export function resetClients(): void {
   resetDynamo();
+  resetHomeDynamo();
   resetBedrock();
   resetLambda();
   resetManagementApis();

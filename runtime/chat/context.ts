@@ -7,9 +7,34 @@
  */
 import type { HistoryStore, ModelMessage, Turn } from "./ports";
 
-/** A rough, conservative token estimate (about 4 characters per token, plus per-message overhead). */
+/** Tokens a message costs beyond its text (role and turn markers). */
+const MESSAGE_OVERHEAD_TOKENS = 4;
+
+/**
+ * An upper bound on the tokens a text costs: its UTF-8 length in bytes (plus the message overhead). The models'
+ * tokenizers are byte-level BPE (with byte fallback), so every token covers at least one byte of UTF-8 and a text
+ * never takes more tokens than it has bytes, whatever the script: Chinese, Japanese or emoji (3-4 bytes a
+ * character, often a token each) are counted at least as high as they cost. Characters per token undercounts
+ * them about 4 times. The price is that English (about 4 bytes a token) is overcounted, so the same budget carries
+ * less English history; that errs toward cost, which is what the budget is for.
+ */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4) + 4;
+  return utf8Bytes(text) + MESSAGE_OVERHEAD_TOKENS;
+}
+
+/** UTF-8 length without Node's Buffer (this module also runs where only the standard library exists). */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair: one code point outside the BMP (most emoji)
+      i++;
+    } else bytes += 3; // the rest of the BMP, and a lone surrogate (encoded as U+FFFD, 3 bytes)
+  }
+  return bytes;
 }
 
 /** How many turns the context query reads at most, whatever the budget (bounds latency and read cost). */

@@ -4,14 +4,20 @@
  */
 import type { ClientFrame, ServerFrame } from "../protocol";
 import { ChatError } from "./errors";
+import type { FrameBudget } from "./frame-budget";
 import { parseClientFrame } from "./frames";
 import type { ChatMetrics, Connection } from "./ports";
 import { listSessions, readHistory } from "./read";
 import { resumeTurn } from "./resume";
 import { regenerate, sendMessage, type StartTurnDeps } from "./start-turn";
 import { stopTurn } from "./stop";
+import { readUsage } from "./usage";
 
-export type MessageDeps = StartTurnDeps & { metrics: ChatMetrics };
+export type MessageDeps = StartTurnDeps & {
+  metrics: ChatMetrics;
+  /** The per-connection frame budget of this container (none: frames are not limited per connection). */
+  frameBudget?: FrameBudget;
+};
 
 export interface IncomingFrame {
   connectionId: string;
@@ -42,6 +48,8 @@ async function run(frame: ClientFrame, connection: Connection, receivedAt: numbe
       return reply(deps, connection.connectionId, { type: "pong" });
     case "resume":
       return resumeTurn(frame, connection, deps);
+    case "usage":
+      return reply(deps, connection.connectionId, await readUsage(connection, deps));
   }
 }
 
@@ -80,11 +88,30 @@ async function refuseExpired(connectionId: string, deps: MessageDeps): Promise<v
   }
 }
 
+/**
+ * A frame over the connection's frame budget: `rate_limited` with when to retry, and the frame is not looked at
+ * (no store read); a connection that keeps flooding is closed.
+ */
+async function refuseOverBudget(connectionId: string, verdict: { retryAfterMs: number; close: boolean }, deps: MessageDeps): Promise<MessageOutcome> {
+  deps.metrics.error("rate_limited");
+  const frame = new ChatError("rate_limited", "too many frames on this connection; slow down", {}, verdict.retryAfterMs).toFrame();
+  await reply(deps, connectionId, frame).catch(() => undefined);
+  if (verdict.close) {
+    deps.log.warn("closing a connection that keeps exceeding its frame budget", { connectionId });
+    await deps.sender.close(connectionId).catch((error: unknown) =>
+      deps.log.error("could not close a flooding connection", { connectionId, error: error instanceof Error ? error.name : typeof error }),
+    );
+  }
+  return { action: "invalid", error: "rate_limited" };
+}
+
 export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps): Promise<MessageOutcome> {
   const { connectionId } = input;
   let action: MessageOutcome["action"] = "invalid";
   let parsed: ClientFrame | undefined;
   try {
+    const budget = deps.frameBudget?.take(connectionId, input.receivedAt);
+    if (budget && !budget.ok) return await refuseOverBudget(connectionId, budget, deps);
     // Parsed first (no I/O), so that a failure further on still names what the frame concerns.
     let invalid: unknown;
     try {
@@ -114,7 +141,7 @@ export async function handleClientFrame(input: IncomingFrame, deps: MessageDeps)
     // names what the frame concerns, so the client can match it to the message it sent.
     const chatError =
       error instanceof ChatError
-        ? new ChatError(error.code, error.message, { ...idsOf(parsed), ...error.ids })
+        ? new ChatError(error.code, error.message, { ...idsOf(parsed), ...error.ids }, error.retryAfterMs)
         : new ChatError("internal", "something went wrong; try again", idsOf(parsed));
     if (!(error instanceof ChatError)) {
       deps.log.error("frame failed", { connectionId, action, error: error instanceof Error ? error.name : typeof error });

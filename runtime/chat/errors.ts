@@ -7,12 +7,16 @@ export class ChatError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly ids: { turnId?: string; clientMessageId?: string } = {},
+    /** `rate_limited` / `quota_exceeded`: when the client may try again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
 
   toFrame(): ErrorFrame {
-    return { type: "error", code: this.code, message: this.message, ...this.ids };
+    const frame: ErrorFrame = { type: "error", code: this.code, message: this.message, ...this.ids };
+    if (this.retryAfterMs !== undefined) frame.retryAfterMs = Math.max(0, Math.ceil(this.retryAfterMs));
+    return frame;
   }
 }
 

@@ -94,5 +94,7 @@ export function parseClientFrame(body: string | null | undefined): ClientFrame {
       if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) throw bad("offset must be a non-negative integer");
       return { action: "resume", turnId, afterSeq, offset };
     }
+    case "usage":
+      return { action: "usage" };
   }
 }

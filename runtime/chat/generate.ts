@@ -37,7 +37,9 @@ import {
   type TimerHandle,
   type Turn,
   type TurnWatcher,
+  type UserLedger,
 } from "./ports";
+import { dayKey } from "./windows";
 
 export interface GenerateSettings {
   flushIntervalMs: number;
@@ -68,6 +70,8 @@ export const DEFAULT_GENERATE_SETTINGS: Omit<GenerateSettings, "flushIntervalMs"
 export interface GenerateDeps {
   history: HistoryStore;
   connections: ConnectionStore;
+  /** The per-user budgets in the home region: the turn's tokens are counted and its slot freed when it ends. */
+  ledger: Pick<UserLedger, "releaseGeneration" | "addTokens">;
   sender: ConnectionSender;
   model: ModelStream;
   clock: Clock;
@@ -310,6 +314,22 @@ class Generation {
     });
   }
 
+  /**
+   * Counts what the model reported it used (also for a stopped or failed answer) against the user's day, and frees
+   * the user's concurrent-answer slot. A failure is logged: the slot is reclaimed once the turn reads as ended
+   * (quotas.ts), the tokens of that one turn go uncounted.
+   */
+  private async settleBudget(): Promise<void> {
+    const { ledger, clock, log } = this.deps;
+    const tokens = this.usage.inputTokens + this.usage.outputTokens;
+    const [counted, released] = await Promise.allSettled([
+      tokens > 0 ? ledger.addTokens(this.job.userId, dayKey(clock.now()), tokens) : Promise.resolve(),
+      ledger.releaseGeneration(this.job.userId, this.job.turnId),
+    ]);
+    if (counted.status === "rejected") log.error("could not count the turn's tokens", { ...this.ids, tokens, error: describe(counted.reason) });
+    if (released.status === "rejected") log.warn("could not free the user's answer slot", { ...this.ids, error: describe(released.reason) });
+  }
+
   private resetIdleTimer(): void {
     this.idleTimer?.cancel();
     this.idleTimer = this.deps.clock.setTimer(this.deps.settings.idleTimeoutMs, () => this.stop("idle"));
@@ -391,6 +411,9 @@ class Generation {
     const ttftMs = text.length > 0 ? this.ttftMs : null;
     const servedWatchers = this.served.size > 0 ? { servedWatchers: [...this.served] } : {};
 
+    // The model is done: count its tokens and free the user's slot while the turn is saved, so that a client that
+    // asks `usage` or sends again on turn.done sees both (and the end frame waits for no extra round trip).
+    const settled = this.settleBudget();
     // Keep half the margin for the end frame and the slot release (each a single call).
     const reserveMs = Math.floor(this.margin() / 2);
     let saved = false;
@@ -409,6 +432,7 @@ class Generation {
       metrics.error("internal");
     }
 
+    await settled;
     // The end goes to every connection still following the turn (the sender's, and any that resumed it).
     const frame = !saved
       ? ({ type: "error", code: "internal", message: "the answer could not be saved", turnId: this.job.turnId } as const)

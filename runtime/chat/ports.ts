@@ -200,6 +200,25 @@ export interface UserLedger {
   countMessage(userId: string, minuteKey: string, max: number): Promise<boolean>;
   /** Takes back one counted message (a duplicate or refused send counted it while checking in parallel). */
   uncountMessage(userId: string, minuteKey: string): Promise<void>;
+  // The per-user budgets below (and the message counter above) live in the home region, whichever region asks:
+  // counters that every region updated in its own replica would give a user N times the limit with N regions.
+  /** Reserves one of the user's concurrent answers for a turn; false when `max` are already generating. */
+  acquireGeneration(userId: string, turnId: string, max: number): Promise<boolean>;
+  releaseGeneration(userId: string, turnId: string): Promise<void>;
+  /** The turns holding the user's concurrent-answer slots. */
+  generationHolders(userId: string): Promise<string[]>;
+  /** Adds a turn's input + output tokens to the user's count for the UTC day `dayKey` (YYYY-MM-DD). */
+  addTokens(userId: string, dayKey: string, tokens: number): Promise<void>;
+  /** The user's tokens counted for the UTC day `dayKey` (strongly consistent). */
+  tokensUsed(userId: string, dayKey: string): Promise<number>;
+}
+
+/**
+ * The operator's switch for new answers: while it is on, `send` and `regenerate` are refused with `busy` and
+ * nothing starts. Answers already generating run on (a `stop` still ends them).
+ */
+export interface OperatorSwitch {
+  answersPaused(): Promise<boolean>;
 }
 
 // ---- generation ----------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import type { RegenerateFrame, SendFrame, TurnStartedFrame } from "../protocol";
 import { ChatError, notFound } from "./errors";
 import { isUuid, newSessionId, newTurnId, newTurnIds, sessionOfTurn } from "./ids";
-import { admit, minuteKey, type Caller } from "./quotas";
+import { admit, releaseAdmission, type Caller, type QuotaSettings } from "./quotas";
 import { isStaleStreaming } from "./liveness";
 import type {
   Clock,
@@ -16,9 +16,11 @@ import type {
   HistoryStore,
   Log,
   MessageClaim,
+  OperatorSwitch,
   Turn,
   UserLedger,
 } from "./ports";
+import { estimateTokens } from "./context";
 
 export interface StartTurnDeps {
   history: HistoryStore;
@@ -26,13 +28,14 @@ export interface StartTurnDeps {
   connections: ConnectionStore;
   sender: ConnectionSender;
   queue: GenerationQueue;
+  operator: OperatorSwitch;
   clock: Clock;
   log: Log;
-  settings: {
+  settings: QuotaSettings & {
     region: string;
     modelId: string;
-    messagesPerMinute: number;
-    maxConcurrentPerConnection: number;
+    /** The context budget (estimated tokens): a message that alone exceeds it is refused with `too_large`. */
+    contextBudgetTokens: number;
   };
 }
 
@@ -70,7 +73,7 @@ async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, cl
     await deps.history
       .finishTurn(assistant.sessionId, assistant.turnId, { text: "", status: "error", stopReason: "error", usage: { inputTokens: 0, outputTokens: 0 }, ttftMs: null, updatedAt: now })
       .catch(() => undefined);
-    await deps.connections.releaseSlot(caller.connection.connectionId, assistant.turnId).catch(() => undefined);
+    await releaseAdmission(deps, caller, assistant.turnId);
     throw new ChatError("internal", "the answer could not be started", { turnId: assistant.turnId, clientMessageId });
   }
 }
@@ -100,6 +103,11 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   const reannounce = (claim: MessageClaim) =>
     announce(deps, connection.connectionId, started(claim.sessionId, claim.assistantTurnId, claim.userTurnId, clientMessageId, deps.settings.region));
 
+  // The message alone must fit the context budget, or the model would get more than the budget allows.
+  const promptTokens = estimateTokens(frame.text);
+  if (promptTokens > deps.settings.contextBudgetTokens) {
+    throw new ChatError("too_large", `the message is too long (about ${promptTokens} tokens; at most ${deps.settings.contextBudgetTokens})`, ids);
+  }
   const now = deps.clock.now();
   const at = iso(now);
   let sessionId = frame.sessionId;
@@ -118,10 +126,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   /** Gives back what admit took (the slot and the counted message) when this send starts nothing. */
   const giveBack = async () => {
     if (!admitted) return;
-    await Promise.allSettled([
-      deps.connections.releaseSlot(connection.connectionId, assistantTurnId),
-      deps.ledger.uncountMessage(connection.userId, minuteKey(caller.receivedAt)),
-    ]);
+    await releaseAdmission(deps, caller, assistantTurnId, true);
   };
   const refusal =
     session.status === "rejected"
@@ -178,7 +183,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
       deps.history.deleteTurn(sid, userTurnId),
       deps.history.deleteTurn(sid, assistantTurnId),
       deps.ledger.releaseClaim(connection.userId, clientMessageId),
-      deps.connections.releaseSlot(connection.connectionId, assistantTurnId),
+      releaseAdmission(deps, caller, assistantTurnId),
     ]);
     throw failed.reason;
   }
@@ -229,13 +234,13 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
     winner = await deps.history.supersede(sessionId, old.turnId, turnId, at);
   } catch (error) {
     await deps.history.deleteTurn(sessionId, turnId).catch(() => undefined);
-    await deps.connections.releaseSlot(connection.connectionId, turnId).catch(() => undefined);
+    await releaseAdmission(deps, caller, turnId);
     throw error;
   }
   if (winner !== turnId) {
     // A concurrent regenerate of the same answer won: drop ours and point at theirs.
     await deps.history.deleteTurn(sessionId, turnId);
-    await deps.connections.releaseSlot(connection.connectionId, turnId);
+    await releaseAdmission(deps, caller, turnId);
     return reannounce(winner);
   }
   await announce(deps, connection.connectionId, started(sessionId, turnId, old.parentTurnId, old.clientMessageId, deps.settings.region));

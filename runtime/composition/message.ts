@@ -2,6 +2,10 @@
 import { lambdaClient } from "../aws/lambda-client";
 import { LambdaGenerationQueue } from "../aws/worker-queue";
 import { systemClock } from "../chat/clock";
+import { FrameBudget } from "../chat/frame-budget";
+import { CachedOperatorSwitch } from "../chat/operator-switch";
+import { dynamo } from "../aws/dynamo-client";
+import { DynamoOperatorSwitch } from "../store/dynamo-operator-switch";
 import type { MessageDeps } from "../chat/dispatch";
 import { createMetrics } from "../metrics";
 import { CachedConnectionStore } from "../store/cached-connections";
@@ -19,6 +23,8 @@ export function messageDependencies(): MessageDeps {
     // Every frame starts with the caller's connection: read once per socket in a warm container.
     connections: new CachedConnectionStore(connections),
     queue: new LambdaGenerationQueue(lambdaClient, cfg.workerFunctionName),
+    operator: new CachedOperatorSwitch(new DynamoOperatorSwitch(dynamo, cfg.historyTable), cfg.operatorSwitchCacheMs, Date.now, runtimeLog()),
+    frameBudget: new FrameBudget(cfg.frameBudget),
     clock: systemClock,
     log: runtimeLog(),
     metrics: createMetrics(),
@@ -27,6 +33,9 @@ export function messageDependencies(): MessageDeps {
       modelId: cfg.model.modelId,
       messagesPerMinute: cfg.messagesPerMinute,
       maxConcurrentPerConnection: cfg.maxConcurrentPerConnection,
+      maxConcurrentPerUser: cfg.maxConcurrentPerUser,
+      dailyTokenBudget: cfg.dailyTokenBudget,
+      contextBudgetTokens: cfg.contextBudgetTokens,
     },
   };
   return messageDeps;

@@ -12,9 +12,10 @@ let generateDeps: GenerateDeps | undefined;
 export function generateDependencies(): GenerateDeps {
   if (generateDeps) return generateDeps;
   const cfg = runtimeConfig();
-  const { connections, history, sender } = stores(cfg);
+  const { connections, history, sender, ledger } = stores(cfg);
   generateDeps = {
     connections,
+    ledger,
     history,
     sender,
     model: new BedrockModelStream(bedrockRuntime, cfg.model),

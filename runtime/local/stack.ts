@@ -185,7 +185,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(guardrail ? { guardrail } : {}),
       ...(options.gateway ? { gateway: options.gateway } : {}),
       ...(options.functionTimeoutsMs ? { functionTimeoutsMs: options.functionTimeoutsMs } : {}),
-      env: { ...(regionNames.length > 1 ? { HOME_REGION: region } : {}), ...options.env },
+      // Per-user budgets are counted in the home (primary) region's table, whichever region takes the frame.
+      env: { ...(regionNames.length > 1 ? { HOME_REGION: region, HOME_DYNAMODB_ENDPOINT: dynamoEndpoint(region, 0) } : {}), ...options.env },
     });
     // The other regions first: a child's failure to start must not leave this process's environment changed.
     const children: RegionChild[] = [];

@@ -44,7 +44,9 @@ export const connectionsTable: TableSchema = {
  *             (a connection resuming the turn) and `CTL#<turnId>#ACK#<connectionId>` (the worker took it on): polled
  *             by the generating worker with one Query, and kept apart from the turn so that a turn is only ever
  *             written by the region that generates it
- * - per-user: pk `USER#<userId>`, sk `MSG#<clientMessageId>` (idempotency), `RATE#<minute>` (quota counters)
+ * - per-user: pk `USER#<userId>`, sk `MSG#<clientMessageId>` (idempotency), and the budget counters, written only
+ *             in the home region: `RATE#<minute>` (messages), `ACTIVE` (answers generating), `TOKENS#<day>` (tokens)
+ * - operator: pk `OPERATOR`, sk `ANSWERS` (the kill switch for new answers: `paused`)
  */
 export const historyTable: TableSchema = {
   logicalName: "history",

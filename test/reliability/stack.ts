@@ -25,6 +25,9 @@ export interface ReliabilityStack extends BenchStack {
   quiet(): Promise<void>;
 }
 
+/** The daily token budget per user in the shared stack. */
+export const DAILY_TOKEN_BUDGET = 10_000_000;
+
 export interface ReliabilityOptions {
   worker?: (real: () => Promise<LambdaHandler>) => () => Promise<LambdaHandler>;
   gateway?: LocalStackOptions["gateway"];
@@ -48,6 +51,10 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
       handlers: options.worker ? { worker: options.worker(realWorker) } : undefined,
       env: {
         MESSAGES_PER_MINUTE: "10000",
+        // The fuzz sends 150 frames at once on one connection; budgets.test.ts floods well past this.
+        FRAME_BURST: "200",
+        // Far above what any other test spends; budgets.test.ts starts a user one token short of it.
+        DAILY_TOKEN_BUDGET: String(DAILY_TOKEN_BUDGET),
         // Faults are the point here; their log lines would bury mocha's report.
         LOG_LEVEL: "SILENT",
         POWERTOOLS_LOG_LEVEL: "SILENT",

@@ -17,6 +17,7 @@ import {
   type ModelEvent,
   type ModelRequest,
   type ModelStream,
+  type OperatorSwitch,
   type PostResult,
   type Session,
   type TimerHandle,
@@ -214,6 +215,44 @@ export class MemoryLedger implements UserLedger {
     const key = `${userId}/${minuteKey}`;
     const n = this.counters.get(key) ?? 0;
     if (n > 0) this.counters.set(key, n - 1);
+  }
+  /** Per user: the turns holding a concurrent-answer slot. */
+  readonly generating = new Map<string, Set<string>>();
+  /** Per `${userId}/${dayKey}`: tokens counted. */
+  readonly tokens = new Map<string, number>();
+  readonly faults = new Faults();
+  async acquireGeneration(userId: string, turnId: string, max: number) {
+    this.faults.check("acquireGeneration");
+    const turns = this.generating.get(userId) ?? new Set<string>();
+    if (turns.size >= max && !turns.has(turnId)) return false;
+    this.generating.set(userId, turns.add(turnId));
+    return true;
+  }
+  async releaseGeneration(userId: string, turnId: string) {
+    this.faults.check("releaseGeneration");
+    this.generating.get(userId)?.delete(turnId);
+  }
+  async generationHolders(userId: string) {
+    return [...(this.generating.get(userId) ?? [])];
+  }
+  async addTokens(userId: string, dayKey: string, tokens: number) {
+    this.faults.check("addTokens");
+    const key = `${userId}/${dayKey}`;
+    this.tokens.set(key, (this.tokens.get(key) ?? 0) + tokens);
+  }
+  async tokensUsed(userId: string, dayKey: string) {
+    this.faults.check("tokensUsed");
+    return this.tokens.get(`${userId}/${dayKey}`) ?? 0;
+  }
+}
+
+/** The operator's kill switch, flipped by the test; counts its reads. */
+export class MemoryOperatorSwitch implements OperatorSwitch {
+  paused = false;
+  reads = 0;
+  async answersPaused() {
+    this.reads++;
+    return this.paused;
   }
 }
 

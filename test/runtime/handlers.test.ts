@@ -76,7 +76,7 @@ describe("runtime/handlers against real API Gateway WebSocket events", () => {
     const handler = createMessageHandler(() => w.messageDeps);
     expect(await handler(fixture("message.json"))).to.deep.equal({ statusCode: 200 });
     expect(w.sender.frames).to.deep.equal([
-      { connectionId: CONNECTION, frame: { type: "error", code: "bad_request", message: "unknown action; expected one of send, stop, regenerate, sessions, history, ping, resume" } },
+      { connectionId: CONNECTION, frame: { type: "error", code: "bad_request", message: "unknown action; expected one of send, stop, regenerate, sessions, history, ping, resume, usage" } },
     ]);
   });
 

@@ -4,11 +4,13 @@ import { systemClock } from "../../runtime/chat/clock";
 import { openConnection } from "../../runtime/chat/connect";
 import { handleClientFrame, type MessageDeps, type MessageOutcome } from "../../runtime/chat/dispatch";
 import { DEFAULT_GENERATE_SETTINGS, generateTurn, type GenerateDeps, type GenerateSettings, type GenerationOutcome } from "../../runtime/chat/generate";
+import { FrameBudget, type FrameBudgetSettings } from "../../runtime/chat/frame-budget";
 import type { Clock } from "../../runtime/chat/ports";
 import {
   MemoryConnections,
   MemoryHistory,
   MemoryLedger,
+  MemoryOperatorSwitch,
   RecordingLog,
   RecordingMetrics,
   RecordingQueue,
@@ -22,6 +24,11 @@ export interface WorldOptions {
   generate?: Partial<GenerateSettings>;
   messagesPerMinute?: number;
   maxConcurrentPerConnection?: number;
+  maxConcurrentPerUser?: number;
+  dailyTokenBudget?: number;
+  contextBudgetTokens?: number;
+  /** The per-connection frame budget (none by default). */
+  frameBudget?: FrameBudgetSettings;
   clock?: Clock;
 }
 
@@ -37,6 +44,7 @@ export function createWorld(options: WorldOptions = {}) {
   const queue = new RecordingQueue();
   const log = new RecordingLog();
   const metrics = new RecordingMetrics();
+  const operator = new MemoryOperatorSwitch();
   const clock = options.clock ?? systemClock;
   const model = new ScriptedModel(options.scripts ?? [[text("Hello"), text(", "), text("world."), ...endTurn]]);
 
@@ -46,6 +54,8 @@ export function createWorld(options: WorldOptions = {}) {
     connections,
     sender,
     queue,
+    operator,
+    ...(options.frameBudget ? { frameBudget: new FrameBudget(options.frameBudget) } : {}),
     clock,
     log,
     metrics,
@@ -54,11 +64,16 @@ export function createWorld(options: WorldOptions = {}) {
       modelId: model.modelId,
       messagesPerMinute: options.messagesPerMinute ?? 100,
       maxConcurrentPerConnection: options.maxConcurrentPerConnection ?? 2,
+      // Generous unless a test is about it, so tests of other things are not limited per user.
+      maxConcurrentPerUser: options.maxConcurrentPerUser ?? 100,
+      dailyTokenBudget: options.dailyTokenBudget ?? 0,
+      contextBudgetTokens: options.contextBudgetTokens ?? 8000,
     },
   };
   const generateDeps: GenerateDeps = {
     history,
     connections,
+    ledger,
     sender,
     model,
     clock,
@@ -68,7 +83,7 @@ export function createWorld(options: WorldOptions = {}) {
       ...DEFAULT_GENERATE_SETTINGS,
       flushIntervalMs: 5,
       stopPollMs: 5,
-      contextBudgetTokens: 8000,
+      contextBudgetTokens: options.contextBudgetTokens ?? 8000,
       maxOutputTokens: 256,
       deadlineMarginMs: 1000,
       modelRetry: { attempts: 3, baseMs: 1, maxMs: 5 },
@@ -85,6 +100,7 @@ export function createWorld(options: WorldOptions = {}) {
     connections,
     sender,
     queue,
+    operator,
     log,
     metrics,
     model,

@@ -7,13 +7,29 @@ const MESSAGES: Record<ErrorFrame["code"], string> = {
   not_found: "That conversation or answer no longer exists.",
   forbidden: "You are not allowed to do that.",
   rate_limited: "You are sending messages too quickly. Wait a moment and try again.",
+  quota_exceeded: "You have used today's token budget.",
   busy: "An answer is already being generated. Wait for it or stop it.",
   model_error: "The model could not answer right now. Try again in a moment.",
   internal: "Something went wrong on the server.",
 };
 
-export function describeError(frame: Pick<ErrorFrame, "code" | "message">): string {
+/** The runtime's words for the operator's kill switch (runtime/chat/quotas.ts): `busy`, but not the user's doing. */
+const PAUSED = /paused by the operator/i;
+
+export function describeError(frame: Pick<ErrorFrame, "code" | "message" | "retryAfterMs">, now: number = Date.now()): string {
+  if (frame.code === "busy" && PAUSED.test(frame.message)) return "New answers are paused by the operator for now. Try again later.";
   const base = MESSAGES[frame.code] ?? "Something went wrong.";
   const detail = frame.message.trim();
-  return detail === "" || base.toLowerCase().includes(detail.toLowerCase()) ? base : `${base} (${detail})`;
+  const text = detail === "" || base.toLowerCase().includes(detail.toLowerCase()) ? base : `${base} (${detail})`;
+  return frame.retryAfterMs === undefined ? text : `${text} ${describeRetry(frame.retryAfterMs, now)}`;
+}
+
+/** When to try again, in words: seconds or minutes when soon, else the local time of day. */
+export function describeRetry(retryAfterMs: number, now: number = Date.now()): string {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  if (seconds < 90) return `You can try again in ${seconds} second${seconds === 1 ? "" : "s"}.`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return `You can try again in ${minutes} minutes.`;
+  const at = new Date(now + retryAfterMs).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return `You can try again at ${at}.`;
 }

@@ -10,6 +10,7 @@ import { h, icon, ICONS } from "./dom";
 import { Sidebar, sessionHref } from "./sidebar";
 import { ConnectionStatus } from "./status";
 import { themeToggle } from "./theme";
+import { UsageMeter } from "./usage-meter";
 
 export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUser, onSignedOut: () => void): void {
   // Listeners on window/document live as long as this signed-in page: sign-out removes them all.
@@ -18,9 +19,11 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
   const announcer = new Announcer(announcerRegion);
 
   const signOut = h("button", { type: "button", class: "ghost small" }, icon(ICONS.signOut), "Sign out");
+  const usage = new UsageMeter();
   const footer = h(
     "div",
     { class: "sidebar-foot" },
+    usage.root,
     h("div", { class: "user" }, h("span", { class: "user-avatar", "aria-hidden": "true" }, initials(user.displayName)), h("span", { class: "user-name" }, user.displayName)),
     h("div", { class: "foot-actions" }, themeToggle(), signOut),
   );
@@ -74,9 +77,17 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
   const connection = new ChatConnection({
     regions: config.regions,
     token: (force) => user.token(force),
-    onFrame: (frame) => controller.handleFrame(frame),
+    onFrame: (frame) => {
+      if (frame.type === "usage") return usage.show(frame);
+      controller.handleFrame(frame);
+      // The budget moves when an answer ends, and a refusal for it says to look again.
+      if (frame.type === "turn.done" || (frame.type === "error" && frame.code === "quota_exceeded")) connection.send({ action: "usage" });
+    },
     onState: (state) => status.show(state),
-    onOpen: (reconnected) => controller.connected(reconnected),
+    onOpen: (reconnected) => {
+      controller.connected(reconnected);
+      connection.send({ action: "usage" });
+    },
   });
 
   const menu = h("button", { type: "button", class: "ghost icon-button menu", "aria-label": "Conversations", "aria-expanded": "false", "aria-controls": "sidebar" }, icon(ICONS.menu));
