@@ -5,8 +5,8 @@
  * into accessors, so it sees each write as it happens without changing the emulator.
  */
 import { performance } from "node:perf_hooks";
-import type { BedrockEmulator, BedrockRequestRecord } from "../runtime/local/bedrock";
-import { freePort, type DynamoKind } from "../runtime/local/dynamodb";
+import type { BedrockEmulator, BedrockRequestRecord } from "../runtime/local/emulators/bedrock";
+import { freePort, type DynamoKind } from "../runtime/local/emulators/dynamodb";
 import { DynamoProxy } from "./dynamo-proxy";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../runtime/local/stack";
 

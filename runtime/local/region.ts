@@ -11,10 +11,10 @@
 import { join, resolve } from "node:path";
 import { ENV, HANDLERS, type HandlerName } from "../env";
 import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER } from "../protocol";
-import type { LocalDynamo } from "./dynamodb";
-import { LocalFunctions, type LambdaHandler } from "./functions";
-import { GatewayEmulator, type GatewayLimits } from "./gateway";
-import { LambdaEmulator } from "./lambda";
+import type { LocalDynamo } from "./emulators/dynamodb";
+import { LocalFunctions, type LambdaHandler } from "./emulators/functions";
+import { GatewayEmulator, type GatewayLimits } from "./emulators/gateway";
+import { LambdaEmulator } from "./emulators/lambda";
 
 export const ACCOUNT_ID = "000000000000";
 export const API_ID = "localchat0";

@@ -7,9 +7,9 @@ import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import type { WebConfig } from "../protocol";
-import { close, listen, sendJson } from "./http";
-import type { IdentityIssuer, TokenUse } from "./identity";
-import { edgePath, WebSocketEdge, type EdgeOrigin } from "./ws-edge";
+import { close, listen, sendJson } from "./emulators/http";
+import type { IdentityIssuer, TokenUse } from "./emulators/identity";
+import { edgePath, WebSocketEdge, type EdgeOrigin } from "./emulators/ws-edge";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { IdentityIssuer } from "../../runtime/local/identity";
+import { IdentityIssuer } from "../../runtime/local/emulators/identity";
 import { LocalWebServer } from "../../runtime/local/web";
 
 describe("local/web: the local web server", () => {

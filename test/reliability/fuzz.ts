@@ -4,7 +4,7 @@
  * or under API Gateway's 32 KB frame limit, so the connection must survive all of them.
  */
 import { randomUUID } from "node:crypto";
-import { prng } from "../../runtime/local/bedrock-text";
+import { prng } from "../../runtime/local/emulators/bedrock-text";
 
 export type FuzzFrame =
   | { kind: "text"; label: string; data: string }

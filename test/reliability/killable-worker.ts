@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { Context } from "aws-lambda";
-import type { LambdaHandler } from "../../runtime/local/functions";
+import type { LambdaHandler } from "../../runtime/local/emulators/functions";
 
 export class KillableWorker {
   lastEvent: unknown;

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { ChatClient, type TurnFrames } from "../../bench/client";
 import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
 import type { HistoryFrameOut } from "../../runtime/protocol";
-import { prng } from "../../runtime/local/bedrock-text";
+import { prng } from "../../runtime/local/emulators/bedrock-text";
 
 const REGIONS = ["us-east-1", "eu-west-1"];
 const ANSWERS = 100;

@@ -8,7 +8,7 @@ import { ChatClient } from "../../bench/client";
 import { startBenchStack, type BenchStack } from "../../bench/harness";
 import { HistoryReader } from "../../bench/store";
 import { handler as workerHandler } from "../../runtime/handlers/worker";
-import type { LambdaHandler } from "../../runtime/local/functions";
+import type { LambdaHandler } from "../../runtime/local/emulators/functions";
 import type { LocalStackOptions } from "../../runtime/local/stack";
 import { KillableWorker } from "./killable-worker";
 

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
-import { startDynamo, type DynamoKind, type LocalDynamo } from "../../runtime/local/dynamodb";
+import { startDynamo, type DynamoKind, type LocalDynamo } from "../../runtime/local/emulators/dynamodb";
 import { DynamoUserLedger } from "../../runtime/store/dynamo-ledger";
 import { DynamoOperatorSwitch, OPERATOR_SWITCH_KEY } from "../../runtime/store/dynamo-operator-switch";
 

@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { newTurnIds } from "../../runtime/chat/ids";
 import { InvalidCursor, type ConnectionStore, type HistoryStore, type Turn, type UserLedger } from "../../runtime/chat/ports";
-import { startDynamo, type DynamoKind } from "../../runtime/local/dynamodb";
+import { startDynamo, type DynamoKind } from "../../runtime/local/emulators/dynamodb";
 import { DynamoConnectionStore } from "../../runtime/store/dynamo-connections";
 import { DynamoHistoryStore, sessionKey, turnKey } from "../../runtime/store/dynamo-history";
 import { DynamoUserLedger } from "../../runtime/store/dynamo-ledger";

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
-import { startDynamo, type LocalDynamo } from "../../../runtime/local/dynamodb";
+import { startDynamo, type LocalDynamo } from "../../../runtime/local/emulators/dynamodb";
 import { startLocalStack, type LocalStack } from "../../../runtime/local/stack";
 import type { ErrorFrame, ServerFrame, TurnDoneFrame, TurnStartedFrame, UsageFrame } from "../../../runtime/protocol";
 import { OPERATOR_SWITCH_KEY } from "../../../runtime/store/dynamo-operator-switch";

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { startLocalStack, type LocalStack } from "../../../runtime/local/stack";
-import type { BadTokenKind } from "../../../runtime/local/identity";
+import type { BadTokenKind } from "../../../runtime/local/emulators/identity";
 import type { DeltaFrame, ServerFrame, TurnDoneFrame, TurnStartedFrame } from "../../../runtime/protocol";
 import { ChatClient } from "./client";
 

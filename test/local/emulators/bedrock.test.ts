@@ -6,9 +6,9 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { expect } from "chai";
-import { BedrockEmulator } from "../../runtime/local/bedrock";
-import { tokenize, writeAnswer } from "../../runtime/local/bedrock-text";
-import { waitFor } from "./helpers";
+import { BedrockEmulator } from "../../../runtime/local/emulators/bedrock";
+import { tokenize, writeAnswer } from "../../../runtime/local/emulators/bedrock-text";
+import { waitFor } from "../helpers";
 
 const CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
 const NOVA = "amazon.nova-lite-v1:0";

@@ -6,10 +6,10 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalFunctions } from "../../runtime/local/functions";
-import { IdentityIssuer, type BadTokenKind } from "../../runtime/local/identity";
-import { functionNameOf, LambdaEmulator } from "../../runtime/local/lambda";
-import { waitFor } from "./helpers";
+import { LocalFunctions } from "../../../runtime/local/emulators/functions";
+import { IdentityIssuer, type BadTokenKind } from "../../../runtime/local/emulators/identity";
+import { functionNameOf, LambdaEmulator } from "../../../runtime/local/emulators/lambda";
+import { waitFor } from "../helpers";
 
 describe("local/lambda: the Lambda Invoke API through @aws-sdk/client-lambda", function () {
   this.timeout(10_000);

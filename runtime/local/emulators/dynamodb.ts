@@ -21,7 +21,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
-import { tables as tableSchemas, type IndexSchema, type KeyAttribute, type TableSchema } from "../store/schema";
+import { tables as tableSchemas, type IndexSchema, type KeyAttribute, type TableSchema } from "../../store/schema";
 import { close, listen } from "./http";
 
 export type DynamoKind = "dynalite" | "dynamodb-local";

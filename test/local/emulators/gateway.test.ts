@@ -8,13 +8,13 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { LocalFunctions, type LambdaHandler } from "../../runtime/local/functions";
-import { GatewayEmulator, type GatewayLimits } from "../../runtime/local/gateway";
-import { fixtureHandlers } from "./fixtures/gateway-handlers";
-import { chatProtocols, handshakeStatus, openSocket, shapeOf, waitFor } from "./helpers";
+import { LocalFunctions, type LambdaHandler } from "../../../runtime/local/emulators/functions";
+import { GatewayEmulator, type GatewayLimits } from "../../../runtime/local/emulators/gateway";
+import { fixtureHandlers } from "../fixtures/gateway-handlers";
+import { chatProtocols, handshakeStatus, openSocket, shapeOf, waitFor } from "../helpers";
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(join(__dirname, "fixtures", "apigw-websocket", name), "utf8")) as Record<string, unknown>;
+  JSON.parse(readFileSync(join(__dirname, "..", "fixtures", "apigw-websocket", name), "utf8")) as Record<string, unknown>;
 
 const api = { apiId: "localapi01", stage: "local", region: "us-east-1", accountId: "000000000000" };
 

@@ -1,7 +1,7 @@
 import { BedrockRuntimeClient, ConverseStreamCommand, InvokeModelWithResponseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
-import { BedrockEmulator } from "../../runtime/local/bedrock";
+import { BedrockEmulator } from "../../../runtime/local/emulators/bedrock";
 
 /** A stand-in for Ollama's OpenAI-compatible `/v1/chat/completions`, streaming server-sent events. */
 function fakeOllama(received: unknown[]): Server {

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { startDynamo, type LocalDynamo } from "../../runtime/local/dynamodb";
-import { GlobalTables, tableSchemasByName } from "../../runtime/local/global-tables";
+import { startDynamo, type LocalDynamo } from "../../../runtime/local/emulators/dynamodb";
+import { GlobalTables, tableSchemasByName } from "../../../runtime/local/emulators/global-tables";
 
 const REGIONS = ["us-east-1", "eu-west-1"] as const;
 

@@ -11,7 +11,7 @@
  * The whole item image is replicated (read back after the write), or a delete when the item is gone.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { tables as tableSchemas, type TableSchema } from "../store/schema";
+import { tables as tableSchemas, type TableSchema } from "../../store/schema";
 import { close, listen, readBody } from "./http";
 
 type AttributeValue = Record<string, unknown>;

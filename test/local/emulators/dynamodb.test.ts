@@ -4,8 +4,8 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDynamo, type DynamoKind, type LocalDynamo } from "../../runtime/local/dynamodb";
-import { historyTable } from "../../runtime/store/schema";
+import { startDynamo, type DynamoKind, type LocalDynamo } from "../../../runtime/local/emulators/dynamodb";
+import { historyTable } from "../../../runtime/store/schema";
 
 function clients(store: LocalDynamo) {
   const raw = new DynamoDBClient({ endpoint: store.endpoint, region: "us-east-1", credentials: { accessKeyId: "l", secretAccessKey: "l" } });

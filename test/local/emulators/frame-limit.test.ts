@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { PassThrough } from "node:stream";
-import { watchFrameSizes } from "../../runtime/local/frame-limit";
+import { watchFrameSizes } from "../../../runtime/local/emulators/frame-limit";
 
 /** A masked client frame (RFC 6455 §5.2) with the given opcode and payload length. */
 function clientFrame(opcode: number, length: number, fin = true): Buffer {
