@@ -57,11 +57,13 @@ export class WebSocketEdge {
       else socket.destroy();
     });
     socket.on("error", () => upstream.destroy());
+    // A side that closes is ended on the other, not destroyed: what it sent last (an error frame, then the close)
+    // is still delivered.
     socket.on("close", () => {
       this.sockets.delete(socket);
-      upstream.destroy();
+      upstream.end();
     });
-    upstream.on("close", () => socket.destroy());
+    upstream.on("close", () => socket.end());
 
     // The viewer's headers, less Host (CloudFront's AllViewerExceptHostHeader policy): the origin sees its own.
     const lines = [`${req.method ?? "GET"} ${origin.path}${url.search} HTTP/1.1`, `Host: 127.0.0.1:${origin.port}`];
