@@ -17,6 +17,7 @@ import { consoleTable, type Benchmark, type Section } from "./report";
 import { spendBenchmark } from "./spend";
 import { renderDocument } from "./document";
 import { refreshReadme } from "./highlights";
+import { resumeBenchmark } from "./resume";
 import { stopBenchmark } from "./stop";
 
 const DEFAULT_OUT = join(__dirname, "..", "docs", "BENCHMARKS.md");
@@ -26,6 +27,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   latency: latencyBenchmark,
   load: loadBenchmark,
   stop: stopBenchmark,
+  resume: resumeBenchmark,
   coldstart: coldStartBenchmark,
   spend: spendBenchmark,
 };
