@@ -116,7 +116,8 @@ describe("local/stack: startLocalStack with the real handlers on DynamoDB Local"
   });
 
   it("answers forbidden to a frame after the token's expiry and closes that connection, and only that one", async () => {
-    const response = await fetch(`${stack.webUrl}local/token?user=shortlived&ttl=1`);
+    // Long enough to outlast the handshake on a loaded machine; the pings below wait for the refusal, not the clock.
+    const response = await fetch(`${stack.webUrl}local/token?user=shortlived&ttl=4`);
     const { token } = (await response.json()) as { token: string };
     const expiring = await openSocket(stack.wsUrl, chatProtocols(token));
     expect(expiring.ws.protocol).to.equal("chat.v1");
