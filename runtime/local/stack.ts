@@ -255,6 +255,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await bedrock.stop();
         await primary.stop();
         await identity.stop();
+        // Writes still replicating reach their stores before those close.
+        await replication?.settled();
         await replication?.stop();
         for (const store of stores) await store.stop();
         releaseDataDir();
