@@ -85,7 +85,14 @@ export interface ChatConfig {
   /** 0 keeps history forever. */
   historyRetentionDays: number;
   throttling: { burstLimit: number; rateLimit: number };
-  quotas: { messagesPerMinute: number; maxConcurrentPerConnection: number };
+  quotas: {
+    messagesPerMinute: number;
+    maxConcurrentPerConnection: number;
+    /** Answers one user may generate at once, across connections and regions. */
+    maxConcurrentPerUser: number;
+    /** Input + output tokens per user per UTC day; 0 = unlimited. */
+    dailyTokenBudget: number;
+  };
   logRetentionDays: number;
   /** The functions' application log level (Lambda filters below it; Powertools follows it). */
   logLevel: LogLevel;
@@ -145,6 +152,8 @@ export const CONFIG_KEYS = [
   "throttleRateLimit",
   "messagesPerMinute",
   "maxConcurrentPerConnection",
+  "maxConcurrentPerUser",
+  "dailyTokenBudget",
   "logRetentionDays",
   "logLevel",
   "systemLogLevel",
@@ -261,6 +270,8 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     quotas: {
       messagesPerMinute: int(raw, "messagesPerMinute", 20, 1, 1000),
       maxConcurrentPerConnection: int(raw, "maxConcurrentPerConnection", 2, 1, 20),
+      maxConcurrentPerUser: int(raw, "maxConcurrentPerUser", 2, 1, 100),
+      dailyTokenBudget: int(raw, "dailyTokenBudget", 0, 0, 1_000_000_000),
     },
     logRetentionDays: logRetention(raw),
     logLevel: oneOf(raw, "logLevel", LOG_LEVELS, "INFO"),

@@ -90,6 +90,10 @@ export class RegionalChat extends pulumi.ComponentResource {
       [ENV.historyRetentionDays]: String(config.historyRetentionDays),
       [ENV.messagesPerMinute]: String(config.quotas.messagesPerMinute),
       [ENV.maxConcurrentPerConnection]: String(config.quotas.maxConcurrentPerConnection),
+      [ENV.maxConcurrentPerUser]: String(config.quotas.maxConcurrentPerUser),
+      [ENV.dailyTokenBudget]: String(config.quotas.dailyTokenBudget),
+      // Every region counts each user's budget in the primary region's replica (runtime/store/dynamo-ledger.ts).
+      [ENV.homeRegion]: config.primaryRegion,
       [ENV.userPoolId]: args.userPoolId,
       [ENV.userPoolClientId]: args.userPoolClientId,
       [ENV.workerFunctionName]: workerName,
@@ -106,6 +110,7 @@ export class RegionalChat extends pulumi.ComponentResource {
 
     const policyTargets = pulumi.output({
       region,
+      homeRegion: config.primaryRegion,
       account,
       connectionsTableName: args.connectionsTableName,
       historyTableName: args.historyTableName,

@@ -12,7 +12,7 @@ interface Statement {
   Effect: string;
   Action: string[];
   Resource: string[];
-  Condition?: Record<string, Record<string, string>>;
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 const ROUTE_KEYS = ["$connect", "$disconnect", "$default", ...CLIENT_ACTIONS];
@@ -156,6 +156,10 @@ for (const [label, config] of [
           expect(env.WORKER_FUNCTION_NAME).to.equal(stack.fn(region, "worker").inputs.name);
           expect(env.CONNECTIONS_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-connections").state.name);
           expect(env.HISTORY_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-history").state.name);
+          // Budgets: the defaults, counted in the primary region from every region.
+          expect(env.MAX_CONCURRENT_PER_USER).to.equal("2");
+          expect(env.DAILY_TOKEN_BUDGET).to.equal("0");
+          expect(env.HOME_REGION).to.equal(regions[0]);
           expect(env.USER_POOL_ID).to.equal(stack.ofType(TYPES.userPool)[0]!.id);
           expect(env.USER_POOL_CLIENT_ID).to.equal(stack.ofType(TYPES.userPoolClient)[0]!.id);
         }
@@ -231,6 +235,26 @@ for (const [label, config] of [
           expect(bySid.StreamFromModel!.Resource).to.deep.equal([`arn:aws:bedrock:${region}::foundation-model/${config.modelId}`]);
         }
         expect(bySid).to.not.have.property("InvokeWorker");
+      }
+    });
+
+    it("lets message and worker outside the primary region update only the per-user items of the primary's history table", () => {
+      const history = String(stack.one(TYPES.table, "chat-tables-history").state.name);
+      for (const region of regions) {
+        for (const handler of HANDLERS) {
+          const statements = JSON.parse(stack.one(TYPES.rolePolicy, `chat-${region}-${handler}-policy`).inputs.policy as string).Statement as Statement[];
+          const home = statements.find((s) => s.Sid === "HomeRegionCounters");
+          if (region === regions[0] || handler === "authorizer" || handler === "connect" || handler === "disconnect") {
+            expect(home, `${region} ${handler}`).to.equal(undefined);
+            continue;
+          }
+          expect(home!.Resource).to.deep.equal([`arn:aws:dynamodb:${regions[0]}:${MOCK_ACCOUNT}:table/${history}`]);
+          expect(home!.Action).to.have.members(handler === "message" ? ["dynamodb:GetItem", "dynamodb:UpdateItem"] : ["dynamodb:UpdateItem"]);
+          expect(home!.Condition).to.deep.equal({
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["USER#*"] },
+            Null: { "dynamodb:LeadingKeys": "false" },
+          });
+        }
       }
     });
 
