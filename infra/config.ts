@@ -216,7 +216,8 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     modelIdByRegion[region] = id;
   }
 
-  const environment = oneOf(raw, "environment", ENVIRONMENTS, "dev");
+  // Production-safe unless a stack says otherwise: a stack made without the key keeps its data protected.
+  const environment = oneOf(raw, "environment", ENVIRONMENTS, "prod");
   const domainName = optionalStr(raw, "domainName");
   const hostedZoneId = optionalStr(raw, "hostedZoneId");
   const certificateArn = optionalStr(raw, "certificateArn");

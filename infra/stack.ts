@@ -20,6 +20,7 @@ import { ChatTables } from "./tables";
 import { ChatEdge, websocketPath } from "./web-edge";
 import { STAGE_NAME } from "./websocket-routes";
 import { WebContent } from "./web-content";
+import { contentSecurityPolicy, originOf } from "../runtime/web-security-headers";
 
 export interface StackOptions {
   /** Builds a handler's code archive; esbuild over runtime/handlers by default. */
@@ -121,6 +122,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
   const edge = new ChatEdge(
     "chat-edge",
     {
+      contentSecurityPolicy: pagePolicy(config, auth),
       origins: config.regions.map((region, i) => ({ region, apiDomain: slices[i]!.apiDomain })),
       ...(config.domain && certificate
         ? { customDomain: pulumi.output({ name: config.domain.name, certificateArn: certificate.certificateArn }) }
@@ -194,6 +196,18 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     webBucketName: edge.bucketName,
     distributionId: edge.distributionId,
   };
+}
+
+/**
+ * The page's CSP for this stack: connect-src its own host (`'self'`: config.json and, by CSP Level 3, `wss://` to
+ * the same host), Cognito's OIDC endpoints and hosted domain, and with a custom domain its WebSocket hosts named
+ * outright. The cloudfront.net name cannot be named: the policy is part of the distribution that gets the name.
+ */
+function pagePolicy(config: ChatConfig, auth: ChatAuth): pulumi.Output<string> {
+  const own = config.domain ? [`wss://${config.domain.name}`, `wss://${latencyHost(config.domain.name)}`] : [];
+  return pulumi
+    .all([auth.authority, auth.hostedDomainUrl])
+    .apply(([authority, hosted]) => contentSecurityPolicy({ connect: [...own, originOf(authority), originOf(hosted)] }));
 }
 
 function modelIdOf(config: ChatConfig, region: string): string {

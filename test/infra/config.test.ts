@@ -76,7 +76,11 @@ describe("infra config: validation", () => {
     expect(config.primaryRegion).to.equal("eu-west-1");
     expect(config.regions).to.deep.equal(["eu-west-1", "eu-central-1"]);
     expect(config.modelApi).to.equal("InvokeModelWithResponseStream");
-    expect(config.protectData).to.equal(false);
+    // Production-safe by default: protection stays on unless a stack says dev.
+    expect(config.environment).to.equal("prod");
+    expect(config.protectData).to.equal(true);
+    expect(parseConfig({ environment: "dev" }).protectData).to.equal(false);
+    expect(parseConfig({ environment: "staging" }).protectData).to.equal(true);
     expect(config.guardrail.filters.find((f) => f.category === "PROMPT_ATTACK")).to.deep.equal({
       category: "PROMPT_ATTACK",
       inputStrength: "HIGH",

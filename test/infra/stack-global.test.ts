@@ -5,6 +5,7 @@ import { expect } from "chai";
 import type { WebConfig } from "../../runtime/protocol";
 import { tables } from "../../runtime/store/schema";
 import { MANAGED_POLICY } from "../../infra/web-edge";
+import { SECURITY_HEADERS } from "../../runtime/web-security-headers";
 import { bundleOptions, ONE_REGION, THREE_REGIONS } from "./fixtures";
 import { buildStack } from "./harness";
 import { Stack, TYPES } from "./query";
@@ -19,7 +20,7 @@ for (const [label, config] of [
     let outputs: Record<string, unknown>;
     const regions: readonly string[] = config.regions;
     const primary = regions[0]!;
-    const protect = "environment" in config && config.environment === "prod";
+    const protect = config.environment !== "dev";
 
     before(async () => {
       const built = await buildStack(config, bundleOptions());
@@ -124,6 +125,37 @@ for (const [label, config] of [
       expect(d.viewerCertificate).to.deep.equal({ cloudfrontDefaultCertificate: true });
     });
 
+    it("sets the page's strict CSP and security headers through its own response-headers policy", () => {
+      const policy = stack.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "chat-edge-headers");
+      expect(stack.ofType(TYPES.distribution)[0]!.inputs.defaultCacheBehavior.responseHeadersPolicyId).to.equal(policy.id);
+      const headers = policy.inputs.securityHeadersConfig;
+      const csp = String(headers.contentSecurityPolicy.contentSecurityPolicy);
+      expect(headers.contentSecurityPolicy.override).to.equal(true);
+      const directives = Object.fromEntries(csp.split("; ").map((d) => [d.split(" ")[0], d.split(" ").slice(1).join(" ")]));
+      expect(directives).to.include({
+        "default-src": "'none'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
+      });
+      expect(csp).to.not.contain("unsafe");
+      // connect-src: its own host, and Cognito's OIDC endpoints and hosted domain in the primary region, nothing else.
+      const pool = stack.ofType(TYPES.userPoolDomain)[0]!;
+      expect(directives["connect-src"]!.split(" ")).to.have.members([
+        "'self'",
+        `https://cognito-idp.${primary}.amazonaws.com`,
+        `https://${String(pool.inputs.domain)}.auth.${primary}.amazoncognito.com`,
+      ]);
+      expect(headers.strictTransportSecurity).to.include({ accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, override: true });
+      expect(SECURITY_HEADERS["strict-transport-security"]).to.equal("max-age=63072000; includeSubDomains");
+      expect(headers.frameOptions).to.include({ frameOption: SECURITY_HEADERS["x-frame-options"], override: true });
+      expect(headers.referrerPolicy).to.include({ referrerPolicy: SECURITY_HEADERS["referrer-policy"], override: true });
+      expect(headers.contentTypeOptions).to.include({ override: true });
+    });
+
     it("carries each region's WebSocket under /ws/<region>: uncached, handshake headers and query string forwarded, HTTPS to the origin", () => {
       const d = stack.ofType(TYPES.distribution)[0]!.inputs;
       const behaviors = d.orderedCacheBehaviors as Record<string, unknown>[];
@@ -195,11 +227,12 @@ for (const [label, config] of [
 describe("infra stack, web client files", function () {
   this.timeout(120_000);
 
-  it("uploads the built client with content types and cache headers", async () => {
+  it("uploads the built client with content types and cache headers, and never its source maps", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "web-dist-"));
     fs.mkdirSync(path.join(dir, "assets"));
     fs.writeFileSync(path.join(dir, "index.html"), "<!doctype html><title>chat</title>");
     fs.writeFileSync(path.join(dir, "assets", "app-1a2b3c.js"), "console.log(1)");
+    fs.writeFileSync(path.join(dir, "assets", "app-1a2b3c.js.map"), '{"version":3,"sources":["main.ts"]}');
     fs.writeFileSync(path.join(dir, "config.json"), '{"stale":true}');
     try {
       const stack = new Stack((await buildStack(ONE_REGION, { ...bundleOptions(), webDistDir: dir })).resources);
