@@ -28,6 +28,10 @@ export type StreamMode = (typeof STREAM_MODES)[number];
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+/** Cognito threat protection (UserPoolAddOns.AdvancedSecurityMode); audit and enforced need the Plus feature plan. */
+export const THREAT_PROTECTION_MODES = ["off", "audit", "enforced"] as const;
+export type ThreatProtectionMode = (typeof THREAT_PROTECTION_MODES)[number];
+
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Lambda's system log levels (LoggingConfig.SystemLogLevel accepts DEBUG, INFO, WARN). */
@@ -105,6 +109,10 @@ export interface ChatConfig {
   apiGatewayLoggingRole: boolean;
   /** Cognito hosted UI domain prefix; derived from project, stack and account when absent. */
   authDomainPrefix?: string;
+  /** E-mail domains whose people may sign up by themselves; empty = invite-only (the operator creates users). */
+  selfSignUpDomains: string[];
+  /** Cognito threat protection: off (Essentials plan), audit or enforced (Plus plan). */
+  threatProtection: ThreatProtectionMode;
   domain?: CustomDomain;
 }
 
@@ -160,6 +168,8 @@ export const CONFIG_KEYS = [
   "environment",
   "apiGatewayLoggingRole",
   "authDomainPrefix",
+  "selfSignUpDomains",
+  "threatProtection",
   "domainName",
   "hostedZoneId",
   "certificateArn",
@@ -238,6 +248,14 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     throw new ConfigError("authDomainPrefix", "lower-case letters, digits and hyphens without aws/amazon/cognito", authDomainPrefix);
   }
 
+  const selfSignUpDomains = stringList(raw, "selfSignUpDomains", []).map((d) => d.trim().toLowerCase());
+  for (const domain of selfSignUpDomains) {
+    // Commas separate the domains in the trigger's environment; a domain has none.
+    if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/.test(domain)) {
+      throw new ConfigError("selfSignUpDomains", "a list of e-mail domains such as example.com (empty: invite-only)", domain);
+    }
+  }
+
   const modelApi = oneOf(raw, "modelApi", MODEL_APIS, "InvokeModelWithResponseStream");
   // InvokeModelWithResponseStream's body is model-specific: the runtime speaks Anthropic Claude's and Amazon Nova's.
   for (const id of new Set([modelId, ...Object.values(modelIdByRegion)])) {
@@ -281,6 +299,8 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     protectData: environment !== "dev",
     apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", false),
     ...(authDomainPrefix !== undefined ? { authDomainPrefix } : {}),
+    selfSignUpDomains: [...new Set(selfSignUpDomains)],
+    threatProtection: oneOf(raw, "threatProtection", THREAT_PROTECTION_MODES, "audit"),
     ...(domainName !== undefined && hostedZoneId !== undefined
       ? { domain: { name: domainName, hostedZoneId, ...(certificateArn !== undefined ? { certificateArn } : {}) } }
       : {}),

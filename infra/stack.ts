@@ -80,6 +80,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     onPrimary,
   );
 
+  const bundle = options.bundle ?? bundleHandler;
   const [webUrl, resolveWebUrl] = pulumi.deferredOutput<string>();
   const auth = new ChatAuth(
     "chat-auth",
@@ -87,12 +88,15 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
       callbackUrls: [webUrl.apply((url) => `${url}/`)],
       logoutUrls: [webUrl.apply((url) => `${url}/`)],
       deletionProtection: config.protectData,
+      selfSignUpDomains: config.selfSignUpDomains,
+      preSignUpCode: () => bundle("pre-sign-up"),
+      logRetentionDays: config.logRetentionDays,
+      threatProtection: config.threatProtection,
       ...(config.authDomainPrefix !== undefined ? { domainPrefix: config.authDomainPrefix } : {}),
     },
     onPrimary,
   );
 
-  const bundle = options.bundle ?? bundleHandler;
   // Known once every region's API exists: each worker may post to clients connected to the others (resume).
   const [regionalApis, resolveRegionalApis] = pulumi.deferredOutput<{ region: string; apiId: string; stageName: string }[]>();
   const slices = config.regions.map(

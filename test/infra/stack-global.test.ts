@@ -79,6 +79,18 @@ for (const [label, config] of [
       expect(domain.inputs.domain).to.match(/^[a-z0-9-]+$/).and.not.match(/aws|amazon|cognito/);
     });
 
+    it("is invite-only by default, with short-lived tokens and threat protection in audit mode on the Plus plan", () => {
+      const pool = stack.ofType(TYPES.userPool)[0]!;
+      expect(pool.inputs.adminCreateUserConfig).to.deep.include({ allowAdminCreateUserOnly: true });
+      expect(pool.inputs.lambdaConfig ?? {}).to.not.have.property("preSignUp");
+      expect(stack.resources.filter((r) => r.type === TYPES.function && /pre-sign-up/.test(r.name))).to.deep.equal([]);
+      expect(pool.inputs.userPoolTier).to.equal("PLUS");
+      expect(pool.inputs.userPoolAddOns).to.deep.equal({ advancedSecurityMode: "AUDIT" });
+      const client = stack.ofType(TYPES.userPoolClient)[0]!;
+      expect(client.inputs).to.deep.include({ accessTokenValidity: 60, idTokenValidity: 60, refreshTokenValidity: 30 });
+      expect(client.inputs.tokenValidityUnits).to.deep.equal({ accessToken: "minutes", idToken: "minutes", refreshToken: "days" });
+    });
+
     it("keeps the web bucket private: public access blocked, owner-enforced, encrypted, readable only by this distribution", () => {
       const bucket = stack.ofType(TYPES.bucket);
       expect(bucket).to.have.length(1);
@@ -223,6 +235,34 @@ for (const [label, config] of [
     });
   });
 }
+
+describe("infra stack, sign-up under the operator's control", function () {
+  this.timeout(120_000);
+
+  it("with chat:selfSignUpDomains, lets only those domains sign up through a pre-sign-up trigger only this pool may invoke", async () => {
+    const stack = new Stack((await buildStack({ ...ONE_REGION, selfSignUpDomains: ["Example.com", "example.org"], threatProtection: "enforced" }, bundleOptions())).resources);
+    const pool = stack.ofType(TYPES.userPool)[0]!;
+    expect(pool.inputs.adminCreateUserConfig).to.deep.include({ allowAdminCreateUserOnly: false });
+    const trigger = stack.one(TYPES.function, "chat-auth-pre-sign-up-fn");
+    expect(pool.inputs.lambdaConfig).to.deep.equal({ preSignUp: trigger.state.arn });
+    expect(trigger.inputs.environment.variables).to.deep.equal({ SIGN_UP_EMAIL_DOMAINS: "example.com,example.org" });
+    expect(trigger.inputs).to.include({ runtime: "nodejs22.x", handler: "index.handler", timeout: 5 });
+    expect(stack.regionOf(trigger)).to.equal(ONE_REGION.regions[0]);
+    const invoke = stack.one(TYPES.permission, "chat-auth-pre-sign-up-invoke");
+    expect(invoke.inputs).to.deep.include({ action: "lambda:InvokeFunction", principal: "cognito-idp.amazonaws.com", sourceArn: pool.state.arn });
+    const policy = JSON.parse(String(stack.one(TYPES.rolePolicy, "chat-auth-pre-sign-up-policy").inputs.policy)) as { Statement: { Action: string[] }[] };
+    expect(policy.Statement.flatMap((s) => s.Action)).to.have.members(["logs:CreateLogStream", "logs:PutLogEvents"]);
+    expect(pool.inputs.userPoolAddOns).to.deep.equal({ advancedSecurityMode: "ENFORCED" });
+    expect(pool.inputs.userPoolTier).to.equal("PLUS");
+  });
+
+  it("with chat:threatProtection off, stays on the Essentials plan", async () => {
+    const stack = new Stack((await buildStack({ ...ONE_REGION, threatProtection: "off" }, bundleOptions())).resources);
+    const pool = stack.ofType(TYPES.userPool)[0]!;
+    expect(pool.inputs.userPoolTier).to.equal("ESSENTIALS");
+    expect(pool.inputs.userPoolAddOns).to.deep.equal({ advancedSecurityMode: "OFF" });
+  });
+});
 
 describe("infra stack, web client files", function () {
   this.timeout(120_000);
