@@ -109,6 +109,17 @@ export interface ChatConfig {
   apiGatewayLoggingRole: boolean;
   /** Cognito hosted UI domain prefix; derived from project, stack and account when absent. */
   authDomainPrefix?: string;
+  /** The stack's ceiling: the worker's reserved concurrency, token alarms, the monthly budget and who hears of them. */
+  ceiling: {
+    /** Reserved concurrency of each region's worker (answers generating at once in that region); 0 = none. */
+    workerReservedConcurrency: number;
+    /** Input tokens, and output tokens, per hour and region above which an alarm fires. */
+    hourlyTokenAlarm: number;
+    /** Monthly cost budget of the account in USD (AWS Budgets); 0 = no budget. */
+    monthlyBudgetUsd: number;
+    /** Where alarms and the budget's notifications are e-mailed (an SNS subscription); none when absent. */
+    alarmEmail?: string;
+  };
   /** E-mail domains whose people may sign up by themselves; empty = invite-only (the operator creates users). */
   selfSignUpDomains: string[];
   /** Cognito threat protection: off (Essentials plan), audit or enforced (Plus plan). */
@@ -170,6 +181,10 @@ export const CONFIG_KEYS = [
   "authDomainPrefix",
   "selfSignUpDomains",
   "threatProtection",
+  "workerReservedConcurrency",
+  "hourlyTokenAlarm",
+  "monthlyBudgetUsd",
+  "alarmEmail",
   "domainName",
   "hostedZoneId",
   "certificateArn",
@@ -256,6 +271,11 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     }
   }
 
+  const alarmEmail = optionalStr(raw, "alarmEmail");
+  if (alarmEmail !== undefined && !/^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,}$/i.test(alarmEmail)) {
+    throw new ConfigError("alarmEmail", "an e-mail address (or empty for none)", alarmEmail);
+  }
+
   const modelApi = oneOf(raw, "modelApi", MODEL_APIS, "InvokeModelWithResponseStream");
   // InvokeModelWithResponseStream's body is model-specific: the runtime speaks Anthropic Claude's and Amazon Nova's.
   for (const id of new Set([modelId, ...Object.values(modelIdByRegion)])) {
@@ -299,6 +319,15 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     protectData: environment !== "dev",
     apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", false),
     ...(authDomainPrefix !== undefined ? { authDomainPrefix } : {}),
+    ceiling: {
+      // Lambda keeps at least 100 of the account's concurrency unreserved (Lambda developer guide, "Configuring
+      // reserved concurrency"), and the default account quota is 1000: at most 900 per region, less where other
+      // functions reserve some or the quota is lower.
+      workerReservedConcurrency: int(raw, "workerReservedConcurrency", 50, 0, 900),
+      hourlyTokenAlarm: int(raw, "hourlyTokenAlarm", 2_000_000, 1000, 1_000_000_000),
+      monthlyBudgetUsd: int(raw, "monthlyBudgetUsd", 100, 0, 1_000_000),
+      ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+    },
     selfSignUpDomains: [...new Set(selfSignUpDomains)],
     threatProtection: oneOf(raw, "threatProtection", THREAT_PROTECTION_MODES, "audit"),
     ...(domainName !== undefined && hostedZoneId !== undefined

@@ -112,10 +112,13 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
           userPoolClientId: auth.clientId,
           bundle,
           peerApis: regionalApis,
+          ...(region === config.primaryRegion && config.ceiling.monthlyBudgetUsd > 0 ? { alarmPublishers: ["budgets.amazonaws.com"] } : {}),
         },
         { providers: { aws: providerOf(providers, region) } },
       ),
   );
+
+  if (config.ceiling.monthlyBudgetUsd > 0) monthlyBudget(config, slices[0]!.alarmTopicArn, primary);
 
   // The API and its stage name only (the stage itself depends on the functions, whose policies need this list).
   resolveRegionalApis(pulumi.all(slices.map((slice) => pulumi.all([slice.region, slice.apiId]).apply(([region, apiId]) => ({ region, apiId, stageName: STAGE_NAME })))));
@@ -200,6 +203,31 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     webBucketName: edge.bucketName,
     distributionId: edge.distributionId,
   };
+}
+
+/**
+ * The account's monthly cost budget (AWS Budgets is global and account-wide: one per stack, created through the
+ * primary provider), notifying the primary region's alarm topic at 80 % of actual and 100 % of forecast spend.
+ */
+function monthlyBudget(config: ChatConfig, topicArn: pulumi.Output<string>, primary: aws.Provider): aws.budgets.Budget {
+  const notify = (notificationType: string, threshold: number) => ({
+    comparisonOperator: "GREATER_THAN",
+    notificationType,
+    threshold,
+    thresholdType: "PERCENTAGE",
+    subscriberSnsTopicArns: [topicArn],
+  });
+  return new aws.budgets.Budget(
+    "chat-budget",
+    {
+      budgetType: "COST",
+      limitAmount: String(config.ceiling.monthlyBudgetUsd),
+      limitUnit: "USD",
+      timeUnit: "MONTHLY",
+      notifications: [notify("ACTUAL", 80), notify("FORECASTED", 100)],
+    },
+    { provider: primary },
+  );
 }
 
 /**
