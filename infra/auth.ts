@@ -5,6 +5,8 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { ThreatProtectionMode } from "./config";
+import { SignUpTrigger } from "./sign-up-trigger";
 
 export interface ChatAuthArgs {
   /** Where Cognito may send the browser back after sign-in (the web page's https URLs). */
@@ -15,6 +17,13 @@ export interface ChatAuthArgs {
   readonly domainPrefix?: pulumi.Input<string>;
   /** Deletion protection on the user pool. */
   readonly deletionProtection: boolean;
+  /** E-mail domains whose people may sign up by themselves; empty = invite-only. */
+  readonly selfSignUpDomains: readonly string[];
+  /** The bundled pre-sign-up trigger (used only with self sign-up domains). */
+  readonly preSignUpCode: () => pulumi.Input<pulumi.asset.Archive>;
+  readonly logRetentionDays: pulumi.Input<number>;
+  /** Cognito threat protection; audit and enforced need (and select) the Plus feature plan. */
+  readonly threatProtection: ThreatProtectionMode;
 }
 
 export class ChatAuth extends pulumi.ComponentResource {
@@ -31,6 +40,11 @@ export class ChatAuth extends pulumi.ComponentResource {
   constructor(name: string, args: ChatAuthArgs, opts?: pulumi.ComponentResourceOptions) {
     super("chat:auth:ChatAuth", name, {}, opts);
     const region = aws.getRegionOutput({}, { parent: this }).region;
+
+    const selfSignUp = args.selfSignUpDomains.length > 0;
+    const trigger = selfSignUp
+      ? new SignUpTrigger(`${name}-pre-sign-up`, { code: args.preSignUpCode(), domains: args.selfSignUpDomains, logRetentionDays: args.logRetentionDays }, { parent: this })
+      : undefined;
 
     const pool = new aws.cognito.UserPool(
       `${name}-users`,
@@ -49,9 +63,19 @@ export class ChatAuth extends pulumi.ComponentResource {
         mfaConfiguration: "OPTIONAL",
         softwareTokenMfaConfiguration: { enabled: true },
         deletionProtection: args.deletionProtection ? "ACTIVE" : "INACTIVE",
+        // Invite-only unless the operator names domains: then the hosted page offers sign-up, and the pre-sign-up
+        // trigger refuses every address outside them (Cognito developer guide, "Pre sign-up Lambda trigger").
+        adminCreateUserConfig: { allowAdminCreateUserOnly: !selfSignUp },
+        ...(trigger ? { lambdaConfig: { preSignUp: trigger.function.arn } } : {}),
+        // Threat protection is a feature of the Plus plan only (Cognito developer guide, "Advanced security with
+        // threat protection"; UserPoolAddOnsType: "your user pool must be on the Plus tier").
+        userPoolTier: args.threatProtection === "off" ? "ESSENTIALS" : "PLUS",
+        userPoolAddOns: { advancedSecurityMode: args.threatProtection.toUpperCase() },
       },
       { parent: this, protect: args.deletionProtection },
     );
+
+    trigger?.allowInvokeFrom(pool.arn);
 
     const prefix =
       args.domainPrefix ??

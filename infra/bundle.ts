@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLERS, type HandlerName } from "../runtime/env";
+import { ENTRY_POINTS, type EntryPointName } from "../runtime/env";
 
 /** Where the handlers live, relative to the repository root. */
 export const HANDLER_DIR = path.join(__dirname, "..", "runtime", "handlers");
@@ -17,9 +17,9 @@ export const HANDLER_DIR = path.join(__dirname, "..", "runtime", "handlers");
 /** The `handler` setting of every function built from these archives. */
 export const LAMBDA_HANDLER = "index.handler";
 
-export type HandlerBundler = (name: HandlerName) => pulumi.asset.Archive;
+export type HandlerBundler = (name: EntryPointName) => pulumi.asset.Archive;
 
-const cache = new Map<HandlerName, pulumi.asset.Archive>();
+const cache = new Map<EntryPointName, pulumi.asset.Archive>();
 
 /**
  * Packages of the AWS SDK's default credential chain that Lambda never runs: a function's credentials are always
@@ -66,7 +66,7 @@ export function esbuildOptions(entry: string): esbuild.BuildOptions & { write: f
 }
 
 /** The zip archive of one handler, built on first use. Throws naming the file when the entry point is missing. */
-export function bundleHandler(name: HandlerName): pulumi.asset.Archive {
+export function bundleHandler(name: EntryPointName): pulumi.asset.Archive {
   const cached = cache.get(name);
   if (cached) return cached;
   const archive = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundleSource(name)) });
@@ -75,13 +75,13 @@ export function bundleHandler(name: HandlerName): pulumi.asset.Archive {
 }
 
 /** The bundled JavaScript of one handler from `dir` (runtime/handlers unless a test says otherwise). */
-export function bundleSource(name: HandlerName, dir: string = HANDLER_DIR): string {
-  if (!(HANDLERS as readonly string[]).includes(name)) {
-    throw new Error(`unknown handler "${name}": expected one of ${HANDLERS.join(", ")} (runtime/env.ts HANDLERS)`);
+export function bundleSource(name: EntryPointName, dir: string = HANDLER_DIR): string {
+  if (!(ENTRY_POINTS as readonly string[]).includes(name)) {
+    throw new Error(`unknown handler "${name}": expected one of ${ENTRY_POINTS.join(", ")} (runtime/env.ts HANDLERS, AUTH_TRIGGERS)`);
   }
   const entry = path.join(dir, `${name}.ts`);
   if (!fs.existsSync(entry)) {
-    throw new Error(`cannot bundle the ${name} Lambda: ${path.relative(process.cwd(), entry)} does not exist (every name in runtime/env.ts HANDLERS needs runtime/handlers/<name>.ts exporting handler)`);
+    throw new Error(`cannot bundle the ${name} Lambda: ${path.relative(process.cwd(), entry)} does not exist (every name in runtime/env.ts HANDLERS and AUTH_TRIGGERS needs runtime/handlers/<name>.ts exporting handler)`);
   }
   const result = esbuild.buildSync(esbuildOptions(entry));
   const [output] = result.outputFiles;
@@ -89,7 +89,7 @@ export function bundleSource(name: HandlerName, dir: string = HANDLER_DIR): stri
   return output.text;
 }
 
-/** True when every handler named in runtime/env.ts has its entry point (lets tests choose a stand-in bundler). */
+/** True when every entry point named in runtime/env.ts exists (lets tests choose a stand-in bundler). */
 export function allHandlersPresent(): boolean {
-  return HANDLERS.every((name) => fs.existsSync(path.join(HANDLER_DIR, `${name}.ts`)));
+  return ENTRY_POINTS.every((name) => fs.existsSync(path.join(HANDLER_DIR, `${name}.ts`)));
 }

@@ -32,6 +32,8 @@ export interface ChatFunctionArgs {
   readonly logLevels: { readonly application: LogLevel; readonly system: SystemLogLevel };
   /** A fixed function name, for a function whose name others must know before it exists (the worker). */
   readonly functionName?: pulumi.Input<string>;
+  /** Reserved concurrency: both a guarantee and a ceiling of simultaneous invocations. */
+  readonly reservedConcurrency?: number;
 }
 
 export class ChatFunction extends pulumi.ComponentResource {
@@ -62,6 +64,7 @@ export class ChatFunction extends pulumi.ComponentResource {
         role: role.arn,
         timeout: args.timeoutSeconds,
         memorySize: args.memoryMb,
+        ...(args.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: args.reservedConcurrency } : {}),
         environment: { variables: args.environment },
         // With the JSON format Lambda filters application logs at applicationLogLevel (INFO when unset) and sets
         // AWS_LAMBDA_LOG_LEVEL to it, which the Powertools logger follows over its own setting; the levels are

@@ -28,6 +28,10 @@ export type StreamMode = (typeof STREAM_MODES)[number];
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+/** Cognito threat protection (UserPoolAddOns.AdvancedSecurityMode); audit and enforced need the Plus feature plan. */
+export const THREAT_PROTECTION_MODES = ["off", "audit", "enforced"] as const;
+export type ThreatProtectionMode = (typeof THREAT_PROTECTION_MODES)[number];
+
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Lambda's system log levels (LoggingConfig.SystemLogLevel accepts DEBUG, INFO, WARN). */
@@ -85,7 +89,14 @@ export interface ChatConfig {
   /** 0 keeps history forever. */
   historyRetentionDays: number;
   throttling: { burstLimit: number; rateLimit: number };
-  quotas: { messagesPerMinute: number; maxConcurrentPerConnection: number };
+  quotas: {
+    messagesPerMinute: number;
+    maxConcurrentPerConnection: number;
+    /** Answers one user may generate at once, across connections and regions. */
+    maxConcurrentPerUser: number;
+    /** Input + output tokens per user per UTC day; 0 = unlimited. */
+    dailyTokenBudget: number;
+  };
   logRetentionDays: number;
   /** The functions' application log level (Lambda filters below it; Powertools follows it). */
   logLevel: LogLevel;
@@ -98,6 +109,21 @@ export interface ChatConfig {
   apiGatewayLoggingRole: boolean;
   /** Cognito hosted UI domain prefix; derived from project, stack and account when absent. */
   authDomainPrefix?: string;
+  /** The stack's ceiling: the worker's reserved concurrency, token alarms, the monthly budget and who hears of them. */
+  ceiling: {
+    /** Reserved concurrency of each region's worker (answers generating at once in that region); 0 = none. */
+    workerReservedConcurrency: number;
+    /** Input tokens, and output tokens, per hour and region above which an alarm fires. */
+    hourlyTokenAlarm: number;
+    /** Monthly cost budget of the account in USD (AWS Budgets); 0 = no budget. */
+    monthlyBudgetUsd: number;
+    /** Where alarms and the budget's notifications are e-mailed (an SNS subscription); none when absent. */
+    alarmEmail?: string;
+  };
+  /** E-mail domains whose people may sign up by themselves; empty = invite-only (the operator creates users). */
+  selfSignUpDomains: string[];
+  /** Cognito threat protection: off (Essentials plan), audit or enforced (Plus plan). */
+  threatProtection: ThreatProtectionMode;
   domain?: CustomDomain;
 }
 
@@ -145,12 +171,20 @@ export const CONFIG_KEYS = [
   "throttleRateLimit",
   "messagesPerMinute",
   "maxConcurrentPerConnection",
+  "maxConcurrentPerUser",
+  "dailyTokenBudget",
   "logRetentionDays",
   "logLevel",
   "systemLogLevel",
   "environment",
   "apiGatewayLoggingRole",
   "authDomainPrefix",
+  "selfSignUpDomains",
+  "threatProtection",
+  "workerReservedConcurrency",
+  "hourlyTokenAlarm",
+  "monthlyBudgetUsd",
+  "alarmEmail",
   "domainName",
   "hostedZoneId",
   "certificateArn",
@@ -207,7 +241,8 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     modelIdByRegion[region] = id;
   }
 
-  const environment = oneOf(raw, "environment", ENVIRONMENTS, "dev");
+  // Production-safe unless a stack says otherwise: a stack made without the key keeps its data protected.
+  const environment = oneOf(raw, "environment", ENVIRONMENTS, "prod");
   const domainName = optionalStr(raw, "domainName");
   const hostedZoneId = optionalStr(raw, "hostedZoneId");
   const certificateArn = optionalStr(raw, "certificateArn");
@@ -226,6 +261,19 @@ export function parseConfig(raw: RawConfig): ChatConfig {
   const authDomainPrefix = optionalStr(raw, "authDomainPrefix");
   if (authDomainPrefix !== undefined && (!/^[a-z0-9](-?[a-z0-9])*$/.test(authDomainPrefix) || /aws|amazon|cognito/.test(authDomainPrefix) || authDomainPrefix.length > 63)) {
     throw new ConfigError("authDomainPrefix", "lower-case letters, digits and hyphens without aws/amazon/cognito", authDomainPrefix);
+  }
+
+  const selfSignUpDomains = stringList(raw, "selfSignUpDomains", []).map((d) => d.trim().toLowerCase());
+  for (const domain of selfSignUpDomains) {
+    // Commas separate the domains in the trigger's environment; a domain has none.
+    if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/.test(domain)) {
+      throw new ConfigError("selfSignUpDomains", "a list of e-mail domains such as example.com (empty: invite-only)", domain);
+    }
+  }
+
+  const alarmEmail = optionalStr(raw, "alarmEmail");
+  if (alarmEmail !== undefined && !/^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,}$/i.test(alarmEmail)) {
+    throw new ConfigError("alarmEmail", "an e-mail address (or empty for none)", alarmEmail);
   }
 
   const modelApi = oneOf(raw, "modelApi", MODEL_APIS, "InvokeModelWithResponseStream");
@@ -261,6 +309,8 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     quotas: {
       messagesPerMinute: int(raw, "messagesPerMinute", 20, 1, 1000),
       maxConcurrentPerConnection: int(raw, "maxConcurrentPerConnection", 2, 1, 20),
+      maxConcurrentPerUser: int(raw, "maxConcurrentPerUser", 2, 1, 100),
+      dailyTokenBudget: int(raw, "dailyTokenBudget", 0, 0, 1_000_000_000),
     },
     logRetentionDays: logRetention(raw),
     logLevel: oneOf(raw, "logLevel", LOG_LEVELS, "INFO"),
@@ -269,6 +319,17 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     protectData: environment !== "dev",
     apiGatewayLoggingRole: bool(raw, "apiGatewayLoggingRole", false),
     ...(authDomainPrefix !== undefined ? { authDomainPrefix } : {}),
+    ceiling: {
+      // Lambda keeps at least 100 of the account's concurrency unreserved (Lambda developer guide, "Configuring
+      // reserved concurrency"), and the default account quota is 1000: at most 900 per region, less where other
+      // functions reserve some or the quota is lower.
+      workerReservedConcurrency: int(raw, "workerReservedConcurrency", 50, 0, 900),
+      hourlyTokenAlarm: int(raw, "hourlyTokenAlarm", 2_000_000, 1000, 1_000_000_000),
+      monthlyBudgetUsd: int(raw, "monthlyBudgetUsd", 100, 0, 1_000_000),
+      ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+    },
+    selfSignUpDomains: [...new Set(selfSignUpDomains)],
+    threatProtection: oneOf(raw, "threatProtection", THREAT_PROTECTION_MODES, "audit"),
     ...(domainName !== undefined && hostedZoneId !== undefined
       ? { domain: { name: domainName, hostedZoneId, ...(certificateArn !== undefined ? { certificateArn } : {}) } }
       : {}),

@@ -24,6 +24,12 @@ export interface HandlerAccess {
   historyTable: readonly string[];
   /** Query on the history table's global secondary indexes. */
   historyIndexes: boolean;
+  /**
+   * The per-user budget counters (`USER#<id>` items), which every region reads and writes in the home (primary)
+   * region's replica of the history table (runtime/store/dynamo-ledger.ts). In the home region the history
+   * table statement covers them; elsewhere they are a statement of their own.
+   */
+  homeCounters: readonly string[];
   /** `execute-api:ManageConnections` HTTP methods on this stage's `@connections` API. */
   connections: readonly ("POST" | "GET" | "DELETE")[];
   /** Posts to connections on the stack's other regional APIs (a turn resumed by a client connected there). */
@@ -36,6 +42,7 @@ const none: HandlerAccess = {
   connectionsTable: [],
   historyTable: [],
   historyIndexes: false,
+  homeCounters: [],
   connections: [],
   postsToPeerRegions: false,
   invokesWorker: false,
@@ -60,6 +67,8 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
     connectionsTable: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
     historyIndexes: true,
+    // Admission: counts a message, takes a user slot, frees stale ones (UpdateItem); reads slots and tokens (GetItem).
+    homeCounters: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     // POST answers; DELETE closes a connection whose token has expired.
     connections: ["POST", "DELETE"],
     invokesWorker: true,
@@ -71,6 +80,8 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
     ...none,
     connectionsTable: ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    // The end of an answer: adds its tokens to the day's count and releases the user's slot (UpdateItem).
+    homeCounters: ["dynamodb:UpdateItem"],
     connections: ["POST"],
     postsToPeerRegions: true,
     invokesModel: true,
@@ -80,6 +91,8 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
 /** The resolved names and ARNs a handler's policy refers to (all in the function's own region). */
 export interface PolicyTargets {
   region: string;
+  /** The stack's primary region, which keeps the per-user counters for every region (`HOME_REGION`). */
+  homeRegion: string;
   account: string;
   logGroupArn: string;
   connectionsTableName: string;
@@ -114,6 +127,18 @@ export function handlerPolicy(handler: HandlerName, t: PolicyTargets): PolicyDoc
   }
   if (access.historyTable.length > 0) {
     statements.push({ Sid: "HistoryTable", Effect: "Allow", Action: [...access.historyTable], Resource: [tableArn(t.historyTableName)] });
+  }
+  if (access.homeCounters.length > 0 && t.homeRegion !== t.region) {
+    statements.push({
+      Sid: "HomeRegionCounters",
+      Effect: "Allow",
+      Action: [...access.homeCounters],
+      Resource: [`arn:${partitionOf(t.homeRegion)}:dynamodb:${t.homeRegion}:${t.account}:table/${t.historyTableName}`],
+      // Only the per-user items (`USER#<id>`): not turns, sessions or the operator's switch of the home region
+      // (IAM: "Using IAM policy conditions for fine-grained access control", dynamodb:LeadingKeys).
+      // ForAllValues holds for a request without the key too, so the Null test makes the key required.
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["USER#*"] }, Null: { "dynamodb:LeadingKeys": "false" } },
+    });
   }
   if (access.historyIndexes && t.historyIndexNames.length > 0) {
     statements.push({

@@ -13,6 +13,7 @@ import type { ChatConfig } from "./config";
 import { ChatGuardrail } from "./guardrail";
 import { assumeRolePolicy, partitionOf } from "./permissions";
 import { createAlarms } from "./alarms";
+import { AlarmTopic } from "./alarm-topic";
 import { ROUTE_SELECTION_EXPRESSION, STAGE_NAME, WebSocketRoutes } from "./websocket-routes";
 
 /** Timeout (s) and memory (MB) per handler: the worker streams for minutes, the others answer within seconds. */
@@ -38,6 +39,8 @@ export interface RegionalChatArgs {
   readonly userPoolClientId: pulumi.Input<string>;
   /** Builds each handler's code archive (bundled once per process, shared by every region). */
   readonly bundle: HandlerBundler;
+  /** Services besides CloudWatch that publish to this region's alarm topic (AWS Budgets, in the primary region). */
+  readonly alarmPublishers?: readonly string[];
   /** Every regional API of the stack (this one's is left out): the worker posts to clients that resumed a turn there. */
   readonly peerApis: pulumi.Input<{ region: string; apiId: string; stageName: string }[]>;
 }
@@ -53,6 +56,8 @@ export class RegionalChat extends pulumi.ComponentResource {
   public readonly guardrailId: pulumi.Output<string>;
   public readonly guardrailVersion: pulumi.Output<string>;
   public readonly functionNames: Record<HandlerName, pulumi.Output<string>>;
+  /** The region's alarm topic (the primary's also receives the budget's notifications). */
+  public readonly alarmTopicArn: pulumi.Output<string>;
 
   constructor(name: string, args: RegionalChatArgs, opts?: pulumi.ComponentResourceOptions) {
     super("chat:regional:RegionalChat", name, {}, opts);
@@ -90,6 +95,10 @@ export class RegionalChat extends pulumi.ComponentResource {
       [ENV.historyRetentionDays]: String(config.historyRetentionDays),
       [ENV.messagesPerMinute]: String(config.quotas.messagesPerMinute),
       [ENV.maxConcurrentPerConnection]: String(config.quotas.maxConcurrentPerConnection),
+      [ENV.maxConcurrentPerUser]: String(config.quotas.maxConcurrentPerUser),
+      [ENV.dailyTokenBudget]: String(config.quotas.dailyTokenBudget),
+      // Every region counts each user's budget in the primary region's replica (runtime/store/dynamo-ledger.ts).
+      [ENV.homeRegion]: config.primaryRegion,
       [ENV.userPoolId]: args.userPoolId,
       [ENV.userPoolClientId]: args.userPoolClientId,
       [ENV.workerFunctionName]: workerName,
@@ -106,6 +115,7 @@ export class RegionalChat extends pulumi.ComponentResource {
 
     const policyTargets = pulumi.output({
       region,
+      homeRegion: config.primaryRegion,
       account,
       connectionsTableName: args.connectionsTableName,
       historyTableName: args.historyTableName,
@@ -129,6 +139,8 @@ export class RegionalChat extends pulumi.ComponentResource {
           logRetentionDays: config.logRetentionDays,
           logLevels: { application: config.logLevel, system: config.systemLogLevel },
           ...(functionName !== undefined ? { functionName } : {}),
+          // The stack's ceiling: at most this many answers generate at once in the region.
+          ...(handler === "worker" && config.ceiling.workerReservedConcurrency > 0 ? { reservedConcurrency: config.ceiling.workerReservedConcurrency } : {}),
         },
         parent,
       );
@@ -173,11 +185,20 @@ export class RegionalChat extends pulumi.ComponentResource {
       },
       parent,
     );
+    const alarmTopic = new AlarmTopic(
+      `${name}-alarms`,
+      { ...(config.ceiling.alarmEmail !== undefined ? { email: config.ceiling.alarmEmail } : {}), publishers: args.alarmPublishers ?? [] },
+      parent,
+    );
     createAlarms(name, {
       apiId: api.id,
       stageName: routes.stageName,
       functionNames: { message: functions.message.function.name, worker: functions.worker.function.name },
+      modelId,
+      hourlyTokenAlarm: config.ceiling.hourlyTokenAlarm,
+      topicArn: alarmTopic.topicArn,
     }, this);
+    this.alarmTopicArn = alarmTopic.topicArn;
 
     this.region = region;
     this.apiId = api.id;

@@ -20,6 +20,7 @@ import { ChatTables } from "./tables";
 import { ChatEdge, websocketPath } from "./web-edge";
 import { STAGE_NAME } from "./websocket-routes";
 import { WebContent } from "./web-content";
+import { contentSecurityPolicy, originOf } from "../runtime/web-security-headers";
 
 export interface StackOptions {
   /** Builds a handler's code archive; esbuild over runtime/handlers by default. */
@@ -79,6 +80,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     onPrimary,
   );
 
+  const bundle = options.bundle ?? bundleHandler;
   const [webUrl, resolveWebUrl] = pulumi.deferredOutput<string>();
   const auth = new ChatAuth(
     "chat-auth",
@@ -86,12 +88,15 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
       callbackUrls: [webUrl.apply((url) => `${url}/`)],
       logoutUrls: [webUrl.apply((url) => `${url}/`)],
       deletionProtection: config.protectData,
+      selfSignUpDomains: config.selfSignUpDomains,
+      preSignUpCode: () => bundle("pre-sign-up"),
+      logRetentionDays: config.logRetentionDays,
+      threatProtection: config.threatProtection,
       ...(config.authDomainPrefix !== undefined ? { domainPrefix: config.authDomainPrefix } : {}),
     },
     onPrimary,
   );
 
-  const bundle = options.bundle ?? bundleHandler;
   // Known once every region's API exists: each worker may post to clients connected to the others (resume).
   const [regionalApis, resolveRegionalApis] = pulumi.deferredOutput<{ region: string; apiId: string; stageName: string }[]>();
   const slices = config.regions.map(
@@ -107,10 +112,13 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
           userPoolClientId: auth.clientId,
           bundle,
           peerApis: regionalApis,
+          ...(region === config.primaryRegion && config.ceiling.monthlyBudgetUsd > 0 ? { alarmPublishers: ["budgets.amazonaws.com"] } : {}),
         },
         { providers: { aws: providerOf(providers, region) } },
       ),
   );
+
+  if (config.ceiling.monthlyBudgetUsd > 0) monthlyBudget(config, slices[0]!.alarmTopicArn, primary);
 
   // The API and its stage name only (the stage itself depends on the functions, whose policies need this list).
   resolveRegionalApis(pulumi.all(slices.map((slice) => pulumi.all([slice.region, slice.apiId]).apply(([region, apiId]) => ({ region, apiId, stageName: STAGE_NAME })))));
@@ -121,6 +129,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
   const edge = new ChatEdge(
     "chat-edge",
     {
+      contentSecurityPolicy: pagePolicy(config, auth),
       origins: config.regions.map((region, i) => ({ region, apiDomain: slices[i]!.apiDomain })),
       ...(config.domain && certificate
         ? { customDomain: pulumi.output({ name: config.domain.name, certificateArn: certificate.certificateArn }) }
@@ -194,6 +203,43 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     webBucketName: edge.bucketName,
     distributionId: edge.distributionId,
   };
+}
+
+/**
+ * The account's monthly cost budget (AWS Budgets is global and account-wide: one per stack, created through the
+ * primary provider), notifying the primary region's alarm topic at 80 % of actual and 100 % of forecast spend.
+ */
+function monthlyBudget(config: ChatConfig, topicArn: pulumi.Output<string>, primary: aws.Provider): aws.budgets.Budget {
+  const notify = (notificationType: string, threshold: number) => ({
+    comparisonOperator: "GREATER_THAN",
+    notificationType,
+    threshold,
+    thresholdType: "PERCENTAGE",
+    subscriberSnsTopicArns: [topicArn],
+  });
+  return new aws.budgets.Budget(
+    "chat-budget",
+    {
+      budgetType: "COST",
+      limitAmount: String(config.ceiling.monthlyBudgetUsd),
+      limitUnit: "USD",
+      timeUnit: "MONTHLY",
+      notifications: [notify("ACTUAL", 80), notify("FORECASTED", 100)],
+    },
+    { provider: primary },
+  );
+}
+
+/**
+ * The page's CSP for this stack: connect-src its own host (`'self'`: config.json and, by CSP Level 3, `wss://` to
+ * the same host), Cognito's OIDC endpoints and hosted domain, and with a custom domain its WebSocket hosts named
+ * outright. The cloudfront.net name cannot be named: the policy is part of the distribution that gets the name.
+ */
+function pagePolicy(config: ChatConfig, auth: ChatAuth): pulumi.Output<string> {
+  const own = config.domain ? [`wss://${config.domain.name}`, `wss://${latencyHost(config.domain.name)}`] : [];
+  return pulumi
+    .all([auth.authority, auth.hostedDomainUrl])
+    .apply(([authority, hosted]) => contentSecurityPolicy({ connect: [...own, originOf(authority), originOf(hosted)] }));
 }
 
 function modelIdOf(config: ChatConfig, region: string): string {

@@ -24,7 +24,6 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".webp": "image/webp",
   ".woff2": "font/woff2",
   ".txt": "text/plain; charset=utf-8",
-  ".map": "application/json",
   ".webmanifest": "application/manifest+json",
 };
 
@@ -52,6 +51,11 @@ export function listFiles(dir: string): string[] {
   return files.sort();
 }
 
+/** Source maps stay on the build machine: the deployed site serves no source. */
+export function isSourceMap(key: string): boolean {
+  return key.endsWith(".map");
+}
+
 export interface WebContentArgs {
   /** The private web bucket. */
   readonly bucketName: pulumi.Input<string>;
@@ -68,7 +72,7 @@ export class WebContent extends pulumi.ComponentResource {
   constructor(name: string, args: WebContentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("chat:web:WebContent", name, {}, opts);
     const dir = args.distDir ?? WEB_DIST;
-    this.files = listFiles(dir).filter((key) => key !== "config.json");
+    this.files = listFiles(dir).filter((key) => key !== "config.json" && !isSourceMap(key));
     if (this.files.length === 0) {
       pulumi.log.warn(`${path.relative(process.cwd(), dir) || dir} has no files: run \`npm run build:web\` before \`pulumi up\` to publish the web client`, this);
     }

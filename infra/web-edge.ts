@@ -13,7 +13,6 @@ export const MANAGED_POLICY = {
   cachingDisabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
   /** Forwards every viewer header (the Sec-WebSocket-* handshake headers too) and the query string, but not Host. */
   allViewerExceptHostHeader: "b689b0a8-53d0-40ab-baf2-68738e2966ac",
-  securityHeaders: "67f7725c-6f97-4210-82d7-5512b31e9d03",
 } as const;
 
 /** The viewer path of a region's WebSocket endpoint. */
@@ -37,6 +36,8 @@ export interface ChatEdgeArgs {
   readonly origins: readonly RegionalOrigin[];
   /** Custom viewer domain and its us-east-1 ACM certificate; without them the cloudfront.net name and certificate serve. */
   readonly customDomain?: pulumi.Input<{ name: string; certificateArn: string }>;
+  /** The page's Content-Security-Policy (runtime/web-security-headers.ts), set on every response of the web client. */
+  readonly contentSecurityPolicy: pulumi.Input<string>;
 }
 
 export class ChatEdge extends pulumi.ComponentResource {
@@ -77,6 +78,23 @@ export class ChatEdge extends pulumi.ComponentResource {
     const spaRewrite = edgeFunction("spa-rewrite", "spa-rewrite.js", "Serve /index.html for client-side routes");
     const wsRewrite = edgeFunction("ws-rewrite", "ws-path-rewrite.js", "Rewrite /ws/<region> to the API stage path");
 
+    // The page's security headers, the same as the local web server's (runtime/web-security-headers.ts); they
+    // override whatever an origin sends (CloudFront developer guide, "Understand response headers policies").
+    const headers = new aws.cloudfront.ResponseHeadersPolicy(
+      `${name}-headers`,
+      {
+        comment: "Streaming chat: strict CSP and security headers",
+        securityHeadersConfig: {
+          contentSecurityPolicy: { contentSecurityPolicy: args.contentSecurityPolicy, override: true },
+          strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, override: true },
+          contentTypeOptions: { override: true },
+          frameOptions: { frameOption: "DENY", override: true },
+          referrerPolicy: { referrerPolicy: "no-referrer", override: true },
+        },
+      },
+      parent,
+    );
+
     const webOrigin = "web";
     const custom = args.customDomain ? pulumi.output(args.customDomain) : undefined;
     const distribution = new aws.cloudfront.Distribution(
@@ -109,7 +127,7 @@ export class ChatEdge extends pulumi.ComponentResource {
           cachedMethods: ["GET", "HEAD"],
           compress: true,
           cachePolicyId: MANAGED_POLICY.cachingOptimized,
-          responseHeadersPolicyId: MANAGED_POLICY.securityHeaders,
+          responseHeadersPolicyId: headers.id,
           functionAssociations: [{ eventType: "viewer-request", functionArn: spaRewrite.arn }],
         },
         // WebSocket behaviors: never cached, the handshake headers forwarded (Sec-WebSocket-Protocol carries the

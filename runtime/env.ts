@@ -62,6 +62,8 @@ export const ENV = {
    * names the model (ids and system inference profiles do); needed for application inference profile ARNs.
    */
   modelFamily: "MODEL_FAMILY",
+  /** The pre-sign-up trigger: e-mail domains allowed to sign up by themselves, comma-separated (example.com,example.org). */
+  signUpEmailDomains: "SIGN_UP_EMAIL_DOMAINS",
   /** Optional: the worker closes a turn cleanly when less than this many ms of its Lambda time remain (10000). */
   deadlineMarginMs: "DEADLINE_MARGIN_MS",
 } as const;
@@ -71,3 +73,11 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 /** The runtime's Lambda entry points, bundled by the program from `runtime/handlers/<name>.ts`, export `handler`. */
 export const HANDLERS = ["authorizer", "connect", "disconnect", "message", "worker"] as const;
 export type HandlerName = (typeof HANDLERS)[number];
+
+/** Cognito triggers, bundled like the handlers from `runtime/handlers/<name>.ts` (the user pool invokes them). */
+export const AUTH_TRIGGERS = ["pre-sign-up"] as const;
+export type AuthTriggerName = (typeof AUTH_TRIGGERS)[number];
+
+/** Every Lambda entry point the program bundles. */
+export const ENTRY_POINTS = [...HANDLERS, ...AUTH_TRIGGERS] as const;
+export type EntryPointName = (typeof ENTRY_POINTS)[number];

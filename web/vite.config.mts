@@ -15,6 +15,8 @@ export default defineConfig({
     outDir: fileURLToPath(new URL("../dist/web", import.meta.url)),
     emptyOutDir: true,
     target: "es2022",
-    sourcemap: true,
+    // Maps for local debugging only, not referenced from the bundles; the program never uploads them
+    // (infra/web-content.ts), so the deployed site serves no source.
+    sourcemap: "hidden",
   },
 });

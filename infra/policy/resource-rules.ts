@@ -358,6 +358,40 @@ const guardrailFilters: ResourceRule = {
   },
 };
 
+const snsEncrypted: ResourceRule = {
+  name: "sns-topic-encrypted",
+  description:
+    "SNS topics are encrypted at rest with a KMS key (kmsMasterKeyId); alarms say what is failing and what it costs.",
+  types: [T.snsTopic],
+  check({ props }) {
+    return text(props.kmsMasterKeyId) ? [] : ["kmsMasterKeyId is not set: the topic is not encrypted at rest"];
+  },
+};
+
+/** Directives a page's CSP must contain, exactly (runtime/web-security-headers.ts). */
+const REQUIRED_CSP = ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"];
+
+const responseHeadersCsp: ResourceRule = {
+  name: "cloudfront-strict-csp",
+  description:
+    "A CloudFront response-headers policy sets (and overrides) a Content-Security-Policy with default-src 'none', " +
+    "frame-ancestors 'none', base-uri 'none' and object-src 'none', without 'unsafe-inline' or 'unsafe-eval', " +
+    "and sends nosniff.",
+  types: [T.responseHeadersPolicy],
+  check({ props }) {
+    const headers = record(props.securityHeadersConfig);
+    const csp = record(headers.contentSecurityPolicy);
+    const policy = text(csp.contentSecurityPolicy);
+    if (policy === undefined) return ["securityHeadersConfig.contentSecurityPolicy is not set"];
+    const directives = policy.split(";").map((d) => d.trim().replace(/\s+/g, " "));
+    const messages = REQUIRED_CSP.filter((d) => !directives.includes(d)).map((d) => `the Content-Security-Policy lacks ${d}`);
+    for (const unsafe of ["'unsafe-inline'", "'unsafe-eval'"]) if (policy.includes(unsafe)) messages.push(`the Content-Security-Policy allows ${unsafe}`);
+    if (csp.override !== true) messages.push("contentSecurityPolicy.override is not true (an origin's header would win)");
+    if (record(headers.contentTypeOptions).override !== true) messages.push("contentTypeOptions (nosniff) is not set");
+    return messages;
+  },
+};
+
 export const resourceRules: readonly ResourceRule[] = [
   iamLeastPrivilege,
   lambdaRuntime,
@@ -373,4 +407,6 @@ export const resourceRules: readonly ResourceRule[] = [
   lambdaPermissionSource,
   cognitoClient,
   guardrailFilters,
+  snsEncrypted,
+  responseHeadersCsp,
 ];

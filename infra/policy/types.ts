@@ -5,6 +5,8 @@ export const T = {
   authorizer: "aws:apigatewayv2/authorizer:Authorizer",
   stage: "aws:apigatewayv2/stage:Stage",
   distribution: "aws:cloudfront/distribution:Distribution",
+  responseHeadersPolicy: "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+  snsTopic: "aws:sns/topic:Topic",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   table: "aws:dynamodb/table:Table",
   tableReplica: "aws:dynamodb/tableReplica:TableReplica",

@@ -7,6 +7,7 @@ import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import type { WebConfig } from "../protocol";
+import { contentSecurityPolicy, originOf, SECURITY_HEADERS } from "../web-security-headers";
 import { close, listen, sendJson } from "./emulators/http";
 import type { IdentityIssuer, TokenUse } from "./emulators/identity";
 import { edgePath, WebSocketEdge, type EdgeOrigin } from "./emulators/ws-edge";
@@ -117,8 +118,16 @@ export class LocalWebServer {
     res.writeHead(200, {
       "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
       "cache-control": file.endsWith("index.html") ? "no-cache" : "public, max-age=3600",
+      ...this.securityHeaders(),
     });
     createReadStream(file).pipe(res);
+  }
+
+  /** The deployed page's headers (CloudFront's response-headers policy), but HSTS, which plain http ignores. */
+  private securityHeaders(): Record<string, string> {
+    const { "strict-transport-security": _plainHttpIgnoresIt, ...headers } = SECURITY_HEADERS;
+    const regions = this.options.config().regions.map((r) => originOf(r.url));
+    return { "content-security-policy": contentSecurityPolicy({ connect: regions }), ...headers };
   }
 }
 

@@ -76,7 +76,11 @@ describe("infra config: validation", () => {
     expect(config.primaryRegion).to.equal("eu-west-1");
     expect(config.regions).to.deep.equal(["eu-west-1", "eu-central-1"]);
     expect(config.modelApi).to.equal("InvokeModelWithResponseStream");
-    expect(config.protectData).to.equal(false);
+    // Production-safe by default: protection stays on unless a stack says dev.
+    expect(config.environment).to.equal("prod");
+    expect(config.protectData).to.equal(true);
+    expect(parseConfig({ environment: "dev" }).protectData).to.equal(false);
+    expect(parseConfig({ environment: "staging" }).protectData).to.equal(true);
     expect(config.guardrail.filters.find((f) => f.category === "PROMPT_ATTACK")).to.deep.equal({
       category: "PROMPT_ATTACK",
       inputStrength: "HIGH",
@@ -178,11 +182,21 @@ describe("infra config: validation", () => {
     ["throttleRateLimit", { throttleRateLimit: 1e9 }, /chat:throttleRateLimit/],
     ["messagesPerMinute", { messagesPerMinute: 0 }, /chat:messagesPerMinute/],
     ["maxConcurrentPerConnection", { maxConcurrentPerConnection: 50 }, /chat:maxConcurrentPerConnection .*1 to 20/],
+    ["maxConcurrentPerUser", { maxConcurrentPerUser: 0 }, /chat:maxConcurrentPerUser .*integer from 1 to 100/],
+    ["dailyTokenBudget: negative", { dailyTokenBudget: -5 }, /chat:dailyTokenBudget .*integer from 0 to 1000000000/],
+    ["dailyTokenBudget: not a number", { dailyTokenBudget: "lots" }, /chat:dailyTokenBudget .*integer/],
     ["logRetentionDays", { logRetentionDays: 10 }, /chat:logRetentionDays .*one of 1, 3, 5, 7, 14, 30/],
     ["logLevel", { logLevel: "TRACE" }, /chat:logLevel .*DEBUG \| INFO \| WARN \| ERROR/],
     ["systemLogLevel", { systemLogLevel: "ERROR" }, /chat:systemLogLevel .*DEBUG \| INFO \| WARN/],
     ["environment", { environment: "production" }, /chat:environment .*dev \| staging \| prod/],
     ["apiGatewayLoggingRole", { apiGatewayLoggingRole: "yes" }, /chat:apiGatewayLoggingRole .*true or false/],
+    ["selfSignUpDomains: not a domain", { selfSignUpDomains: ["example.com,evil.net"] }, /chat:selfSignUpDomains .*e-mail domains such as example.com/],
+    ["selfSignUpDomains: an address", { selfSignUpDomains: ["ana@example.com"] }, /chat:selfSignUpDomains/],
+    ["threatProtection", { threatProtection: "full" }, /chat:threatProtection .*off \| audit \| enforced/],
+    ["workerReservedConcurrency", { workerReservedConcurrency: 1000 }, /chat:workerReservedConcurrency .*integer from 0 to 900/],
+    ["hourlyTokenAlarm", { hourlyTokenAlarm: 0 }, /chat:hourlyTokenAlarm .*integer from 1000/],
+    ["monthlyBudgetUsd", { monthlyBudgetUsd: -1 }, /chat:monthlyBudgetUsd .*integer from 0/],
+    ["alarmEmail", { alarmEmail: "ops at example.com" }, /chat:alarmEmail .*e-mail address/],
     ["authDomainPrefix", { authDomainPrefix: "my-aws-chat" }, /chat:authDomainPrefix .*without aws\/amazon\/cognito/],
     ["domainName", { domainName: "Chat.Example", hostedZoneId: "Z123" }, /chat:domainName .*DNS name/],
     ["hostedZoneId missing", { domainName: "chat.example.com" }, /chat:hostedZoneId .*required/],

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { allHandlersPresent } from "../../infra/bundle";
 import type { StackOptions } from "../../infra/stack";
 
-export const ONE_REGION = { regions: ["eu-west-1"], modelId: "anthropic.claude-3-haiku-20240307-v1:0" };
+export const ONE_REGION = { regions: ["eu-west-1"], modelId: "anthropic.claude-3-haiku-20240307-v1:0", environment: "dev" };
 export const THREE_REGIONS = {
   regions: ["us-east-1", "us-west-2", "us-east-2"],
   modelId: "us.anthropic.claude-3-5-haiku-20241022-v1:0",

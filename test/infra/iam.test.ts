@@ -110,7 +110,7 @@ function topologyOf(resources: RecordedResource[], regions: string[]): Topology 
   };
 }
 
-async function decide(fn: RenderedFunction, action: string, resource: string, context: Record<string, string> = {}): Promise<Decision> {
+async function decide(fn: RenderedFunction, action: string, resource: string, context: Record<string, string | string[]> = {}): Promise<Decision> {
   const response = await runSimulation(
     {
       identityPolicies: [{ name: "inline", policy: fn.policy }],
@@ -129,7 +129,7 @@ async function decide(fn: RenderedFunction, action: string, resource: string, co
 interface Probe {
   action: string;
   resource: string;
-  context?: Record<string, string>;
+  context?: Record<string, string | string[]>;
   why: string;
 }
 
@@ -243,6 +243,33 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
   );
   if (fn.handler !== "message") {
     denied.push({ action: "execute-api:ManageConnections", resource: post(apiId, stage, "DELETE"), why: "only the message handler closes connections" });
+  }
+  // The per-user budget counters live in the primary region's replica (HOME_REGION), read and written from every
+  // region, and only the `USER#<id>` items there (dynamodb:LeadingKeys).
+  const home = t.regions[0]!;
+  if (region !== home) {
+    const homeHistory = table(home, t.historyTable);
+    const user = { "dynamodb:LeadingKeys": ["USER#3f1c"] };
+    allowIf(fn.handler === "message", [
+      { action: "dynamodb:GetItem", resource: homeHistory, context: user, why: "reads a user's slots and tokens in the home region" },
+    ]);
+    allowIf(fn.handler === "message" || fn.handler === "worker", [
+      { action: "dynamodb:UpdateItem", resource: homeHistory, context: user, why: "counts a user's budget in the home region" },
+    ]);
+    denied.push(
+      { action: "dynamodb:UpdateItem", resource: homeHistory, context: { "dynamodb:LeadingKeys": ["OPERATOR"] }, why: "the home region's kill switch" },
+      { action: "dynamodb:UpdateItem", resource: homeHistory, context: { "dynamodb:LeadingKeys": ["SESSION#1"] }, why: "the home region's turns and sessions" },
+      { action: "dynamodb:UpdateItem", resource: homeHistory, why: "a request that names no partition key" },
+      { action: "dynamodb:PutItem", resource: homeHistory, context: user, why: "counters are updated, never replaced" },
+      { action: "dynamodb:DeleteItem", resource: homeHistory, context: user, why: "counters expire by TTL" },
+      { action: "dynamodb:Query", resource: homeHistory, context: user, why: "counters are read by key" },
+      { action: "dynamodb:UpdateItem", resource: table(home, "another-table"), context: user, why: "another table in the home region" },
+      { action: "dynamodb:UpdateItem", resource: table(home, t.connectionsTable), context: user, why: "the home region's connections" },
+    );
+    if (fn.handler === "worker") denied.push({ action: "dynamodb:GetItem", resource: homeHistory, context: user, why: "the worker only adds to the counters" });
+    if (fn.handler !== "message" && fn.handler !== "worker") {
+      denied.push({ action: "dynamodb:GetItem", resource: homeHistory, context: user, why: "only message and worker touch the budget" });
+    }
   }
   const otherWorker = t.functions.find((f) => f.region !== region && f.handler === "worker");
   if (otherWorker) denied.push({ action: "lambda:InvokeFunction", resource: otherWorker.functionArn, why: "another region's worker" });

@@ -238,6 +238,40 @@ const BAD_VARIANTS: BadVariant[] = [
     expected: /explicitAuthFlows allows ALLOW_USER_PASSWORD_AUTH/,
   },
   {
+    rule: "sns-topic-encrypted",
+    what: "an alarm topic without its KMS key",
+    type: T.snsTopic,
+    spoil: (p) => delete p.kmsMasterKeyId,
+    expected: /kmsMasterKeyId is not set/,
+  },
+  {
+    rule: "cloudfront-strict-csp",
+    what: "inline styles allowed",
+    type: T.responseHeadersPolicy,
+    spoil: (p) => {
+      const csp = (p.securityHeadersConfig as { contentSecurityPolicy: { contentSecurityPolicy: string } }).contentSecurityPolicy;
+      csp.contentSecurityPolicy = csp.contentSecurityPolicy.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
+    },
+    expected: /allows 'unsafe-inline'/,
+  },
+  {
+    rule: "cloudfront-strict-csp",
+    what: "framing allowed",
+    type: T.responseHeadersPolicy,
+    spoil: (p) => {
+      const csp = (p.securityHeadersConfig as { contentSecurityPolicy: { contentSecurityPolicy: string } }).contentSecurityPolicy;
+      csp.contentSecurityPolicy = csp.contentSecurityPolicy.replace("frame-ancestors 'none'", "frame-ancestors *");
+    },
+    expected: /lacks frame-ancestors 'none'/,
+  },
+  {
+    rule: "cloudfront-strict-csp",
+    what: "no CSP at all",
+    type: T.responseHeadersPolicy,
+    spoil: (p) => delete (p.securityHeadersConfig as Props).contentSecurityPolicy,
+    expected: /contentSecurityPolicy is not set/,
+  },
+  {
     rule: "service-trust-scoped",
     what: "a role API Gateway may assume for any account",
     type: T.role,

@@ -5,6 +5,7 @@ import { expect } from "chai";
 import type { WebConfig } from "../../runtime/protocol";
 import { tables } from "../../runtime/store/schema";
 import { MANAGED_POLICY } from "../../infra/web-edge";
+import { SECURITY_HEADERS } from "../../runtime/web-security-headers";
 import { bundleOptions, ONE_REGION, THREE_REGIONS } from "./fixtures";
 import { buildStack } from "./harness";
 import { Stack, TYPES } from "./query";
@@ -19,7 +20,7 @@ for (const [label, config] of [
     let outputs: Record<string, unknown>;
     const regions: readonly string[] = config.regions;
     const primary = regions[0]!;
-    const protect = "environment" in config && config.environment === "prod";
+    const protect = config.environment !== "dev";
 
     before(async () => {
       const built = await buildStack(config, bundleOptions());
@@ -78,6 +79,18 @@ for (const [label, config] of [
       expect(domain.inputs.domain).to.match(/^[a-z0-9-]+$/).and.not.match(/aws|amazon|cognito/);
     });
 
+    it("is invite-only by default, with short-lived tokens and threat protection in audit mode on the Plus plan", () => {
+      const pool = stack.ofType(TYPES.userPool)[0]!;
+      expect(pool.inputs.adminCreateUserConfig).to.deep.include({ allowAdminCreateUserOnly: true });
+      expect(pool.inputs.lambdaConfig ?? {}).to.not.have.property("preSignUp");
+      expect(stack.resources.filter((r) => r.type === TYPES.function && /pre-sign-up/.test(r.name))).to.deep.equal([]);
+      expect(pool.inputs.userPoolTier).to.equal("PLUS");
+      expect(pool.inputs.userPoolAddOns).to.deep.equal({ advancedSecurityMode: "AUDIT" });
+      const client = stack.ofType(TYPES.userPoolClient)[0]!;
+      expect(client.inputs).to.deep.include({ accessTokenValidity: 60, idTokenValidity: 60, refreshTokenValidity: 30 });
+      expect(client.inputs.tokenValidityUnits).to.deep.equal({ accessToken: "minutes", idToken: "minutes", refreshToken: "days" });
+    });
+
     it("keeps the web bucket private: public access blocked, owner-enforced, encrypted, readable only by this distribution", () => {
       const bucket = stack.ofType(TYPES.bucket);
       expect(bucket).to.have.length(1);
@@ -122,6 +135,37 @@ for (const [label, config] of [
       // Distribution-wide error pages would also rewrite the WebSocket behaviors' 403s into the page.
       expect(d.customErrorResponses ?? []).to.deep.equal([]);
       expect(d.viewerCertificate).to.deep.equal({ cloudfrontDefaultCertificate: true });
+    });
+
+    it("sets the page's strict CSP and security headers through its own response-headers policy", () => {
+      const policy = stack.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "chat-edge-headers");
+      expect(stack.ofType(TYPES.distribution)[0]!.inputs.defaultCacheBehavior.responseHeadersPolicyId).to.equal(policy.id);
+      const headers = policy.inputs.securityHeadersConfig;
+      const csp = String(headers.contentSecurityPolicy.contentSecurityPolicy);
+      expect(headers.contentSecurityPolicy.override).to.equal(true);
+      const directives = Object.fromEntries(csp.split("; ").map((d) => [d.split(" ")[0], d.split(" ").slice(1).join(" ")]));
+      expect(directives).to.include({
+        "default-src": "'none'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "frame-ancestors": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
+      });
+      expect(csp).to.not.contain("unsafe");
+      // connect-src: its own host, and Cognito's OIDC endpoints and hosted domain in the primary region, nothing else.
+      const pool = stack.ofType(TYPES.userPoolDomain)[0]!;
+      expect(directives["connect-src"]!.split(" ")).to.have.members([
+        "'self'",
+        `https://cognito-idp.${primary}.amazonaws.com`,
+        `https://${String(pool.inputs.domain)}.auth.${primary}.amazoncognito.com`,
+      ]);
+      expect(headers.strictTransportSecurity).to.include({ accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, override: true });
+      expect(SECURITY_HEADERS["strict-transport-security"]).to.equal("max-age=63072000; includeSubDomains");
+      expect(headers.frameOptions).to.include({ frameOption: SECURITY_HEADERS["x-frame-options"], override: true });
+      expect(headers.referrerPolicy).to.include({ referrerPolicy: SECURITY_HEADERS["referrer-policy"], override: true });
+      expect(headers.contentTypeOptions).to.include({ override: true });
     });
 
     it("carries each region's WebSocket under /ws/<region>: uncached, handshake headers and query string forwarded, HTTPS to the origin", () => {
@@ -192,14 +236,43 @@ for (const [label, config] of [
   });
 }
 
+describe("infra stack, sign-up under the operator's control", function () {
+  this.timeout(120_000);
+
+  it("with chat:selfSignUpDomains, lets only those domains sign up through a pre-sign-up trigger only this pool may invoke", async () => {
+    const stack = new Stack((await buildStack({ ...ONE_REGION, selfSignUpDomains: ["Example.com", "example.org"], threatProtection: "enforced" }, bundleOptions())).resources);
+    const pool = stack.ofType(TYPES.userPool)[0]!;
+    expect(pool.inputs.adminCreateUserConfig).to.deep.include({ allowAdminCreateUserOnly: false });
+    const trigger = stack.one(TYPES.function, "chat-auth-pre-sign-up-fn");
+    expect(pool.inputs.lambdaConfig).to.deep.equal({ preSignUp: trigger.state.arn });
+    expect(trigger.inputs.environment.variables).to.deep.equal({ SIGN_UP_EMAIL_DOMAINS: "example.com,example.org" });
+    expect(trigger.inputs).to.include({ runtime: "nodejs22.x", handler: "index.handler", timeout: 5 });
+    expect(stack.regionOf(trigger)).to.equal(ONE_REGION.regions[0]);
+    const invoke = stack.one(TYPES.permission, "chat-auth-pre-sign-up-invoke");
+    expect(invoke.inputs).to.deep.include({ action: "lambda:InvokeFunction", principal: "cognito-idp.amazonaws.com", sourceArn: pool.state.arn });
+    const policy = JSON.parse(String(stack.one(TYPES.rolePolicy, "chat-auth-pre-sign-up-policy").inputs.policy)) as { Statement: { Action: string[] }[] };
+    expect(policy.Statement.flatMap((s) => s.Action)).to.have.members(["logs:CreateLogStream", "logs:PutLogEvents"]);
+    expect(pool.inputs.userPoolAddOns).to.deep.equal({ advancedSecurityMode: "ENFORCED" });
+    expect(pool.inputs.userPoolTier).to.equal("PLUS");
+  });
+
+  it("with chat:threatProtection off, stays on the Essentials plan", async () => {
+    const stack = new Stack((await buildStack({ ...ONE_REGION, threatProtection: "off" }, bundleOptions())).resources);
+    const pool = stack.ofType(TYPES.userPool)[0]!;
+    expect(pool.inputs.userPoolTier).to.equal("ESSENTIALS");
+    expect(pool.inputs.userPoolAddOns).to.deep.equal({ advancedSecurityMode: "OFF" });
+  });
+});
+
 describe("infra stack, web client files", function () {
   this.timeout(120_000);
 
-  it("uploads the built client with content types and cache headers", async () => {
+  it("uploads the built client with content types and cache headers, and never its source maps", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "web-dist-"));
     fs.mkdirSync(path.join(dir, "assets"));
     fs.writeFileSync(path.join(dir, "index.html"), "<!doctype html><title>chat</title>");
     fs.writeFileSync(path.join(dir, "assets", "app-1a2b3c.js"), "console.log(1)");
+    fs.writeFileSync(path.join(dir, "assets", "app-1a2b3c.js.map"), '{"version":3,"sources":["main.ts"]}');
     fs.writeFileSync(path.join(dir, "config.json"), '{"stale":true}');
     try {
       const stack = new Stack((await buildStack(ONE_REGION, { ...bundleOptions(), webDistDir: dir })).resources);

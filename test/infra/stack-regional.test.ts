@@ -12,7 +12,7 @@ interface Statement {
   Effect: string;
   Action: string[];
   Resource: string[];
-  Condition?: Record<string, Record<string, string>>;
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 const ROUTE_KEYS = ["$connect", "$disconnect", "$default", ...CLIENT_ACTIONS];
@@ -156,6 +156,10 @@ for (const [label, config] of [
           expect(env.WORKER_FUNCTION_NAME).to.equal(stack.fn(region, "worker").inputs.name);
           expect(env.CONNECTIONS_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-connections").state.name);
           expect(env.HISTORY_TABLE).to.equal(stack.one(TYPES.table, "chat-tables-history").state.name);
+          // Budgets: the defaults, counted in the primary region from every region.
+          expect(env.MAX_CONCURRENT_PER_USER).to.equal("2");
+          expect(env.DAILY_TOKEN_BUDGET).to.equal("0");
+          expect(env.HOME_REGION).to.equal(regions[0]);
           expect(env.USER_POOL_ID).to.equal(stack.ofType(TYPES.userPool)[0]!.id);
           expect(env.USER_POOL_CLIENT_ID).to.equal(stack.ofType(TYPES.userPoolClient)[0]!.id);
         }
@@ -234,6 +238,26 @@ for (const [label, config] of [
       }
     });
 
+    it("lets message and worker outside the primary region update only the per-user items of the primary's history table", () => {
+      const history = String(stack.one(TYPES.table, "chat-tables-history").state.name);
+      for (const region of regions) {
+        for (const handler of HANDLERS) {
+          const statements = JSON.parse(stack.one(TYPES.rolePolicy, `chat-${region}-${handler}-policy`).inputs.policy as string).Statement as Statement[];
+          const home = statements.find((s) => s.Sid === "HomeRegionCounters");
+          if (region === regions[0] || handler === "authorizer" || handler === "connect" || handler === "disconnect") {
+            expect(home, `${region} ${handler}`).to.equal(undefined);
+            continue;
+          }
+          expect(home!.Resource).to.deep.equal([`arn:aws:dynamodb:${regions[0]}:${MOCK_ACCOUNT}:table/${history}`]);
+          expect(home!.Action).to.have.members(handler === "message" ? ["dynamodb:GetItem", "dynamodb:UpdateItem"] : ["dynamodb:UpdateItem"]);
+          expect(home!.Condition).to.deep.equal({
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["USER#*"] },
+            Null: { "dynamodb:LeadingKeys": "false" },
+          });
+        }
+      }
+    });
+
     it("lets only the message handler invoke the worker, and only it query the history index", () => {
       for (const region of regions) {
         for (const handler of HANDLERS) {
@@ -290,8 +314,71 @@ for (const [label, config] of [
         expect(metrics).to.include.members(["AWS/Lambda/Errors", "AWS/Lambda/Throttles", "AWS/ApiGateway/IntegrationError", "AWS/ApiGateway/ExecutionError"]);
       }
     });
+
+    it("caps the stack: a reserved worker concurrency, hourly Bedrock token alarms, every alarm on an encrypted topic", () => {
+      for (const region of regions) {
+        expect(stack.fn(region, "worker").inputs.reservedConcurrentExecutions).to.equal(50);
+        for (const handler of ["authorizer", "connect", "disconnect", "message"]) {
+          expect(stack.fn(region, handler).inputs, handler).to.not.have.property("reservedConcurrentExecutions");
+        }
+        const topics = stack.inRegion("aws:sns/topic:Topic", region);
+        expect(topics).to.have.length(1);
+        const key = stack.inRegion("aws:kms/key:Key", region)[0]!;
+        expect(topics[0]!.inputs.kmsMasterKeyId).to.equal(key.state.arn);
+        expect(key.inputs.enableKeyRotation).to.equal(true);
+        const keyPolicy = JSON.parse(String(key.inputs.policy)) as { Statement: { Sid: string; Principal: { Service?: string[] }; Action: string[] }[] };
+        const services = keyPolicy.Statement.find((st) => st.Sid === "AlarmServicesEncrypt")!;
+        expect(services.Principal.Service).to.include("cloudwatch.amazonaws.com");
+        expect(services.Action).to.have.members(["kms:GenerateDataKey*", "kms:Decrypt"]);
+        const alarms = stack.inRegion(TYPES.alarm, region);
+        for (const alarm of alarms) expect(alarm.inputs.alarmActions, alarm.name).to.deep.equal([topics[0]!.state.arn]);
+        for (const metric of ["InputTokenCount", "OutputTokenCount"]) {
+          const tokens = alarms.filter((a) => a.inputs.namespace === "AWS/Bedrock" && a.inputs.metricName === metric);
+          expect(tokens, metric).to.have.length(1);
+          expect(tokens[0]!.inputs).to.deep.include({ statistic: "Sum", period: 3600, threshold: 2_000_000, dimensions: { ModelId: config.modelId } });
+        }
+        // No e-mail address configured: no subscription.
+        expect(stack.inRegion("aws:sns/topicSubscription:TopicSubscription", region)).to.deep.equal([]);
+      }
+    });
+
+    it("keeps one monthly cost budget for the account, created once through the primary provider, notifying the primary topic", () => {
+      const budgets = stack.ofType("aws:budgets/budget:Budget");
+      expect(budgets).to.have.length(1);
+      expect(stack.regionOf(budgets[0]!)).to.equal(regions[0]);
+      expect(budgets[0]!.inputs).to.deep.include({ budgetType: "COST", limitAmount: "100", limitUnit: "USD", timeUnit: "MONTHLY" });
+      const topic = stack.inRegion("aws:sns/topic:Topic", regions[0]!)[0]!;
+      const notifications = budgets[0]!.inputs.notifications as { notificationType: string; threshold: number; subscriberSnsTopicArns: string[] }[];
+      expect(notifications.map((n) => `${n.notificationType} ${n.threshold}`)).to.have.members(["ACTUAL 80", "FORECASTED 100"]);
+      for (const n of notifications) expect(n.subscriberSnsTopicArns).to.deep.equal([topic.state.arn]);
+      // Budgets may publish to (and encrypt for) the primary topic only.
+      const topicPolicy = JSON.parse(String(stack.inRegion("aws:sns/topicPolicy:TopicPolicy", regions[0]!)[0]!.inputs.policy)) as { Statement: { Principal: { Service: string[] } }[] };
+      expect(topicPolicy.Statement[0]!.Principal.Service).to.have.members(["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]);
+      for (const region of regions.slice(1)) {
+        const policy = JSON.parse(String(stack.inRegion("aws:sns/topicPolicy:TopicPolicy", region)[0]!.inputs.policy)) as { Statement: { Principal: { Service: string[] } }[] };
+        expect(policy.Statement[0]!.Principal.Service).to.deep.equal(["cloudwatch.amazonaws.com"]);
+      }
+    });
   });
 }
+
+describe("infra stack, the ceiling's options", function () {
+  this.timeout(120_000);
+
+  it("subscribes chat:alarmEmail in every region, and reserves nothing and budgets nothing when set to 0", async () => {
+    const stack = new Stack(
+      (await buildStack({ ...THREE_REGIONS, alarmEmail: "ops@example.com", workerReservedConcurrency: 0, monthlyBudgetUsd: 0 }, bundleOptions())).resources,
+    );
+    for (const region of THREE_REGIONS.regions) {
+      const subscriptions = stack.inRegion("aws:sns/topicSubscription:TopicSubscription", region);
+      expect(subscriptions.map((s) => s.inputs)).to.deep.equal([
+        { topic: stack.inRegion("aws:sns/topic:Topic", region)[0]!.state.arn, protocol: "email", endpoint: "ops@example.com" },
+      ]);
+      expect(stack.fn(region, "worker").inputs).to.not.have.property("reservedConcurrentExecutions");
+    }
+    expect(stack.ofType("aws:budgets/budget:Budget")).to.deep.equal([]);
+  });
+});
 
 describe("infra stack, guardrail versions", function () {
   this.timeout(120_000);

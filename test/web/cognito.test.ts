@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import type { Browser } from "playwright-core";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, waitAnswerDone, waitConnected } from "./support/browser";
+import { cspViolations, ensureWebBuild, launchBrowser, openPage, recordCspViolations, sendMessage, waitAnswerDone, waitConnected } from "./support/browser";
 import { startFakeChatServer, type FakeChatServer } from "./support/fake-chat-server";
 import { startFakeOidc, type FakeOidc } from "./support/fake-oidc";
 
@@ -30,8 +30,10 @@ describe("web chat page: Cognito sign-in (authorization code + PKCE)", function 
   });
 
   it("signs in through the hosted UI, chats, renews the token, survives a reload and signs out via /logout", async () => {
-    const { page, context } = await openPage(browser, { bypassCSP: true });
+    // Under the deployed page's strict CSP, with the identity provider's hosts in connect-src as CloudFront sets them.
+    const { page, context } = await openPage(browser);
     try {
+      await recordCspViolations(context);
       await page.goto(server.webUrl);
       await page.getByRole("button", { name: "Sign in" }).click();
       await waitConnected(page);
@@ -47,6 +49,7 @@ describe("web chat page: Cognito sign-in (authorization code + PKCE)", function 
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(oidc.tokenRequests.map((r) => r.grantType)).to.include("refresh_token");
+      expect(await cspViolations(page)).to.deep.equal([]);
 
       await page.reload();
       await waitConnected(page);

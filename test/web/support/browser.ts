@@ -43,13 +43,14 @@ export async function launchBrowser(): Promise<Browser> {
 export interface PageOptions {
   colorScheme?: "light" | "dark";
   viewport?: { width: number; height: number };
-  /** Only for a test whose fake identity provider is plain http (the page's CSP allows https: origins). */
-  bypassCSP?: boolean;
 }
 
-/** A fresh context (its own storage) whose page records uncaught errors and console errors. */
+/**
+ * A fresh context (its own storage) whose page records uncaught errors and console errors (a Content-Security-Policy
+ * violation is one: Chromium logs "Refused to … because it violates the following Content Security Policy …").
+ */
 export async function openPage(browser: Browser, options: PageOptions = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ colorScheme: options.colorScheme ?? "light", viewport: options.viewport ?? { width: 1280, height: 860 }, bypassCSP: options.bypassCSP ?? false });
+  const context = await browser.newContext({ colorScheme: options.colorScheme ?? "light", viewport: options.viewport ?? { width: 1280, height: 860 } });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
@@ -91,4 +92,19 @@ export async function waitAnswerDone(page: Page, timeout = 20_000): Promise<stri
     { timeout },
   );
   return (await last.getAttribute("data-status")) ?? "";
+}
+
+/** The CSP violations a page has reported so far (its `securitypolicyviolation` events, from before any script ran). */
+export async function recordCspViolations(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    type Violation = { violatedDirective: string; blockedURI: string };
+    const w = globalThis as unknown as { __cspViolations?: string[]; document: { addEventListener(type: string, listener: (event: Violation) => void): void } };
+    const seen: string[] = [];
+    w.__cspViolations = seen;
+    w.document.addEventListener("securitypolicyviolation", (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+}
+
+export async function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (globalThis as unknown as { __cspViolations?: string[] }).__cspViolations ?? ["(not recorded)"]);
 }

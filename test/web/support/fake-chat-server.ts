@@ -10,6 +10,7 @@ import { extname, join, normalize } from "node:path";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { ClientFrame, ErrorCode, ServerFrame, SessionSummary, TurnRecord, WebConfig } from "../../../runtime/protocol";
+import { contentSecurityPolicy, originOf } from "../../../runtime/web-security-headers";
 
 export interface ScriptedAnswer {
   /** Pieces sent as consecutive deltas (seq 0, 1, …). */
@@ -89,15 +90,7 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
 
   async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === "/config.json") {
-      const config: WebConfig = {
-        regions: options.configRegions?.(wsUrl()) ?? [{ region, url: wsUrl() }],
-        auth: options.configAuth?.(`http://127.0.0.1:${port}/`) ?? { mode: "local", tokenUrl: "/local/token" },
-        modelLabel: "Fake model (test server)",
-        emulator: true,
-      };
-      return send(res, 200, "application/json", JSON.stringify(config));
-    }
+    if (url.pathname === "/config.json") return send(res, 200, "application/json", JSON.stringify(pageConfig()));
     if (url.pathname === "/local/token" && tokensFailing) return send(res, 503, "application/json", JSON.stringify({ message: "down" }));
     if (url.pathname === "/local/token") {
       const user = url.searchParams.get("user") ?? "";
@@ -109,7 +102,19 @@ export async function startFakeChatServer(webRoot: string, options: FakeServerOp
     const file = join(webRoot, path);
     const info = await stat(file).catch(() => null);
     if (info === null || !info.isFile()) return send(res, 404, "text/plain", "not found");
-    send(res, 200, MIME[extname(file)] ?? "application/octet-stream", await readFile(file));
+    // The deployed page's policy, with this config's WebSocket and identity provider hosts.
+    const config = pageConfig();
+    const connect = [...config.regions.map((r) => originOf(r.url)), ...(config.auth.mode === "cognito" ? [originOf(config.auth.authority), originOf(config.auth.domain)] : [])];
+    send(res, 200, MIME[extname(file)] ?? "application/octet-stream", await readFile(file), { "content-security-policy": contentSecurityPolicy({ connect }) });
+  }
+
+  function pageConfig(): WebConfig {
+    return {
+      regions: options.configRegions?.(wsUrl()) ?? [{ region, url: wsUrl() }],
+      auth: options.configAuth?.(`http://127.0.0.1:${port}/`) ?? { mode: "local", tokenUrl: "/local/token" },
+      modelLabel: "Fake model (test server)",
+      emulator: true,
+    };
   }
 
   http.on("upgrade", (req, socket, head) => {
@@ -283,8 +288,8 @@ function post(ws: WebSocket, frame: ServerFrame): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...headers });
   res.end(body);
 }
 

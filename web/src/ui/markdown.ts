@@ -3,7 +3,7 @@
  *  1. raw HTML in the markdown is shown as text, never interpreted (a `<script>` in an answer reads as code);
  *  2. images become plain links: a remote image would load by itself and could leak the conversation in its URL;
  *  3. everything marked produces passes DOMPurify (HTML profile only, no forms, no styles), and links open in a
- *     new tab without an opener. The page's Content-Security-Policy (index.html) forbids inline script besides.
+ *     new tab without an opener. The page.s Content-Security-Policy (runtime/web-security-headers.ts) forbids inline script besides.
  */
 import DOMPurify from "dompurify";
 import { Marked } from "marked";
