@@ -1,6 +1,7 @@
 /**
  * WCAG AA contrast of every text on the page's main views, light and dark, checked by axe-core in Chromium
- * (rule `color-contrast`: 4.5:1 for normal text, 3:1 for large). axe does not check placeholders, so the
+ * (rule `color-contrast`: 4.5:1 for normal text, 3:1 for large), with axe's other WCAG 2.1 A/AA rules, which pass
+ * too. axe does not check placeholders, so the
  * composer's placeholder is measured here the same way (its colour over the box's background).
  */
 import { createRequire } from "node:module";
@@ -17,12 +18,12 @@ interface Violation {
   nodes: { target: string[]; any: { message: string }[] }[];
 }
 
-/** Runs axe's colour-contrast rule on the page as it is now; answers the failures in words. */
+/** Runs axe's WCAG 2.1 A and AA rules (colour contrast among them) on the page as it is now; the failures in words. */
 async function contrastFailures(page: Page, view: string): Promise<string[]> {
   if (!(await page.evaluate(() => "axe" in globalThis))) await page.addScriptTag({ path: AXE });
   const violations = await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run: (c: unknown, o: unknown) => Promise<{ violations: unknown[] }> } }).axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: "rule", values: ["color-contrast"] } });
+    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
     return result.violations;
   });
   return (violations as Violation[]).flatMap((v) => v.nodes.map((n) => `${view}: ${n.target.join(" ")}: ${n.any[0]?.message ?? v.id}`));
