@@ -95,6 +95,12 @@ describe("npm start (runtime/local/start.ts) end to end", function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it("prints its start-up notes calmly: no exception names or error codes a newcomer would take for a failure", async () => {
+    while (!stack!.output().includes("Press Ctrl-C to stop.")) await new Promise((r) => setTimeout(r, 50));
+    const startUp = stack!.output().split("Press Ctrl-C to stop.")[0]!;
+    expect(startUp).to.not.match(/Exception|Error|not enforced|failed/i);
+  });
+
   it("serves config.json for the web client and a page at /", async () => {
     const config = (await (await fetch(`${stack!.webUrl}config.json`)).json()) as WebConfig;
     expect(config.auth).to.deep.equal({ mode: "local", tokenUrl: "/local/token" });

@@ -114,7 +114,7 @@ describe("web chat page: untrusted output and delivery edge cases (fake protocol
     server.refuseConnections(true);
     server.dropConnections();
     // The refused handshake makes the page fetch a fresh token, which fails.
-    await page.getByRole("status").filter({ hasText: "Connection error: The local token issuer answered HTTP 503." }).waitFor({ timeout: 20_000 });
+    await page.getByRole("status").filter({ hasText: "Not connected. The local sign-in service is not answering (HTTP 503)." }).waitFor({ timeout: 20_000 });
     server.failTokens(false);
     server.refuseConnections(false);
     await waitConnected(page);

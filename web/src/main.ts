@@ -1,6 +1,7 @@
 /** Entry point: theme, config, sign-in, then the chat. */
 import "./styles.css";
 import { LocalAuth } from "./auth/local";
+import { describeFailure } from "./net/failure-words";
 import { loadConfig } from "./config";
 import { startChat } from "./ui/app";
 import { cognitoSignIn, fatal, localSignIn } from "./ui/sign-in";
@@ -56,7 +57,7 @@ async function main(app: HTMLElement): Promise<void> {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeFailure(error);
 }
 
 void main(document.getElementById("app")!);

@@ -67,6 +67,8 @@ export interface BedrockRequestRecord {
   /** Guardrail named by the request (Invoke headers or Converse guardrailConfig). */
   guardrail?: { identifier: string; version: string; trace?: string; streamProcessingMode?: string };
   prompt: string;
+  /** How many earlier requests to this emulator carried the same conversation (a Regenerate asks again). */
+  attempt: number;
   fault?: BedrockFaultName;
   receivedAt: number;
   firstTokenAt?: number;
@@ -95,6 +97,13 @@ export class BedrockEmulator {
   timing: BedrockTiming;
   guardrail: GuardrailBehaviour;
   private readonly scripted: BedrockFault[] = [];
+  /**
+   * Requests seen per conversation. A Regenerate sends the model exactly the conversation of the first answer
+   * (runtime/chat/context.ts hides the replaced one), and a real model samples anew; this counter stands in for
+   * that sampling, so the Nth identical request gets the Nth answer: deterministic for a seed and a sequence of
+   * requests, and recorded on each request (`attempt`).
+   */
+  private readonly attempts = new Map<number, number>();
   private readonly net = createNetServer((socket) => this.route(socket));
   private readonly h2 = createHttp2Server((req, res) => void this.onRequest(req, res));
   private readonly h1 = createHttp1Server((req, res) => void this.onRequest(req, res));
@@ -149,6 +158,13 @@ export class BedrockEmulator {
     this.h2.close();
     this.h1.close();
     await close(this.net);
+  }
+
+  private nextAttempt(conversation: { system: string; messages: unknown[] }): number {
+    const key = hash(JSON.stringify([conversation.system, conversation.messages]));
+    const attempt = this.attempts.get(key) ?? 0;
+    this.attempts.set(key, attempt + 1);
+    return attempt;
   }
 
   private notify(): void {
@@ -206,6 +222,7 @@ export class BedrockEmulator {
       body,
       guardrail: guardrail ?? undefined,
       prompt,
+      attempt: this.nextAttempt(conversation),
       fault: fault?.fault,
       receivedAt: Date.now(),
       text: "",
@@ -328,6 +345,7 @@ export class BedrockEmulator {
         const target = TOKENS_WORD.exec(record.prompt)?.[1];
         const answer = writeAnswer(record.prompt.replace(FAULT_WORD, "").replace(TOKENS_WORD, ""), {
           seed: this.options.seed ?? 1,
+          attempt: record.attempt,
           targetTokens: target ? Number(target) : undefined,
         });
         source = paced(tokenize(answer), tokensPerSecond, random, closed.signal);

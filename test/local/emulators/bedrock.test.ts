@@ -139,6 +139,16 @@ describe("local/bedrock: Bedrock runtime emulator through the real SDK (HTTP/2)"
     expect(writeAnswer("a long answer please", { seed: 1, targetTokens: 400 }).length).to.be.greaterThan(1000);
   });
 
+  it("answers the same conversation anew on each request (a Regenerate), recording the attempt", async () => {
+    const prompt = "Regenerate me: what should I know about connection pools?";
+    const first = claudeText((await invokeChunks(client, { modelId: CLAUDE, body: claudeBody(prompt) })).chunks);
+    const second = claudeText((await invokeChunks(client, { modelId: CLAUDE, body: claudeBody(prompt) })).chunks);
+    expect(bedrock.requests.slice(-2).map((r) => r.attempt)).to.deep.equal([0, 1]);
+    expect(second).to.not.equal(first);
+    expect(first).to.equal(writeAnswer(prompt, { seed: 1, attempt: 0 }));
+    expect(second).to.equal(writeAnswer(prompt, { seed: 1, attempt: 1 }));
+  });
+
   it("answers 429 ThrottlingException before the stream", async () => {
     bedrock.script({ fault: "throttle-before" });
     const error = await client

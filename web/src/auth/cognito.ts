@@ -40,7 +40,7 @@ export class CognitoAuth {
       // Drop code and state from the address bar, so a reload does not replay a spent code.
       history.replaceState(null, "", location.pathname + location.hash);
     } else if (params.has("error")) {
-      throw new Error(`Sign-in failed: ${params.get("error_description") ?? params.get("error")}`);
+      throw new Error(`Sign-in did not complete (${params.get("error_description") ?? params.get("error")}). Press Sign in to try again.`);
     }
     const user = await this.manager.getUser();
     if (user === null) return null;

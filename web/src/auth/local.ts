@@ -2,6 +2,7 @@
  * Local dev sign-in: the local stack's issuer mints a Cognito-shaped token for any user name
  * (`GET <tokenUrl>?user=NAME` → `{"token": "<jwt>"}`). No password: it exists only on the developer's machine.
  */
+import { describeFailure } from "../net/failure-words";
 import { jwtExpiry, type SignedInUser } from "./types";
 
 const USER_KEY = "chat.local.user";
@@ -48,10 +49,12 @@ export class LocalAuth {
   private async fetchToken(name: string): Promise<string> {
     const url = new URL(this.tokenUrl, location.href);
     url.searchParams.set("user", name);
-    const response = await fetch(url, { cache: "no-store" });
-    if (!response.ok) throw new Error(`The local token issuer answered HTTP ${response.status}.`);
+    const response = await fetch(url, { cache: "no-store" }).catch((error: unknown) => {
+      throw new Error(describeFailure(error, "The local sign-in service") + " Is `npm start` still running?");
+    });
+    if (!response.ok) throw new Error(`The local sign-in service is not answering (HTTP ${response.status}). Is \`npm start\` still running?`);
     const body = (await response.json()) as { token?: unknown };
-    if (typeof body.token !== "string") throw new Error("The local token issuer returned no token.");
+    if (typeof body.token !== "string") throw new Error("The local sign-in service sent no token. Restart `npm start` and reload the page.");
     return body.token;
   }
 }

@@ -2,16 +2,20 @@
 import type { ErrorFrame } from "../../../runtime/protocol";
 
 const MESSAGES: Record<ErrorFrame["code"], string> = {
-  bad_request: "The server could not read that request.",
-  too_large: "That message is too long.",
-  not_found: "That conversation or answer no longer exists.",
-  forbidden: "You are not allowed to do that.",
+  bad_request: "The server could not read that request. Reload the page and try again.",
+  too_large: "That message is too long. Shorten it and send it again.",
+  not_found: "That conversation or answer no longer exists. Pick another conversation or start a new one.",
+  forbidden: "You are not allowed to do that. If this seems wrong, sign out and sign in again.",
   rate_limited: "You are sending messages too quickly. Wait a moment and try again.",
   quota_exceeded: "You have used today's token budget.",
   busy: "An answer is already being generated. Wait for it or stop it.",
-  model_error: "The model could not answer right now. Try again in a moment.",
-  internal: "Something went wrong on the server.",
+  model_error: "The model could not write an answer this time. Try again in a moment (Regenerate asks anew).",
+  internal: "Something went wrong on the server. Try again; if it keeps happening, reload the page.",
 };
+
+/** Codes whose server message is meant for the person (a limit, a size); the others carry internal words
+ * ("the answer could not be generated", API Gateway's "Internal server error") that belong in the logs. */
+const DETAIL_SHOWN: ReadonlySet<ErrorFrame["code"]> = new Set(["bad_request", "too_large", "rate_limited", "quota_exceeded", "busy"]);
 
 /** The runtime's words for the operator's kill switch (runtime/chat/quotas.ts): `busy`, but not the user's doing. */
 const PAUSED = /paused by the operator/i;
@@ -19,7 +23,7 @@ const PAUSED = /paused by the operator/i;
 export function describeError(frame: Pick<ErrorFrame, "code" | "message" | "retryAfterMs">, now: number = Date.now()): string {
   if (frame.code === "busy" && PAUSED.test(frame.message)) return "New answers are paused by the operator for now. Try again later.";
   const base = MESSAGES[frame.code] ?? "Something went wrong.";
-  const detail = frame.message.trim();
+  const detail = DETAIL_SHOWN.has(frame.code) ? frame.message.trim() : "";
   const text = detail === "" || base.toLowerCase().includes(detail.toLowerCase()) ? base : `${base} (${detail})`;
   return frame.retryAfterMs === undefined ? text : `${text} ${describeRetry(frame.retryAfterMs, now)}`;
 }

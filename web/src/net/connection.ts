@@ -17,14 +17,11 @@ import {
   type WebConfig,
 } from "../../../runtime/protocol";
 import { jwtExpiry } from "../auth/types";
+import type { ConnectionState } from "./connection-state";
+import { describeFailure } from "./failure-words";
 import { backoffDelay, DEFAULT_BACKOFF, nextRegionIndex, type BackoffOptions } from "./backoff";
 
-export type ConnectionState =
-  | { kind: "connecting"; region: string }
-  | { kind: "open"; region: string }
-  | { kind: "reconnecting"; region: string; attempt: number; delayMs: number }
-  | { kind: "offline" }
-  | { kind: "error"; message: string; delayMs: number };
+export type { ConnectionState };
 
 export interface ConnectionOptions {
   regions: WebConfig["regions"];
@@ -265,6 +262,7 @@ function isTokenExpiry(frame: ServerFrame): boolean {
   return frame.type === "error" && frame.code === "forbidden" && frame.turnId === undefined && frame.clientMessageId === undefined;
 }
 
+/** The token comes from the sign-in service (Cognito or the local issuer): a failure to reach it says so. */
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeFailure(error, "The sign-in service");
 }

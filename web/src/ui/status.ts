@@ -1,6 +1,7 @@
 /** The connection state in words (role=status, so a change is announced politely), with "Retry now" when waiting. */
 import type { ConnectionState } from "../net/connection";
 import { h } from "./dom";
+import { describeState } from "./status-words";
 
 export class ConnectionStatus {
   readonly root: HTMLElement;
@@ -21,20 +22,5 @@ export class ConnectionStatus {
     const [main, detail] = words.split(" · ");
     this.text.replaceChildren(main!, detail === undefined ? "" : h("span", { class: "status-detail" }, ` · ${detail}`));
     this.retry.hidden = !(state.kind === "reconnecting" && state.delayMs > 0) && state.kind !== "error";
-  }
-}
-
-export function describeState(state: ConnectionState): string {
-  switch (state.kind) {
-    case "connecting":
-      return `Connecting to ${state.region}…`;
-    case "open":
-      return `Connected · ${state.region}`;
-    case "reconnecting":
-      return state.delayMs > 0 ? `Reconnecting in ${Math.max(1, Math.round(state.delayMs / 1000))} s…` : `Reconnecting to ${state.region}…`;
-    case "offline":
-      return "Offline — waiting for the network";
-    case "error":
-      return `Connection error: ${state.message}`;
   }
 }
