@@ -43,6 +43,8 @@ export async function launchBrowser(): Promise<Browser> {
 export interface PageOptions {
   colorScheme?: "light" | "dark";
   viewport?: { width: number; height: number };
+  /** Lets a test inject its own script (axe-core) into a page whose CSP would refuse it; the page's CSP is tested elsewhere. */
+  bypassCSP?: boolean;
 }
 
 /**
@@ -50,7 +52,11 @@ export interface PageOptions {
  * violation is one: Chromium logs "Refused to … because it violates the following Content Security Policy …").
  */
 export async function openPage(browser: Browser, options: PageOptions = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ colorScheme: options.colorScheme ?? "light", viewport: options.viewport ?? { width: 1280, height: 860 } });
+  const context = await browser.newContext({
+    colorScheme: options.colorScheme ?? "light",
+    viewport: options.viewport ?? { width: 1280, height: 860 },
+    bypassCSP: options.bypassCSP ?? false,
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
