@@ -4,13 +4,11 @@
  * interrupted with its text and a Regenerate, never as a complete answer cut short.
  */
 import { expect } from "chai";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ageLastWrite } from "../runtime/integration/age-turn";
 import type { Browser } from "playwright-core";
 import { SILENT_WORKER_MS } from "../../runtime/chat/liveness";
 import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
 import type { WebConfig } from "../../runtime/protocol";
-import { historyTable } from "../../runtime/store/schema";
 import { ChatClient } from "../runtime/integration/client";
 import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
 import type { PageGlobals } from "./support/page-globals";
@@ -129,7 +127,7 @@ describe("web chat page: resuming answers", function () {
 
         // The worker is gone; once it has been silent past the rule the turn reads as interrupted (time is moved
         // by ageing the turn's last write instead of waiting SILENT_WORKER_MS).
-        await ageUpdatedAt(stack, sessionId, turnId, SILENT_WORKER_MS + 1_000);
+        await ageLastWrite(stack, sessionId, turnId, SILENT_WORKER_MS + 1_000);
         await until(async () => (await answer.getAttribute("data-status")) === "error", "the answer shown as interrupted", 60_000);
         expect((await answer.locator(".markdown").innerText()).length).to.be.greaterThan(0);
         await page.getByRole("button", { name: "Regenerate" }).click();
@@ -141,19 +139,3 @@ describe("web chat page: resuming answers", function () {
     });
   });
 });
-
-async function ageUpdatedAt(stack: LocalStack, sessionId: string, turnId: string, ms: number): Promise<void> {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamo.endpoint, region: stack.region, credentials: { accessKeyId: "local", secretAccessKey: "local" } }));
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: stack.tables.history,
-        Key: { [historyTable.hashKey.name]: `SESSION#${sessionId}`, [historyTable.rangeKey!.name]: `TURN#${turnId}` },
-        UpdateExpression: "SET updatedAt = :at",
-        ExpressionAttributeValues: { ":at": new Date(Date.now() - ms).toISOString() },
-      }),
-    );
-  } finally {
-    client.destroy();
-  }
-}

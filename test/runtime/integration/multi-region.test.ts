@@ -4,13 +4,11 @@
  * to the other (resume), is stopped from there, and a region's loss leaves the answer shown for what it is.
  */
 import { expect } from "chai";
+import { ageLastWrite } from "./age-turn";
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { SILENT_WORKER_MS } from "../../../runtime/chat/liveness";
 import { startLocalStack, type LocalStack } from "../../../runtime/local/stack";
 import type { DeltaFrame, HistoryFrameOut, ServerFrame, TurnDoneFrame, TurnStartedFrame, WebConfig } from "../../../runtime/protocol";
-import { historyTable } from "../../../runtime/store/schema";
 import { ChatClient } from "./client";
 
 const REGIONS = ["us-east-1", "eu-west-1"];
@@ -163,7 +161,7 @@ describe("runtime integration: a region lost mid-answer", function () {
 
     // Once the worker has been silent past the rule, the turn reads as interrupted (its updatedAt is moved back
     // instead of waiting SILENT_WORKER_MS).
-    await ageUpdatedAt(stack, started.sessionId, started.turnId, SILENT_WORKER_MS + 1_000);
+    await ageLastWrite(stack, started.sessionId, started.turnId, SILENT_WORKER_MS + 1_000);
     us.send({ action: "resume", turnId: started.turnId, afterSeq: -1, offset: cut.text.length });
     const done = (await us.ending(started.turnId)) as TurnDoneFrame;
     expect(done.stopReason, "ended, not complete").to.equal("error");
@@ -176,19 +174,3 @@ describe("runtime integration: a region lost mid-answer", function () {
     expect(((await us.ending(again.turnId, 60_000)) as TurnDoneFrame).stopReason).to.equal("end_turn");
   });
 });
-
-async function ageUpdatedAt(stack: LocalStack, sessionId: string, turnId: string, ms: number): Promise<void> {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamo.endpoint, region: stack.region, credentials: { accessKeyId: "local", secretAccessKey: "local" } }));
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: stack.tables.history,
-        Key: { [historyTable.hashKey.name]: `SESSION#${sessionId}`, [historyTable.rangeKey!.name]: `TURN#${turnId}` },
-        UpdateExpression: "SET updatedAt = :at",
-        ExpressionAttributeValues: { ":at": new Date(Date.now() - ms).toISOString() },
-      }),
-    );
-  } finally {
-    client.destroy();
-  }
-}
