@@ -66,6 +66,20 @@ export const ENV = {
   signUpEmailDomains: "SIGN_UP_EMAIL_DOMAINS",
   /** Optional: the worker closes a turn cleanly when less than this many ms of its Lambda time remain (10000). */
   deadlineMarginMs: "DEADLINE_MARGIN_MS",
+  /**
+   * Where the message handler hands a turn to: `lambda` (default: WORKER_FUNCTION_NAME, invoked asynchronously) or
+   * `ecs` (WORKER_QUEUE_URL, the SQS queue that the worker service long-polls).
+   */
+  workerMode: "WORKER_MODE",
+  /** With WORKER_MODE=ecs: the URL of this region's generation job queue (message handler and worker service). */
+  workerQueueUrl: "WORKER_QUEUE_URL",
+  /** The worker service: turns one process generates at once; it stops taking jobs at this many (100). */
+  workerTurnsPerTask: "WORKER_TURNS_PER_TASK",
+  /**
+   * The worker service: after SIGTERM, how long remaining turns may run before they are ended cleanly, ms (100000;
+   * keep it under the ECS container's stopTimeout, at most 120 s).
+   */
+  workerDrainMs: "WORKER_DRAIN_MS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -77,6 +91,20 @@ export type HandlerName = (typeof HANDLERS)[number];
 /** Cognito triggers, bundled like the handlers from `runtime/handlers/<name>.ts` (the user pool invokes them). */
 export const AUTH_TRIGGERS = ["pre-sign-up"] as const;
 export type AuthTriggerName = (typeof AUTH_TRIGGERS)[number];
+
+/**
+ * The ECS worker service's entry point, `runtime/worker-service/main.ts`: a long-running process (not a Lambda
+ * handler) that the program bundles on its own, with the AWS SDK's container credential provider included.
+ */
+export const WORKER_SERVICE_ENTRY = "runtime/worker-service/main.ts";
+
+/**
+ * The worker service publishes its in-flight turns (EMF, namespace POWERTOOLS_METRICS_NAMESPACE or
+ * "StreamingChat", unit Count, every WORKER_METRIC_INTERVAL_MS) with exactly these dimensions; the program's
+ * target-tracking scaling policy names the same metric and dimensions.
+ */
+export const WORKER_IN_FLIGHT_METRIC = { name: "InFlightTurns", dimensions: { service: "worker-service" } } as const;
+export const WORKER_METRIC_INTERVAL_MS = 10_000;
 
 /** Every Lambda entry point the program bundles. */
 export const ENTRY_POINTS = [...HANDLERS, ...AUTH_TRIGGERS] as const;
