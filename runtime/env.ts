@@ -73,6 +73,11 @@ export const ENV = {
   workerMode: "WORKER_MODE",
   /** With WORKER_MODE=ecs: the URL of this region's generation job queue (message handler and worker service). */
   workerQueueUrl: "WORKER_QUEUE_URL",
+  /**
+   * With WORKER_MODE=ecs: the queue's redrive maxReceiveCount (5). The program sets both from one value; the worker
+   * service tells the client about a job it could not claim only on this last receive, before the job goes to the DLQ.
+   */
+  workerQueueMaxReceives: "WORKER_QUEUE_MAX_RECEIVES",
   /** The worker service: turns one process generates at once; it stops taking jobs at this many (100). */
   workerTurnsPerTask: "WORKER_TURNS_PER_TASK",
   /**
