@@ -2,6 +2,7 @@
  * The runtime's configuration, read from the environment (names in ./env.ts) once per container.
  * A bad or missing value fails fast with an error that names the variable and what it accepts.
  */
+import { MIN_ORIGIN_SECRET_LENGTH, parseOriginSecrets } from "./auth/origin-verify";
 import { ENV, type EnvName } from "./env";
 
 export type ModelApi = "InvokeModelWithResponseStream" | "ConverseStream";
@@ -24,12 +25,18 @@ export interface ModelConfig {
   maxOutputTokens: number;
 }
 
-export interface AuthConfig {
+/** The Cognito user pool and app client whose tokens are accepted. */
+export interface CognitoClient {
   userPoolId: string;
   userPoolClientId: string;
 }
 
-export interface RuntimeConfig extends AuthConfig {
+export interface AuthConfig extends CognitoClient {
+  /** The `X-Origin-Verify` values the authorizer accepts; empty: not checked (ORIGIN_VERIFY_SECRETS unset). */
+  originSecrets: string[];
+}
+
+export interface RuntimeConfig extends CognitoClient {
   region: string;
   connectionsTable: string;
   historyTable: string;
@@ -103,7 +110,11 @@ export function loadAuthConfig(env: Env = process.env): AuthConfig {
   const userPoolId = required(env, ENV.userPoolId, missing);
   const userPoolClientId = required(env, ENV.userPoolClientId, missing);
   if (missing.length) throw new ConfigError(`missing environment variable(s): ${missing.join(", ")}`);
-  return { userPoolId, userPoolClientId };
+  const originSecrets = parseOriginSecrets(value(env, ENV.originVerifySecrets));
+  if (originSecrets.some((secret) => secret.length < MIN_ORIGIN_SECRET_LENGTH)) {
+    throw new ConfigError(`${ENV.originVerifySecrets} is not valid: every secret must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters`);
+  }
+  return { userPoolId, userPoolClientId, originSecrets };
 }
 
 export function loadConfig(env: Env = process.env): RuntimeConfig {

@@ -62,6 +62,12 @@ export const ENV = {
    * names the model (ids and system inference profiles do); needed for application inference profile ARNs.
    */
   modelFamily: "MODEL_FAMILY",
+  /**
+   * The $connect authorizer: the values of the `X-Origin-Verify` header it accepts, comma-separated (the one the
+   * stack's CloudFront distribution sends now and the one it sent before a rotation). Unset: the header is not
+   * checked (a local stack without the edge); the program always sets it (runtime/auth/origin-verify.ts).
+   */
+  originVerifySecrets: "ORIGIN_VERIFY_SECRETS",
   /** The pre-sign-up trigger: e-mail domains allowed to sign up by themselves, comma-separated (example.com,example.org). */
   signUpEmailDomains: "SIGN_UP_EMAIL_DOMAINS",
   /** Optional: the worker closes a turn cleanly when less than this many ms of its Lambda time remain (10000). */

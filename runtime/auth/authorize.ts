@@ -1,5 +1,6 @@
 /**
- * The $connect REQUEST authorizer's decision: a valid token → an Allow policy for this connect request with the
+ * The $connect REQUEST authorizer's decision: a handshake that did not come through the stack's CloudFront
+ * distribution (runtime/auth/origin-verify.ts) → "Unauthorized", before the token is looked at; a valid token → an Allow policy for this connect request with the
  * caller's identity and the token's expiry (`exp`, epoch seconds) as context (API Gateway passes it to the $connect
  * integration as requestContext.authorizer, which stores it with the connection);
  * anything else → the "Unauthorized" error, which API Gateway answers with 401 before the connection exists.
@@ -18,12 +19,23 @@ export class Unauthorized extends Error {
   }
 }
 
+/** Whether the handshake came through the edge: `required` false when no origin secret is configured. */
+export interface OriginCheck {
+  required: boolean;
+  verified: boolean;
+}
+
 export async function authorizeConnection(
   token: string | undefined,
   methodArn: string,
   verifier: TokenVerifier,
   log: Log,
+  origin: OriginCheck = { required: false, verified: false },
 ): Promise<APIGatewayAuthorizerResult> {
+  if (origin.required && !origin.verified) {
+    log.warn("connect refused", { reason: "not through the stack's CloudFront distribution" });
+    throw new Unauthorized();
+  }
   if (!token || token.length > MAX_TOKEN_LENGTH) {
     log.info("connect refused", { reason: token ? "token too long" : "no token" });
     throw new Unauthorized();

@@ -10,7 +10,7 @@
 import { CognitoJwtVerifier } from "aws-jwt-verify";
 import type { Fetcher } from "aws-jwt-verify/https";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
-import type { AuthConfig } from "../config";
+import type { CognitoClient } from "../config";
 
 export interface Identity {
   userId: string;
@@ -47,7 +47,7 @@ export function jwksFetcher(endpoint: string | undefined, timeoutMs = JWKS_FETCH
 }
 
 export function createCognitoVerifier(
-  auth: AuthConfig,
+  auth: CognitoClient,
   endpoint: string | undefined = process.env[ENDPOINT_ENV],
   fetcher: Fetcher = jwksFetcher(endpoint),
 ): TokenVerifier {

@@ -3,6 +3,7 @@ import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { createHash, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { originVerified, parseOriginSecrets } from "../../runtime/auth/origin-verify";
 import { createCognitoVerifier, jwksFetchUri } from "../../runtime/auth/verifier";
 import { createAuthorizerHandler } from "../../runtime/handlers/authorizer";
 import { silentLog } from "../../runtime/log";
@@ -204,5 +205,50 @@ describe("runtime/auth: the $connect authorizer with real JWTs and a JWKS server
     expect(jwksFetchUri(uri, "http://127.0.0.1:9229/")).to.equal(`http://127.0.0.1:9229/${POOL}/.well-known/jwks.json`);
     expect(jwksFetchUri(uri, "http://localhost:4566/cognito")).to.equal(`http://localhost:4566/cognito/${POOL}/.well-known/jwks.json`);
     expect(jwksFetchUri("https://example.com/jwks.json", "http://x")).to.equal("https://example.com/jwks.json");
+  });
+
+  describe("refuses a handshake that did not come through the stack's CloudFront distribution (X-Origin-Verify)", () => {
+    const current = "c".repeat(32) + "-current";
+    const previous = "p".repeat(32) + "-previous";
+    const guarded = () => {
+      const verifier = createCognitoVerifier({ userPoolId: POOL, userPoolClientId: CLIENT }, endpoint);
+      return createAuthorizerHandler(() => verifier, () => silentLog, () => [current, previous]);
+    };
+    const through = (origin: string | undefined, headerName = "X-Origin-Verify"): APIGatewayRequestAuthorizerEvent => {
+      const e = event(jwt(signer.privateKey, kid(), idClaims()));
+      return { ...e, headers: { ...e.headers, ...(origin === undefined ? {} : { [headerName]: origin }) } } as APIGatewayRequestAuthorizerEvent;
+    };
+    const outcome = async (e: APIGatewayRequestAuthorizerEvent): Promise<string> => {
+      try {
+        return (await guarded()(e)).principalId;
+      } catch (error) {
+        return error instanceof Error ? error.message : "?";
+      }
+    };
+
+    it("allows the secret CloudFront sends now and the one it sent before a rotation, in any header casing", async () => {
+      expect(await outcome(through(current))).to.equal("5f0c-alice");
+      expect(await outcome(through(previous))).to.equal("5f0c-alice");
+      expect(await outcome(through(current, "x-origin-verify"))).to.equal("5f0c-alice");
+    });
+
+    it("refuses a missing, empty, wrong, truncated or extended value with Unauthorized (401), even with a valid token", async () => {
+      for (const value of [undefined, "", "wrong", current.slice(0, -1), `${current}x`, ` ${current}`, `${current},${previous}`]) {
+        expect(await outcome(through(value)), JSON.stringify(value)).to.equal("Unauthorized");
+      }
+    });
+
+    it("does not check the header when no secret is configured (a local stack without the edge)", async () => {
+      expect(await outcome({ ...through(undefined) })).to.equal("Unauthorized");
+      expect((await newHandler()(through(undefined))).principalId).to.equal("5f0c-alice");
+    });
+
+    it("compares against every accepted secret and parses ORIGIN_VERIFY_SECRETS as a trimmed list", () => {
+      expect(originVerified(previous, [current, previous])).to.equal(true);
+      expect(originVerified(current, [])).to.equal(false);
+      expect(originVerified(undefined, [current])).to.equal(false);
+      expect(parseOriginSecrets(undefined)).to.deep.equal([]);
+      expect(parseOriginSecrets(` ${current} ,, ${previous}`)).to.deep.equal([current, previous]);
+    });
   });
 });

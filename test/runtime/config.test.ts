@@ -62,7 +62,14 @@ describe("runtime/config", () => {
   });
 
   it("the authorizer needs only the user pool settings", () => {
-    expect(loadAuthConfig({ USER_POOL_ID: "p", USER_POOL_CLIENT_ID: "c" })).to.deep.equal({ userPoolId: "p", userPoolClientId: "c" });
+    expect(loadAuthConfig({ USER_POOL_ID: "p", USER_POOL_CLIENT_ID: "c" })).to.deep.equal({ userPoolId: "p", userPoolClientId: "c", originSecrets: [] });
+    const a = "a".repeat(32);
+    const b = "b".repeat(40);
+    expect(loadAuthConfig({ USER_POOL_ID: "p", USER_POOL_CLIENT_ID: "c", ORIGIN_VERIFY_SECRETS: ` ${a}, ,${b} ` }).originSecrets).to.deep.equal([a, b]);
+    expect(() => loadAuthConfig({ USER_POOL_ID: "p", USER_POOL_CLIENT_ID: "c", ORIGIN_VERIFY_SECRETS: `${a},short` })).to.throw(
+      ConfigError,
+      "ORIGIN_VERIFY_SECRETS is not valid: every secret must be at least 32 characters",
+    );
     expect(() => loadAuthConfig({ USER_POOL_ID: "p" })).to.throw(ConfigError, "USER_POOL_CLIENT_ID");
   });
 });
