@@ -9,6 +9,7 @@
  * (region-process.ts).
  */
 import { join, resolve } from "node:path";
+import { ORIGIN_VERIFY_HEADER } from "../auth/origin-verify";
 import { ENV, HANDLERS, type HandlerName } from "../env";
 import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER } from "../protocol";
 import type { LocalDynamo } from "./emulators/dynamodb";
@@ -32,6 +33,8 @@ export interface RegionOptions {
   bedrockEndpoint: string;
   identityEndpoint: string;
   userPoolId: string;
+  /** The X-Origin-Verify value the local edge adds and the authorizer requires (runtime/auth/origin-verify.ts). */
+  originSecret: string;
   modelId: string;
   modelApi: "InvokeModelWithResponseStream" | "ConverseStream";
   guardrail?: { id: string; version: string; streamMode?: "sync" | "async" };
@@ -83,8 +86,9 @@ export async function startRegion(options: RegionOptions): Promise<LocalRegion> 
       functions,
       routes: {
         authorizer: "authorizer",
-        // As the program declares it (infra/websocket-routes.ts): the token is the second offered subprotocol.
-        identitySource: [`route.request.header.${SUBPROTOCOL_HEADER}`],
+        // As the program declares them (infra/websocket-routes.ts): the token is the second offered subprotocol, and
+        // the edge's X-Origin-Verify header; without either the gateway answers 401 and no Lambda runs.
+        identitySource: [`route.request.header.${SUBPROTOCOL_HEADER}`, `route.request.header.${ORIGIN_VERIFY_HEADER}`],
         routes: {
           $connect: "connect",
           $disconnect: "disconnect",
@@ -116,6 +120,7 @@ export async function startRegion(options: RegionOptions): Promise<LocalRegion> 
       [ENV.modelApi]: options.modelApi,
       [ENV.userPoolId]: options.userPoolId,
       [ENV.userPoolClientId]: CLIENT_ID,
+      [ENV.originVerifySecrets]: options.originSecret,
       [ENV.workerFunctionName]: "worker",
       [ENV.logLevel]: "WARN",
       POWERTOOLS_LOG_LEVEL: "WARN",

@@ -8,7 +8,9 @@
  * benchmarks.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
+import { ORIGIN_VERIFY_HEADER } from "../auth/origin-verify";
 import type { HandlerName } from "../env";
 import type { WebConfig } from "../protocol";
 import { BedrockEmulator, type BedrockFault, type BedrockTiming, type GuardrailBehaviour } from "./emulators/bedrock";
@@ -173,6 +175,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.bedrock?.faults?.length) bedrock.script(...options.bedrock.faults);
 
     const guardrail = options.guardrail === false ? undefined : (options.guardrail ?? { id: "local-guardrail", version: "1" });
+    // What CloudFront's origin custom header is in production: the edge adds it, the authorizer requires it, so a
+    // handshake sent to a gateway's own port is refused (401) as one sent to execute-api is. New at every start: the
+    // edge and the gateways start and stop together.
+    const originSecret = randomBytes(32).toString("base64url");
     const regionOptions = (name: string, i: number): RegionOptions => ({
       region: name,
       dynamoEndpoint: dynamoEndpoint(name, i),
@@ -180,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bedrockEndpoint: bedrock.endpoint,
       identityEndpoint: identity.endpoint,
       userPoolId,
+      originSecret,
       modelId,
       modelApi: options.model?.api ?? "InvokeModelWithResponseStream",
       ...(guardrail ? { guardrail } : {}),
@@ -205,7 +212,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       staticDir: options.staticDir ?? join(REPO_ROOT, "dist", "web"),
       identity,
       port: ports.web ?? 8080,
-      edge: () => new Map(regionNames.map((name) => [name, { port: Number(new URL(gatewayUrls.get(name)!).port), path: `/${STAGE}` }])),
+      edge: () =>
+        new Map(
+          regionNames.map((name) => [
+            name,
+            { port: Number(new URL(gatewayUrls.get(name)!).port), path: `/${STAGE}`, headers: { [ORIGIN_VERIFY_HEADER]: originSecret } },
+          ]),
+        ),
       config: (): WebConfig => ({
         regions: regionNames.map((name) => ({ region: name, url: web.wsUrl(name) })),
         auth: { mode: "local", tokenUrl: "/local/token" },

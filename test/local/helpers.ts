@@ -16,9 +16,10 @@ export function chatProtocols(token: string): string[] {
   return ["chat.v1", token];
 }
 
-export function openSocket(url: string, protocols?: string[]): Promise<TestSocket> {
+/** `headers`: extra handshake headers (e.g. a forged X-Origin-Verify). */
+export function openSocket(url: string, protocols?: string[], headers?: Record<string, string>): Promise<TestSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols);
+    const ws = new WebSocket(url, protocols, headers ? { headers } : {});
     const frames: unknown[] = [];
     const waiters: Array<() => void> = [];
     const closed = new Promise<{ code: number; reason: string }>((r) =>
@@ -66,9 +67,9 @@ export function openSocket(url: string, protocols?: string[]): Promise<TestSocke
 }
 
 /** Attempts a handshake that should fail; resolves with the HTTP status the server answered. */
-export function handshakeStatus(url: string, protocols?: string[]): Promise<number> {
+export function handshakeStatus(url: string, protocols?: string[], headers?: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols);
+    const ws = new WebSocket(url, protocols, headers ? { headers } : {});
     ws.on("unexpected-response", (_req, res) => {
       resolve(res.statusCode ?? 0);
       ws.terminate();

@@ -115,6 +115,23 @@ describe("local/stack: startLocalStack with the real handlers on DynamoDB Local"
     }
   });
 
+  it("refuses a handshake that bypasses the edge (401) before any Lambda runs, and replaces a viewer's forged X-Origin-Verify", async () => {
+    const token = await stack.token("bypasser");
+    const direct = stack.regions[0]!.gatewayUrl;
+    const before = stack.functions.invocations.filter((i) => i.functionName === "authorizer").length;
+    // Straight to the gateway's own port, as to execute-api: the identity source is missing, the authorizer never runs.
+    expect(await handshakeStatus(direct, chatProtocols(token))).to.equal(401);
+    expect(stack.functions.invocations.filter((i) => i.functionName === "authorizer").length).to.equal(before);
+    // A guessed value reaches the authorizer, which refuses it.
+    expect(await handshakeStatus(direct, chatProtocols(token), { "X-Origin-Verify": "a-guess-of-the-secret-that-is-long-enough" })).to.equal(401);
+    expect(stack.functions.invocations.filter((i) => i.functionName === "authorizer").length).to.equal(before + 1);
+    // Through the edge, a viewer's own X-Origin-Verify is replaced by the edge's, so the connection opens and works.
+    const viaEdge = await openSocket(stack.wsUrl, chatProtocols(token), { "X-Origin-Verify": "forged" });
+    viaEdge.send({ action: "ping" });
+    expect(await viaEdge.next<Frame>((f) => f.type === "pong")).to.deep.equal({ type: "pong" });
+    viaEdge.ws.close();
+  });
+
   it("answers forbidden to a frame after the token's expiry and closes that connection, and only that one", async () => {
     // Long enough to outlast the handshake on a loaded machine; the pings below wait for the refusal, not the clock.
     const response = await fetch(`${stack.webUrl}local/token?user=shortlived&ttl=4`);

@@ -5,7 +5,9 @@
  * restarted `npm start` on the same PORT is reachable at the same URL, so an open page reconnects by itself.
  *
  * A byte-for-byte pass-through after the rewritten request head, so the handshake (subprotocols included), frames
- * and close codes are the gateway's own.
+ * and close codes are the gateway's own. Like a CloudFront origin's custom headers, an origin's `headers` are added
+ * to every request passed to it and replace a viewer's header of the same name: that is how the gateway knows the
+ * handshake came through the edge (runtime/auth/origin-verify.ts).
  */
 import type { IncomingMessage, Server } from "node:http";
 import { connect, type Socket } from "node:net";
@@ -16,6 +18,8 @@ export interface EdgeOrigin {
   port: number;
   /** The stage path the gateway serves, e.g. `/local`. */
   path: string;
+  /** Headers added to every request passed to this origin (a viewer's header of the same name is dropped). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** `/ws/<region>` (optionally with a trailing slash) → region. */
@@ -66,10 +70,14 @@ export class WebSocketEdge {
     upstream.on("close", () => socket.end());
 
     // The viewer's headers, less Host (CloudFront's AllViewerExceptHostHeader policy): the origin sees its own.
+    // Then the origin's custom headers, which replace any the viewer sent under the same names.
+    const added = Object.entries(origin.headers ?? {});
+    const replaced = new Set(["host", ...added.map(([name]) => name.toLowerCase())]);
     const lines = [`${req.method ?? "GET"} ${origin.path}${url.search} HTTP/1.1`, `Host: 127.0.0.1:${origin.port}`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      if (req.rawHeaders[i]!.toLowerCase() !== "host") lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      if (!replaced.has(req.rawHeaders[i]!.toLowerCase())) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
     }
+    for (const [name, value] of added) lines.push(`${name}: ${value}`);
     upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);
     upstream.pipe(socket);
