@@ -124,6 +124,11 @@ export interface ChatConfig {
   selfSignUpDomains: string[];
   /** Cognito threat protection: off (Essentials plan), audit or enforced (Plus plan). */
   threatProtection: ThreatProtectionMode;
+  /**
+   * Which generation of the secret CloudFront sends to the WebSocket APIs (X-Origin-Verify); raising it by one
+   * rotates the secret (infra/origin-secret.ts).
+   */
+  originSecretVersion: number;
   domain?: CustomDomain;
 }
 
@@ -181,6 +186,7 @@ export const CONFIG_KEYS = [
   "authDomainPrefix",
   "selfSignUpDomains",
   "threatProtection",
+  "originSecretVersion",
   "workerReservedConcurrency",
   "hourlyTokenAlarm",
   "monthlyBudgetUsd",
@@ -330,6 +336,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     },
     selfSignUpDomains: [...new Set(selfSignUpDomains)],
     threatProtection: oneOf(raw, "threatProtection", THREAT_PROTECTION_MODES, "audit"),
+    originSecretVersion: int(raw, "originSecretVersion", 1, 1, 1_000_000),
     ...(domainName !== undefined && hostedZoneId !== undefined
       ? { domain: { name: domainName, hostedZoneId, ...(certificateArn !== undefined ? { certificateArn } : {}) } }
       : {}),

@@ -1,6 +1,8 @@
 /**
- * With a custom domain, one more way in: `wss://ws.<domain>` resolves, through Route 53 latency-based records,
- * to the API Gateway custom domain of the region with the lowest latency for the viewer among the healthy ones.
+ * With a custom domain, one more way in: `wss://<domain>/ws` on the CloudFront distribution, whose origin
+ * `ws-origin.<domain>` resolves, through Route 53 latency-based records, to the API Gateway custom domain of the
+ * region with the lowest latency for the CloudFront edge location among the healthy ones. Viewers never connect to
+ * `ws-origin.<domain>` themselves: without CloudFront's X-Origin-Verify header the API refuses the handshake.
  * Each region contributes a regional custom domain (with its own ACM certificate in that region), an API mapping
  * to its stage, a health check that follows a CloudWatch alarm on the chat path, and one latency record.
  * (Route 53 developer guide, "Latency-based routing"; API Gateway developer guide, "Custom domain names for
@@ -10,13 +12,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { validatedCertificate } from "./custom-domain";
 
-/** The latency-routed host under the custom domain. */
-export function latencyHost(domainName: string): string {
-  return `ws.${domainName}`;
+/** The latency-routed origin host under the custom domain (CloudFront's `/ws` origin). */
+export function latencyOriginHost(domainName: string): string {
+  return `ws-origin.${domainName}`;
 }
 
 export interface LatencyEndpointArgs {
-  /** The custom domain (`chat:domainName`); this region serves `ws.<domainName>`. */
+  /** The custom domain (`chat:domainName`); this region serves `ws-origin.<domainName>`. */
   readonly domainName: string;
   /** Its Route 53 hosted zone. */
   readonly hostedZoneId: string;
@@ -36,7 +38,7 @@ export class LatencyEndpoint extends pulumi.ComponentResource {
     super("chat:domain:LatencyEndpoint", name, {}, opts);
     const parent = { parent: this };
     const region = aws.getRegionOutput({}, parent).region;
-    const host = latencyHost(args.domainName);
+    const host = latencyOriginHost(args.domainName);
 
     // A regional custom domain needs a certificate from its own region.
     const certificateArn = validatedCertificate(name, host, args.hostedZoneId, this);

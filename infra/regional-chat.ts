@@ -41,6 +41,8 @@ export interface RegionalChatArgs {
   readonly bundle: HandlerBundler;
   /** Services besides CloudWatch that publish to this region's alarm topic (AWS Budgets, in the primary region). */
   readonly alarmPublishers?: readonly string[];
+  /** The X-Origin-Verify values this region's authorizer accepts, comma-separated (infra/origin-secret.ts; secret). */
+  readonly originSecrets: pulumi.Input<string>;
   /** Every regional API of the stack (this one's is left out): the worker posts to clients that resumed a turn there. */
   readonly peerApis: pulumi.Input<{ region: string; apiId: string; stageName: string }[]>;
 }
@@ -49,8 +51,6 @@ export class RegionalChat extends pulumi.ComponentResource {
   public readonly region: pulumi.Output<string>;
   public readonly apiId: pulumi.Output<string>;
   public readonly stageName: pulumi.Output<string>;
-  /** `wss://<apiId>.execute-api.<region>.amazonaws.com/<stage>`. */
-  public readonly directUrl: pulumi.Output<string>;
   /** `<apiId>.execute-api.<region>.amazonaws.com`, the CloudFront origin. */
   public readonly apiDomain: pulumi.Output<string>;
   public readonly guardrailId: pulumi.Output<string>;
@@ -105,10 +105,11 @@ export class RegionalChat extends pulumi.ComponentResource {
       [ENV.logLevel]: config.logLevel,
       POWERTOOLS_SERVICE_NAME: "streaming-chat",
     };
-    // The authorizer needs only the pool and client: it does not depend on tables or the model.
+    // The authorizer needs only the pool and client, and the origin secrets: it does not depend on tables or the model.
     const authorizerEnvironment: Record<string, pulumi.Input<string>> = {
       [ENV.userPoolId]: args.userPoolId,
       [ENV.userPoolClientId]: args.userPoolClientId,
+      [ENV.originVerifySecrets]: args.originSecrets,
       [ENV.logLevel]: config.logLevel,
       POWERTOOLS_SERVICE_NAME: "streaming-chat",
     };
@@ -204,7 +205,6 @@ export class RegionalChat extends pulumi.ComponentResource {
     this.apiId = api.id;
     this.stageName = routes.stageName;
     this.apiDomain = apiDomain;
-    this.directUrl = pulumi.interpolate`wss://${apiDomain}/${routes.stageName}`;
     this.guardrailId = guardrail.guardrailId;
     this.guardrailVersion = guardrail.version;
     this.functionNames = {
@@ -216,7 +216,6 @@ export class RegionalChat extends pulumi.ComponentResource {
     };
     this.registerOutputs({
       region: this.region,
-      directUrl: this.directUrl,
       guardrailId: this.guardrailId,
       guardrailVersion: this.guardrailVersion,
     });

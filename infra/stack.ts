@@ -13,11 +13,12 @@ import { ChatAuth } from "./auth";
 import { bundleHandler, type HandlerBundler } from "./bundle";
 import type { ChatConfig } from "./config";
 import { EdgeCertificate, EdgeDnsRecords } from "./custom-domain";
-import { LatencyEndpoint, latencyHost } from "./latency-endpoint";
+import { LatencyEndpoint, latencyOriginHost } from "./latency-endpoint";
+import { OriginSecret } from "./origin-secret";
 import { routeOf } from "./model-routing";
 import { RegionalChat } from "./regional-chat";
 import { ChatTables } from "./tables";
-import { ChatEdge, websocketPath } from "./web-edge";
+import { ChatEdge, NEAREST_WEBSOCKET_PATH, websocketPath } from "./web-edge";
 import { STAGE_NAME } from "./websocket-routes";
 import { WebContent } from "./web-content";
 import { contentSecurityPolicy, originOf } from "../runtime/web-security-headers";
@@ -32,8 +33,6 @@ export interface StackOptions {
 export interface RegionOutputs {
   /** Through CloudFront: `wss://<host>/ws/<region>`. */
   websocketUrl: pulumi.Output<string>;
-  /** The API's own endpoint: `wss://<apiId>.execute-api.<region>.amazonaws.com/<stage>`. */
-  directWebsocketUrl: pulumi.Output<string>;
   guardrailId: pulumi.Output<string>;
   guardrailVersion: pulumi.Output<string>;
   /** The Bedrock model id (or inference profile) this region calls. */
@@ -42,7 +41,7 @@ export interface RegionOutputs {
 
 export interface StackOutputs {
   webUrl: pulumi.Output<string>;
-  /** With a custom domain: `wss://ws.<domain>`, latency-routed to the nearest healthy region. */
+  /** With a custom domain: `wss://<domain>/ws`, through CloudFront to the nearest healthy region (latency-routed). */
   nearestWebsocketUrl: string | undefined;
   primaryRegion: string;
   regions: Record<string, RegionOutputs>;
@@ -97,6 +96,9 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     onPrimary,
   );
 
+  // What CloudFront sends to every WebSocket API, and what their authorizers accept (the current and previous values).
+  const originSecret = new OriginSecret("chat-origin-secret", { version: config.originSecretVersion }, onPrimary);
+
   // Known once every region's API exists: each worker may post to clients connected to the others (resume).
   const [regionalApis, resolveRegionalApis] = pulumi.deferredOutput<{ region: string; apiId: string; stageName: string }[]>();
   const slices = config.regions.map(
@@ -111,6 +113,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
           userPoolId: auth.userPoolId,
           userPoolClientId: auth.clientId,
           bundle,
+          originSecrets: originSecret.accepted,
           peerApis: regionalApis,
           ...(region === config.primaryRegion && config.ceiling.monthlyBudgetUsd > 0 ? { alarmPublishers: ["budgets.amazonaws.com"] } : {}),
         },
@@ -131,6 +134,8 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
     {
       contentSecurityPolicy: pagePolicy(config, auth),
       origins: config.regions.map((region, i) => ({ region, apiDomain: slices[i]!.apiDomain })),
+      originSecret: originSecret.sent,
+      ...(config.domain ? { nearestOriginHost: latencyOriginHost(config.domain.name) } : {}),
       ...(config.domain && certificate
         ? { customDomain: pulumi.output({ name: config.domain.name, certificateArn: certificate.certificateArn }) }
         : {}),
@@ -159,8 +164,8 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
         ),
     );
   }
-  // With a custom domain the page first tries the latency-routed host (nearest healthy region), then each region.
-  const nearest = config.domain ? { region: "nearest", url: `wss://${latencyHost(config.domain.name)}` } : undefined;
+  // With a custom domain the page first tries `/ws` (the nearest healthy region, latency-routed), then each region.
+  const nearest = config.domain ? { region: "nearest", url: `wss://${config.domain.name}${NEAREST_WEBSOCKET_PATH}` } : undefined;
   const url = pulumi.interpolate`https://${edge.host}`;
   resolveWebUrl(url);
 
@@ -188,7 +193,6 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
         region,
         {
           websocketUrl: websocketUrl(region),
-          directWebsocketUrl: slices[i]!.directUrl,
           guardrailId: slices[i]!.guardrailId,
           guardrailVersion: slices[i]!.guardrailVersion,
           modelId: modelIdOf(config, region),
@@ -232,11 +236,11 @@ function monthlyBudget(config: ChatConfig, topicArn: pulumi.Output<string>, prim
 
 /**
  * The page's CSP for this stack: connect-src its own host (`'self'`: config.json and, by CSP Level 3, `wss://` to
- * the same host), Cognito's OIDC endpoints and hosted domain, and with a custom domain its WebSocket hosts named
- * outright. The cloudfront.net name cannot be named: the policy is part of the distribution that gets the name.
+ * the same host), Cognito's OIDC endpoints and hosted domain, and with a custom domain its WebSocket host named
+ * outright (every WebSocket path, `/ws` and `/ws/<region>`, is on the page's own host). The cloudfront.net name cannot be named: the policy is part of the distribution that gets the name.
  */
 function pagePolicy(config: ChatConfig, auth: ChatAuth): pulumi.Output<string> {
-  const own = config.domain ? [`wss://${config.domain.name}`, `wss://${latencyHost(config.domain.name)}`] : [];
+  const own = config.domain ? [`wss://${config.domain.name}`] : [];
   return pulumi
     .all([auth.authority, auth.hostedDomainUrl])
     .apply(([authority, hosted]) => contentSecurityPolicy({ connect: [...own, originOf(authority), originOf(hosted)] }));

@@ -1,11 +1,14 @@
 /**
  * The edge: a private S3 bucket for the web client behind CloudFront origin access control, and one CloudFront
- * distribution that serves the page and carries each region's WebSocket API under `/ws/<region>`.
+ * distribution that serves the page and carries each region's WebSocket API under `/ws/<region>` (and, with a
+ * custom domain, the nearest healthy region's under `/ws`). Every WebSocket origin gets the X-Origin-Verify header
+ * that the APIs' $connect authorizers require, so the APIs answer only through this distribution.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ORIGIN_VERIFY_HEADER } from "../runtime/auth/origin-verify";
 
 /** CloudFront managed policies, by id (CloudFront developer guide, "Use managed cache policies" / "… origin request policies"). */
 export const MANAGED_POLICY = {
@@ -19,6 +22,9 @@ export const MANAGED_POLICY = {
 export function websocketPath(region: string): string {
   return `/ws/${region}`;
 }
+
+/** The viewer path of the nearest healthy region's WebSocket endpoint (with a custom domain only). */
+export const NEAREST_WEBSOCKET_PATH = "/ws";
 
 /** Source of a CloudFront Function kept in infra/edge/ (unit-tested there against CloudFront event shapes). */
 export function edgeFunctionCode(file: "ws-path-rewrite.js" | "spa-rewrite.js"): string {
@@ -38,6 +44,13 @@ export interface ChatEdgeArgs {
   readonly customDomain?: pulumi.Input<{ name: string; certificateArn: string }>;
   /** The page's Content-Security-Policy (runtime/web-security-headers.ts), set on every response of the web client. */
   readonly contentSecurityPolicy: pulumi.Input<string>;
+  /** The X-Origin-Verify value every WebSocket origin request carries (infra/origin-secret.ts). */
+  readonly originSecret: pulumi.Input<string>;
+  /**
+   * With a custom domain: the latency-routed host of the regional API custom domains (`ws-origin.<domain>`,
+   * infra/latency-endpoint.ts), served at `/ws`.
+   */
+  readonly nearestOriginHost?: string;
 }
 
 export class ChatEdge extends pulumi.ComponentResource {
@@ -97,6 +110,21 @@ export class ChatEdge extends pulumi.ComponentResource {
 
     const webOrigin = "web";
     const custom = args.customDomain ? pulumi.output(args.customDomain) : undefined;
+    // Each WebSocket origin: HTTPS only, and the header that proves a request came through this distribution. An
+    // origin custom header also replaces a viewer's header of the same name (CloudFront developer guide, "Add custom
+    // headers to origin requests"), so a viewer cannot send a guess through CloudFront either.
+    const websocketOrigin = (originId: string, domainName: pulumi.Input<string>) => ({
+      originId,
+      domainName,
+      customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+      customHeaders: [{ name: ORIGIN_VERIFY_HEADER, value: args.originSecret }],
+    });
+    const websocketRoutes = [
+      ...args.origins.map((origin) => ({ path: websocketPath(origin.region), origin: websocketOrigin(`ws-${origin.region}`, origin.apiDomain) })),
+      // CloudFront resolves the origin's name from the edge location, so Route 53's latency records pick the region
+      // nearest to the edge that took the viewer (Route 53 developer guide, "Latency-based routing").
+      ...(args.nearestOriginHost ? [{ path: NEAREST_WEBSOCKET_PATH, origin: websocketOrigin("ws-nearest", args.nearestOriginHost) }] : []),
+    ];
     const distribution = new aws.cloudfront.Distribution(
       `${name}-cdn`,
       {
@@ -109,16 +137,7 @@ export class ChatEdge extends pulumi.ComponentResource {
         ...(custom ? { aliases: [custom.name] } : {}),
         origins: [
           { originId: webOrigin, domainName: bucket.bucketRegionalDomainName, originAccessControlId: oac.id },
-          ...args.origins.map((origin) => ({
-            originId: `ws-${origin.region}`,
-            domainName: origin.apiDomain,
-            customOriginConfig: {
-              httpPort: 80,
-              httpsPort: 443,
-              originProtocolPolicy: "https-only",
-              originSslProtocols: ["TLSv1.2"],
-            },
-          })),
+          ...websocketRoutes.map((route) => route.origin),
         ],
         defaultCacheBehavior: {
           targetOriginId: webOrigin,
@@ -134,9 +153,9 @@ export class ChatEdge extends pulumi.ComponentResource {
         // token; AllViewerExceptHostHeader includes every viewer header but Host, CloudFront developer guide, "Use
         // managed origin request policies"), Host not (API Gateway routes on its own host name). CloudFront
         // developer guide, "Use WebSockets with CloudFront distributions".
-        orderedCacheBehaviors: args.origins.map((origin) => ({
-          pathPattern: websocketPath(origin.region),
-          targetOriginId: `ws-${origin.region}`,
+        orderedCacheBehaviors: websocketRoutes.map((route) => ({
+          pathPattern: route.path,
+          targetOriginId: route.origin.originId,
           viewerProtocolPolicy: "https-only",
           allowedMethods: ["GET", "HEAD", "OPTIONS"],
           cachedMethods: ["GET", "HEAD"],

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ORIGIN_VERIFY_HEADER } from "../runtime/auth/origin-verify";
 import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER, type ClientAction } from "../runtime/protocol";
 
 /** The stage every regional API is deployed to; CloudFront rewrites viewer paths to `/<STAGE_NAME>`. */
@@ -17,6 +18,13 @@ export const STAGE_NAME = "live";
  * answers 401 without calling the authorizer when the header is missing.
  */
 export const TOKEN_IDENTITY_SOURCE = `route.request.header.${SUBPROTOCOL_HEADER}`;
+/**
+ * The header only the stack's CloudFront distribution adds (runtime/auth/origin-verify.ts). As an identity source it
+ * makes API Gateway answer 401 to a handshake without it before the authorizer Lambda runs: when an identity source
+ * is missing, the authorizer is not called (API Gateway developer guide, "Control access to WebSocket APIs with
+ * AWS Lambda REQUEST authorizers"; every listed source must be present).
+ */
+export const ORIGIN_IDENTITY_SOURCE = `route.request.header.${ORIGIN_VERIFY_HEADER}`;
 
 /** `$request.body.action` selects the route from the JSON frame's `action` field. */
 export const ROUTE_SELECTION_EXPRESSION = "$request.body.action";
@@ -83,7 +91,7 @@ export class WebSocketRoutes extends pulumi.ComponentResource {
         apiId: args.apiId,
         authorizerType: "REQUEST",
         authorizerUri: args.functions.authorizer.invokeArn,
-        identitySources: [TOKEN_IDENTITY_SOURCE],
+        identitySources: [TOKEN_IDENTITY_SOURCE, ORIGIN_IDENTITY_SOURCE],
       },
       parent,
     );

@@ -127,6 +127,12 @@ export function mockResource(args: pulumi.runtime.MockResourceArgs, region: stri
           },
         },
       };
+    case "random:index/randomPassword:RandomPassword": {
+      // Stable per resource and generation (keepers), so a test can see which slot a rotation regenerated.
+      const keepers = JSON.stringify(inputs.keepers ?? {});
+      const result = createHash("sha256").update(`${args.name}|${keepers}`).digest("hex").slice(0, Number(inputs.length ?? 16));
+      return { id: `${args.name}-id`, state: { ...base, result } };
+    }
     default:
       return { id: `${args.name}-id`, state: { name, ...base, arn: arn("mock", `${args.type}/${name}`) } };
   }

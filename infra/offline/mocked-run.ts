@@ -25,6 +25,8 @@ export interface RecordedResource {
   protect: boolean;
   id: string;
   state: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Paths (`a.b.0.c`) of the inputs that arrived as secrets: the real engine keeps them encrypted in the state. */
+  secretInputs: string[];
 }
 
 export interface MockedRun {
@@ -76,10 +78,12 @@ async function build(program: () => object, config: Record<string, string>, targ
         const region = args.type === "pulumi:providers:aws" ? String(args.inputs.region) : regionOfProvider(args.provider);
         const { id, state } = mockResource(args, region ?? "us-east-1");
         if (args.type === "pulumi:providers:aws") providerRegions.set(id, String(args.inputs.region));
+        const secretInputs: string[] = [];
         resources.push({
           type: args.type,
           name: args.name,
-          inputs: (await plain(args.inputs)) as Record<string, unknown>,
+          inputs: (await plain(args.inputs, "", secretInputs)) as Record<string, unknown>,
+          secretInputs,
           ...(args.provider !== undefined ? { provider: args.provider } : {}),
           dependencies: [],
           retainOnDelete: false,
@@ -157,18 +161,29 @@ async function waitForRegistrations(): Promise<void> {
  * Inputs as plain, cloneable data: Pulumi assets and archives hold promises, so they are recorded as
  * `{ text }` / `{ path }` / `{ uri }` (assets) and `{ assets: {...} }` / `{ path }` / `{ uri }` (archives).
  */
-async function plain(value: unknown): Promise<unknown> {
+/** The signature key and value the runtime wraps a secret in when it serialises inputs (sdk/nodejs/runtime/rpc.ts). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Plain JSON of a resource's inputs or state; secrets are unwrapped and their paths recorded in `secrets`. */
+async function plain(value: unknown, path = "", secrets: string[] = []): Promise<unknown> {
+  const at = (key: string | number) => (path === "" ? String(key) : `${path}.${key}`);
   if (isAssetOrArchive(value)) {
     const fields = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const key of ["text", "path", "uri", "assets"]) {
-      if (fields[key] !== undefined) out[key] = await plain(await fields[key]);
+      if (fields[key] !== undefined) out[key] = await plain(await fields[key], at(key), secrets);
     }
     return out;
   }
-  if (Array.isArray(value)) return Promise.all(value.map(plain));
+  if (Array.isArray(value)) return Promise.all(value.map((v, i) => plain(v, at(i), secrets)));
   if (value !== null && typeof value === "object") {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await plain(v)] as const));
+    const fields = value as Record<string, unknown>;
+    if (fields[SECRET_SIG_KEY] === SECRET_SIG) {
+      secrets.push(path);
+      return plain(fields.value, path, secrets);
+    }
+    const entries = await Promise.all(Object.entries(fields).map(async ([k, v]) => [k, await plain(v, at(k), secrets)] as const));
     return Object.fromEntries(entries);
   }
   return value;

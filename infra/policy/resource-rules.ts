@@ -392,6 +392,49 @@ const responseHeadersCsp: ResourceRule = {
   },
 };
 
+/**
+ * The header only the stack's CloudFront distribution adds to WebSocket origin requests, and the $connect
+ * authorizer's identity source that requires it (runtime/auth/origin-verify.ts; the pack is self-contained, so the
+ * name is written here too and a test keeps the two equal).
+ */
+export const ORIGIN_VERIFY_HEADER_NAME = "X-Origin-Verify";
+const ORIGIN_IDENTITY_SOURCE = `route.request.header.${ORIGIN_VERIFY_HEADER_NAME}`;
+
+const cloudfrontOriginSecret: ResourceRule = {
+  name: "cloudfront-origin-secret",
+  description:
+    `Every custom origin of a CloudFront distribution (the WebSocket APIs) gets the ${ORIGIN_VERIFY_HEADER_NAME} ` +
+    "custom header that the APIs' $connect authorizers require, so no one reaches an API around CloudFront.",
+  types: [T.distribution],
+  check({ props }) {
+    const messages: string[] = [];
+    for (const [i, origin] of list(props.origins).entries()) {
+      if (!isRecord(record(origin).customOriginConfig)) continue;
+      const id = text(record(origin).originId) ?? String(i);
+      const headers = list(record(origin).customHeaders).map(record);
+      const secret = headers.find((h) => text(h.name)?.toLowerCase() === ORIGIN_VERIFY_HEADER_NAME.toLowerCase());
+      // The value is a secret, unknown during a first preview: only an empty one is a finding.
+      if (!secret) messages.push(`origin ${id} does not add the ${ORIGIN_VERIFY_HEADER_NAME} header`);
+      else if (secret.value === "") messages.push(`origin ${id} adds an empty ${ORIGIN_VERIFY_HEADER_NAME} header`);
+    }
+    return messages;
+  },
+};
+
+const connectRequiresEdge: ResourceRule = {
+  name: "apigateway-connect-requires-edge",
+  description:
+    `A WebSocket API's REQUEST authorizer lists ${ORIGIN_IDENTITY_SOURCE} among its identity sources: API Gateway ` +
+    "then answers 401 to a handshake without CloudFront's header before any Lambda runs (a missing identity source " +
+    "is refused without invoking the authorizer).",
+  types: [T.authorizer],
+  check({ props }) {
+    if (props.authorizerType !== "REQUEST") return [];
+    const sources = texts(props.identitySources);
+    return sources.includes(ORIGIN_IDENTITY_SOURCE) ? [] : [`identitySources ${JSON.stringify(sources)} lack ${ORIGIN_IDENTITY_SOURCE}`];
+  },
+};
+
 export const resourceRules: readonly ResourceRule[] = [
   iamLeastPrivilege,
   lambdaRuntime,
@@ -409,4 +452,6 @@ export const resourceRules: readonly ResourceRule[] = [
   guardrailFilters,
   snsEncrypted,
   responseHeadersCsp,
+  cloudfrontOriginSecret,
+  connectRequiresEdge,
 ];

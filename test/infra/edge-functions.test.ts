@@ -6,7 +6,7 @@
  */
 import * as vm from "node:vm";
 import { expect } from "chai";
-import { edgeFunctionCode } from "../../infra/web-edge";
+import { edgeFunctionCode, NEAREST_WEBSOCKET_PATH } from "../../infra/web-edge";
 import { STAGE_NAME } from "../../infra/websocket-routes";
 
 interface Value {
@@ -107,8 +107,18 @@ describe("infra edge: WebSocket path rewrite (CloudFront Function)", () => {
     }
   });
 
-  it("uses the stage the program deploys", () => {
+  it("rewrites /ws (the nearest region, with a custom domain) to / : the regional custom domains map the stage at the root", () => {
+    for (const path of ["/ws", "/ws/"]) {
+      const result = handler(viewerRequest(path, { token: { value: TOKEN } }, offering(`chat.v1, ${TOKEN}`))) as CloudFrontRequest;
+      expect(result.uri, path).to.equal("/");
+      expect(result.querystring).to.deep.equal({});
+    }
+    expect(handler(viewerRequest("/ws", {}, upgradeHeaders))).to.deep.include({ statusCode: 401 });
+  });
+
+  it("uses the stage and the nearest path the program deploys", () => {
     expect(edgeFunctionCode("ws-path-rewrite.js")).to.contain(`var STAGE_PATH = "/${STAGE_NAME}";`);
+    expect(edgeFunctionCode("ws-path-rewrite.js")).to.contain(`var NEAREST_PATH = "${NEAREST_WEBSOCKET_PATH}";`);
   });
 });
 

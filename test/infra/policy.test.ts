@@ -272,6 +272,22 @@ const BAD_VARIANTS: BadVariant[] = [
     expected: /contentSecurityPolicy is not set/,
   },
   {
+    rule: "cloudfront-origin-secret",
+    what: "a WebSocket origin without the origin secret",
+    type: T.distribution,
+    spoil: (p) => {
+      for (const origin of p.origins as Props[]) delete origin.customHeaders;
+    },
+    expected: /origin ws-[a-z0-9-]+ does not add the X-Origin-Verify header/,
+  },
+  {
+    rule: "apigateway-connect-requires-edge",
+    what: "an authorizer that does not require CloudFront's header",
+    type: T.authorizer,
+    spoil: (p) => (p.identitySources = ["route.request.header.Sec-WebSocket-Protocol"]),
+    expected: /lack route\.request\.header\.X-Origin-Verify/,
+  },
+  {
     rule: "service-trust-scoped",
     what: "a role API Gateway may assume for any account",
     type: T.role,

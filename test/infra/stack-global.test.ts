@@ -182,9 +182,28 @@ for (const [label, config] of [
           targetOriginId: `ws-${region}`,
         });
         expect(behavior.functionAssociations).to.deep.equal([{ eventType: "viewer-request", functionArn: rewrite.state.arn }]);
-        const origin = (d.origins as { originId: string; domainName: string; customOriginConfig: Record<string, unknown> }[]).find((o) => o.originId === `ws-${region}`)!;
+        const origin = (d.origins as WebSocketOrigin[]).find((o) => o.originId === `ws-${region}`)!;
         expect(origin.domainName).to.equal(`${stack.inRegion(TYPES.api, region)[0]!.id}.execute-api.${region}.amazonaws.com`);
         expect(origin.customOriginConfig).to.deep.include({ originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] });
+      }
+      // Without a custom domain there is no latency-routed `/ws`.
+      expect(behaviors.map((b) => b.pathPattern)).to.not.include("/ws");
+    });
+
+    it("adds the origin secret the authorizers require to every WebSocket origin, and the one the page's origin needs none", () => {
+      const d = stack.ofType(TYPES.distribution)[0]!;
+      const sent = String(stack.one("random:index/randomPassword:RandomPassword", "chat-origin-secret-a").state.result);
+      expect(sent).to.match(/^[A-Za-z0-9]{48}$/);
+      const origins = d.inputs.origins as WebSocketOrigin[];
+      expect(origins.filter((o) => o.originId.startsWith("ws-"))).to.have.length(regions.length);
+      for (const origin of origins) {
+        if (origin.originId === "web") expect(origin.customHeaders ?? []).to.deep.equal([]);
+        else expect(origin.customHeaders, origin.originId).to.deep.equal([{ name: "X-Origin-Verify", value: sent }]);
+      }
+      expect(d.secretInputs.some((path) => path.startsWith("origins"))).to.equal(true);
+      for (const region of regions) {
+        const accepted = String(stack.fn(region, "authorizer").inputs.environment.variables.ORIGIN_VERIFY_SECRETS).split(",");
+        expect(accepted).to.include(sent);
       }
     });
 
@@ -215,10 +234,9 @@ for (const [label, config] of [
       const perRegion = outputs.regions as Record<string, Record<string, string>>;
       expect(Object.keys(perRegion)).to.deep.equal([...regions]);
       for (const region of regions) {
-        const api = stack.inRegion(TYPES.api, region)[0]!;
+        // No `execute-api` URL: the API refuses handshakes that do not come through CloudFront.
         expect(perRegion[region]).to.deep.equal({
           websocketUrl: `wss://${host}/ws/${region}`,
-          directWebsocketUrl: `wss://${api.id}.execute-api.${region}.amazonaws.com/live`,
           guardrailId: stack.inRegion(TYPES.guardrail, region)[0]!.state.guardrailId,
           guardrailVersion: "1",
           modelId: config.modelId,
@@ -234,6 +252,14 @@ for (const [label, config] of [
       expect(outputs.distributionId).to.equal(stack.ofType(TYPES.distribution)[0]!.id);
     });
   });
+}
+
+
+interface WebSocketOrigin {
+  originId: string;
+  domainName: string;
+  customOriginConfig: Record<string, unknown>;
+  customHeaders?: { name: string; value: string }[];
 }
 
 describe("infra stack, sign-up under the operator's control", function () {
@@ -327,15 +353,25 @@ describe("infra stack, custom domain", function () {
     expect((outputs.regions as Record<string, { websocketUrl: string }>)["eu-west-1"]!.websocketUrl).to.equal("wss://chat.example.com/ws/eu-west-1");
   });
 
-  it("routes ws.<domain> to the nearest healthy region: regional custom domains, health checks, latency records", async () => {
+  it("routes <domain>/ws through CloudFront to the nearest healthy region: regional custom domains, health checks, latency records", async () => {
     const { resources, outputs } = await buildStack({ ...ONE_REGION, regions, ...domain }, bundleOptions());
     const stack = new Stack(resources);
-    const latency = stack.ofType(TYPES.record).filter((r) => r.inputs.name === "ws.chat.example.com");
+    // CloudFront's `/ws` behavior goes to the latency-routed origin host, with the origin secret like every region's.
+    const d = stack.ofType(TYPES.distribution)[0]!;
+    const nearestBehavior = (d.inputs.orderedCacheBehaviors as Record<string, unknown>[]).find((b) => b.pathPattern === "/ws")!;
+    expect(nearestBehavior).to.include({ targetOriginId: "ws-nearest", viewerProtocolPolicy: "https-only", cachePolicyId: MANAGED_POLICY.cachingDisabled });
+    expect(nearestBehavior.originRequestPolicyId).to.equal(MANAGED_POLICY.allViewerExceptHostHeader);
+    const nearestOrigin = (d.inputs.origins as WebSocketOrigin[]).find((o) => o.originId === "ws-nearest")!;
+    expect(nearestOrigin.domainName).to.equal("ws-origin.chat.example.com");
+    expect(nearestOrigin.customOriginConfig).to.deep.include({ originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] });
+    expect(nearestOrigin.customHeaders!.map((h) => h.name)).to.deep.equal(["X-Origin-Verify"]);
+    expect(stack.ofType(TYPES.record).filter((r) => r.inputs.name === "ws.chat.example.com")).to.deep.equal([]);
+    const latency = stack.ofType(TYPES.record).filter((r) => r.inputs.name === "ws-origin.chat.example.com");
     expect(latency.map((r) => r.inputs.setIdentifier)).to.have.members(regions);
     for (const region of regions) {
       const certificate = stack.one(TYPES.certificate, `chat-${region}-latency-cert`);
       expect(stack.regionOf(certificate)).to.equal(region);
-      expect(certificate.inputs.domainName).to.equal("ws.chat.example.com");
+      expect(certificate.inputs.domainName).to.equal("ws-origin.chat.example.com");
       const custom = stack.inRegion("aws:apigatewayv2/domainName:DomainName", region);
       expect(custom).to.have.length(1);
       expect(custom[0]!.inputs.domainNameConfiguration).to.deep.include({ endpointType: "REGIONAL", securityPolicy: "TLS_1_2" });
@@ -358,10 +394,10 @@ describe("infra stack, custom domain", function () {
         },
       ]);
     }
-    expect(outputs.nearestWebsocketUrl).to.equal("wss://ws.chat.example.com");
+    expect(outputs.nearestWebsocketUrl).to.equal("wss://chat.example.com/ws");
     const web = JSON.parse(String(stack.ofType(TYPES.bucketObject).find((o) => o.inputs.key === "config.json")!.inputs.content)) as WebConfig;
     expect(web.regions.map((r) => r.url)).to.deep.equal([
-      "wss://ws.chat.example.com",
+      "wss://chat.example.com/ws",
       "wss://chat.example.com/ws/eu-west-1",
       "wss://chat.example.com/ws/us-east-2",
     ]);

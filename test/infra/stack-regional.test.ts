@@ -40,7 +40,8 @@ for (const [label, config] of [
       for (const provider of stack.ofType(TYPES.provider)) {
         expect(JSON.parse(String(provider.inputs.defaultTags)).tags).to.deep.equal({ app: "bedrock-streaming-chat", "pulumi-project": "chat", "pulumi-stack": "test" });
       }
-      for (const resource of stack.custom().filter((r) => r.type !== TYPES.provider)) {
+      // Every AWS resource; the origin secret's random values need no provider of a region.
+      for (const resource of stack.custom().filter((r) => r.type !== TYPES.provider && r.type.startsWith("aws:"))) {
         expect(stack.regionOf(resource), `${resource.type} ${resource.name}`).to.be.a("string");
       }
     });
@@ -86,8 +87,9 @@ for (const [label, config] of [
         expect(authorizers).to.have.length(1);
         const authorizer = authorizers[0]!;
         expect(authorizer.inputs.authorizerType).to.equal("REQUEST");
-        // The token is the second offered subprotocol (wire protocol, Connect), never a query parameter.
-        expect(authorizer.inputs.identitySources).to.deep.equal(["route.request.header.Sec-WebSocket-Protocol"]);
+        // The token is the second offered subprotocol (wire protocol, Connect), never a query parameter; the second
+        // source is the header only CloudFront adds, so a handshake around CloudFront is refused before the Lambda.
+        expect(authorizer.inputs.identitySources).to.deep.equal(["route.request.header.Sec-WebSocket-Protocol", "route.request.header.X-Origin-Verify"]);
         expect(authorizer.inputs.authorizerUri).to.equal(stack.fn(region, "authorizer").state.invokeArn);
         for (const route of stack.inRegion(TYPES.route, region)) {
           if (route.inputs.routeKey === "$connect") {
@@ -164,8 +166,16 @@ for (const [label, config] of [
           expect(env.USER_POOL_CLIENT_ID).to.equal(stack.ofType(TYPES.userPoolClient)[0]!.id);
         }
         const authorizerEnv = stack.fn(region, "authorizer").inputs.environment.variables as Record<string, string>;
-        expect(Object.keys(authorizerEnv)).to.include.members(["USER_POOL_ID", "USER_POOL_CLIENT_ID"]);
+        expect(Object.keys(authorizerEnv)).to.include.members(["USER_POOL_ID", "USER_POOL_CLIENT_ID", "ORIGIN_VERIFY_SECRETS"]);
         expect(authorizerEnv).to.not.have.property("MODEL_ID");
+        // Both slots of the origin secret, kept secret in the state; no other function gets them.
+        const slots = stack.ofType("random:index/randomPassword:RandomPassword").map((p) => String(p.state.result));
+        expect(slots).to.have.length(2);
+        expect(authorizerEnv.ORIGIN_VERIFY_SECRETS!.split(",")).to.have.members(slots);
+        expect(stack.fn(region, "authorizer").secretInputs.some((path) => "environment.variables.ORIGIN_VERIFY_SECRETS".startsWith(path))).to.equal(true);
+        for (const handler of ["connect", "disconnect", "message", "worker"] as const) {
+          expect(stack.fn(region, handler).inputs.environment.variables, handler).to.not.have.property("ORIGIN_VERIFY_SECRETS");
+        }
       }
     });
 
