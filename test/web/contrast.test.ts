@@ -6,9 +6,9 @@
  */
 import { createRequire } from "node:module";
 import { expect } from "chai";
-import type { Browser, Page } from "playwright-core";
-import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import type { Page } from "playwright-core";
+import { openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { usePageStack } from "./support/page-stack";
 
 const AXE = createRequire(__filename).resolve("axe-core");
 const PHONE = { width: 390, height: 844 };
@@ -50,27 +50,11 @@ async function placeholderContrast(page: Page): Promise<number> {
 
 describe("web page contrast (axe-core, WCAG AA) on the main views, light and dark", function () {
   this.timeout(180_000);
-  let stack: LocalStack;
-  let browser: Browser;
-
-  before(async function () {
-    this.timeout(120_000);
-    stack = await startLocalStack({
-      ports: { web: 0 },
-      dataDir: null,
-      staticDir: ensureWebBuild(),
-      bedrock: { timing: { timeToFirstTokenMs: 100, tokensPerSecond: 200 } },
-      env: { FLUSH_INTERVAL_MS: "40", STOP_POLL_MS: "50" },
-    });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const fixture = usePageStack();
 
   for (const scheme of ["light", "dark"] as const) {
     it(`${scheme}: sign-in, empty chat, finished, streamed and failed answers, the sidebar, phone width`, async () => {
+      const { stack, browser } = fixture;
       const failures: string[] = [];
       // bypassCSP: axe is injected as a script tag, which the page's CSP (rightly) refuses.
       const { page } = await openPage(browser, { colorScheme: scheme, bypassCSP: true });
