@@ -154,8 +154,15 @@ export async function generateTurn(
   }
   if (!turn) {
     log.info("turn already generated or closed; nothing to do", ids);
-    // Its session was deleted before the worker started: the erase request is all that is left to erase.
-    await eraseIfSessionDeleted(job, deps);
+    // Its session was deleted before the worker started (the erase request is all that is left to erase): the
+    // client still gets the turn's one end, and the slots taken for it are free again.
+    if (await eraseIfSessionDeleted(job, deps)) {
+      await Promise.allSettled([
+        deps.sender.post(job.connectionId, { type: "turn.done", turnId: job.turnId, stopReason: "stopped", usage: { inputTokens: 0, outputTokens: 0 }, ttftMs: null }),
+        deps.ledger.releaseGeneration(job.userId, job.turnId),
+        deps.connections.releaseSlot(job.connectionId, job.turnId),
+      ]);
+    }
     return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };
   }
   const prepared: Prepared = { stopRequested: stopRequested.status === "fulfilled" && stopRequested.value, context };
@@ -474,15 +481,17 @@ class Generation {
  * write and the end frame, the turn and its control items go, in the region that wrote them. Checked after every
  * ending, not only a stop: an erase request that came after the last poll is still honoured.
  */
-async function eraseIfSessionDeleted(job: GenerationJob, deps: GenerateDeps): Promise<void> {
+async function eraseIfSessionDeleted(job: GenerationJob, deps: GenerateDeps): Promise<boolean> {
   const ids = { connectionId: job.connectionId, turnId: job.turnId };
   try {
-    if (!(await deps.history.eraseRequested(job.sessionId, job.turnId))) return;
+    if (!(await deps.history.eraseRequested(job.sessionId, job.turnId))) return false;
     await deps.history.eraseTurn(job.sessionId, job.turnId);
     deps.log.info("turn erased: its session was deleted", ids);
+    return true;
   } catch (error) {
     // Left behind: the turn's items expire with the history retention, the erase request within a day.
     deps.log.warn("erasing the turn of a deleted session failed", { ...ids, error: describe(error) });
+    return false;
   }
 }
 

@@ -127,6 +127,13 @@ describe("runtime/chat/conversations: rename and delete", () => {
     expect(outcome!.status).to.equal("skipped");
     expect(w.model.requests).to.have.length(0);
     expect(w.history.itemsOf(sessionId)).to.deep.equal([]);
+    // The turn still ends once for the client, and its slots are free again.
+    const turnId = w.sender.of("turn.started", c)[0]!.turnId;
+    expect(w.sender.frames.filter((f) => (f.frame.type === "turn.done" || f.frame.type === "error") && f.frame.turnId === turnId).map((f) => f.frame)).to.deep.equal([
+      { type: "turn.done", turnId, stopReason: "stopped", usage: { inputTokens: 0, outputTokens: 0 }, ttftMs: null },
+    ]);
+    expect(await w.ledger.generationHolders("alice")).to.deep.equal([]);
+    expect(await w.connections.slotHolders(c)).to.deep.equal([]);
   });
 
   it("a streaming turn whose worker is gone is erased by the delete itself", async () => {
