@@ -47,12 +47,16 @@ export class ConversationSearch {
   }
 }
 
-/** About EXCERPT_CONTEXT characters either side of the first match, on one line, with ellipses where cut. */
+/** About EXCERPT_CONTEXT characters either side of the first match, on one line, in whole words, with ellipses where cut. */
 function excerpt(text: string, folded: string, word: string): string {
   const at = folded.indexOf(word);
   // Folding can change lengths (ligatures); fall back to the start of the text when positions drift.
   const start = Math.max(0, (at < 0 ? 0 : at) - EXCERPT_CONTEXT);
   const end = Math.min(text.length, (at < 0 ? 0 : at) + word.length + EXCERPT_CONTEXT);
-  const line = text.slice(start, end).replace(/\s+/g, " ").trim();
+  let line = text.slice(start, end).replace(/\s+/g, " ");
+  // Whole words only: a cut word at either end goes.
+  if (start > 0) line = line.replace(/^\S*\s/, "");
+  if (end < text.length) line = line.replace(/\s\S*$/, "");
+  line = line.trim();
   return `${start > 0 ? "…" : ""}${line}${end < text.length ? "…" : ""}`;
 }
