@@ -66,6 +66,7 @@ describe("web conversations: the controller's rename, delete and a conversation 
     const sent: ClientFrame[] = [];
     const notices: string[] = [];
     const changes: (string | null)[] = [];
+    const refused: string[] = [];
     let list: readonly SessionSummary[] = [];
     const controller = new ChatController({
       send: (frame) => sent.push(frame),
@@ -73,10 +74,11 @@ describe("web conversations: the controller's rename, delete and a conversation 
       conversation: { render: () => undefined, streamText: () => undefined, notice: (m) => notices.push(m) },
       sessions: { render: (sessions) => (list = sessions) },
       onSessionChange: (id) => changes.push(id),
+      onSendRefused: (text) => refused.push(text),
       newId: () => "cm1",
     });
     const feed = (frame: ServerFrame) => controller.handleFrame(frame);
-    return { controller, sent, notices, changes, feed, list: () => list.map((s) => `${s.sessionId}:${s.title}`) };
+    return { controller, sent, notices, changes, refused, feed, list: () => list.map((s) => `${s.sessionId}:${s.title}`) };
   }
   const sessions = (...list: SessionSummary[]): ServerFrame => ({ type: "sessions", sessions: list });
 
@@ -107,6 +109,20 @@ describe("web conversations: the controller's rename, delete and a conversation 
     expect(h.controller.currentSessionId).to.equal(null);
     expect(h.notices).to.have.length(1);
     expect(h.notices[0]).to.match(/deleted.*Start a new chat or pick another conversation\./);
+  });
+
+  it("a message into a conversation deleted elsewhere: the message goes back to the box, then the conversation closes", () => {
+    const h = harness();
+    h.feed(sessions(session("s1", "One")));
+    h.controller.openSession("s1");
+    h.feed({ type: "history", sessionId: "s1", turns: [] });
+    h.controller.sendMessage("Still there?");
+    h.feed({ type: "error", code: "not_found", message: "session not found", clientMessageId: "cm1" });
+    expect(h.sent.at(-1)).to.deep.equal({ action: "history", sessionId: "s1" });
+    h.feed({ type: "error", code: "not_found", message: "session not found" });
+    expect(h.controller.currentSessionId).to.equal(null);
+    expect(h.refused).to.deep.equal(["Still there?"]);
+    expect(h.notices.at(-1)).to.match(/This conversation was deleted/);
   });
 
   it("a list without the open conversation that still exists (older than the list) keeps it open", () => {

@@ -135,7 +135,7 @@ describe("web chat page: conversations (rename, delete, search, export, tab titl
     }
   });
 
-  it("deletes after an accessible confirmation (Cancel and Escape keep it), erasing every item; a second tab on it is told", async () => {
+  it("deletes after an accessible confirmation (Cancel and Escape keep it), erasing every item; a second tab sees the rename and is told its open one is gone", async () => {
     const user = newUser();
     const { page, context, errors } = await openPage(fixture.browser);
     const other = await openPage(fixture.browser);
@@ -172,14 +172,21 @@ describe("web chat page: conversations (rename, delete, search, export, tab titl
       while ((await sessionItems(fixture.stack, sessionId)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(await sessionItems(fixture.stack, sessionId)).to.deep.equal([]);
 
-      // The second tab sends into it: it is told in words, lands in a new chat, and keeps the message to send again.
-      await sendMessage(other.page, "One more question");
+      // The first tab also renames the other conversation. The second tab comes back to the front: its list shows
+      // both changes, and its open conversation, now gone, is closed with words that say what to do.
+      await page.getByRole("button", { name: /^Rename “Keep this one/ }).click();
+      await page.getByRole("textbox", { name: /^New title for/ }).fill("Kept");
+      await page.getByRole("textbox", { name: /^New title for/ }).press("Enter");
+      await page.getByRole("link", { name: "Kept" }).waitFor();
+      await other.page.evaluate(() => (globalThis as unknown as { document: { dispatchEvent(e: unknown): void } }).document.dispatchEvent(new Event("visibilitychange")));
+      await other.page.getByRole("link", { name: "Kept" }).waitFor();
       await other.page.getByText("This conversation was deleted, maybe in another tab or on another device.").waitFor();
       expect(new URL(other.page.url()).hash).to.equal("#/");
-      expect(await other.page.getByLabel("Message", { exact: true }).inputValue()).to.equal("One more question");
-      expect(await other.page.getByRole("link", { name: "Delete this one" }).count()).to.equal(0);
+      expect(await other.page.getByRole("link", { name: /Delete this one/ }).count()).to.equal(0);
+      expect(await other.page.locator("article.turn").count()).to.equal(0);
       await sendMessage(other.page, "One more question [[tokens:5]]");
       expect(await waitAnswerDone(other.page)).to.equal("complete");
+      expect(other.errors).to.deep.equal([]);
       expect(errors).to.deep.equal([]);
     } finally {
       await other.context.close();

@@ -173,6 +173,14 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
     controller.openSession(match === null ? null : decodeURIComponent(match[1]!));
   };
   window.addEventListener("hashchange", openFromHash, { signal: lifetime.signal });
+  // Back to this tab: the list may have changed in another one (a rename, a delete, a new conversation).
+  document.addEventListener(
+    "visibilitychange",
+    () => {
+      if (document.visibilityState === "visible") connection.send({ action: "sessions" });
+    },
+    { signal: lifetime.signal },
+  );
   openFromHash();
   connection.start();
   composer.input.focus();
