@@ -9,6 +9,7 @@ import type { WebSocketEvent } from "../../runtime/handlers/events";
 import { createMessageHandler } from "../../runtime/handlers/message";
 import { createWorkerHandler } from "../../runtime/handlers/worker";
 import { createWorld, send } from "./world";
+import { CLIENT_ACTIONS } from "../../runtime/protocol";
 
 // Copies kept in the repository (their README says where they come from).
 const FIXTURES = join(__dirname, "../local/fixtures/apigw-websocket");
@@ -76,7 +77,7 @@ describe("runtime/handlers against real API Gateway WebSocket events", () => {
     const handler = createMessageHandler(() => w.messageDeps);
     expect(await handler(fixture("message.json"))).to.deep.equal({ statusCode: 200 });
     expect(w.sender.frames).to.deep.equal([
-      { connectionId: CONNECTION, frame: { type: "error", code: "bad_request", message: "unknown action; expected one of send, stop, regenerate, sessions, history, ping, resume, usage" } },
+      { connectionId: CONNECTION, frame: { type: "error", code: "bad_request", message: `unknown action; expected one of ${CLIENT_ACTIONS.join(", ")}` } },
     ]);
   });
 
