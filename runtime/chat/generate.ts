@@ -157,7 +157,9 @@ export async function generateTurn(
     return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };
   }
   const prepared: Prepared = { stopRequested: stopRequested.status === "fulfilled" && stopRequested.value, context };
-  return new Generation(job, turn, remainingMs, deps, prepared).run();
+  // A reopened turn (`continue`) keeps its text even when the job lost what says so (a late duplicate delivery).
+  const continued = job.continuation === undefined && turn.continuedAt !== undefined ? { ...job, continuation: { firstSeq: 0 } } : job;
+  return new Generation(continued, turn, remainingMs, deps, prepared).run();
 }
 
 /** What the worker read beside its claim: whether a stop came first, and the model context (or why not). */

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { parseClientFrame } from "../../runtime/chat/frames";
+import { parseJob } from "../../runtime/handlers/worker";
 import type { TurnStartedFrame } from "../../runtime/protocol";
 import { until } from "./until";
 import { createWorld, endTurn, send, text, type World } from "./world";
@@ -216,6 +217,18 @@ describe("runtime/chat: edit, continue and versions (issue 14)", () => {
       expect(w.sender.of("turn.done", "c2")).to.have.length(1);
       expect(w.sender.of("turn.done", "c1")).to.have.length(2);
     });
+  });
+
+  it("the worker reads the continuation from its job, and keeps a reopened turn's text even without it", async () => {
+    const job = { kind: "generate", sessionId: "s", turnId: "t", userTurnId: "u", connectionId: "c", userId: "a", receivedAt: 1 };
+    expect(parseJob({ ...job, continuation: { firstSeq: 3 } })).to.deep.equal({ ...job, continuation: { firstSeq: 3 } });
+    expect(parseJob({ ...job, continuation: { firstSeq: -1 } })).to.deep.equal(job);
+
+    const { w, c, turn } = await answered({ scripts: [[text("kept"), ...maxTokens], [text(" and more"), ...endTurn]] });
+    await w.frame(c, { action: "continue", turnId: turn.turnId });
+    delete w.queue.jobs[0]!.continuation;
+    await w.runJobs();
+    expect(w.history.sessionTurns(turn.sessionId)[1]).to.include({ text: "kept and more" });
   });
 
   describe("versions", () => {
