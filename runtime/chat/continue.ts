@@ -28,7 +28,9 @@ export function continuable(turn: Pick<Turn, "role" | "status" | "stopReason" | 
 
 export async function continueAnswer(frame: ContinueFrame, caller: Caller, deps: StartTurnDeps): Promise<void> {
   const { connection } = caller;
-  const ids = { turnId: frame.turnId };
+  // A refusal names no turn: an error naming a turn reads as that turn's end (as for `stop`), and the turn may be
+  // streaming in another tab. Only a failure after `turn.started` names it, because it does end it.
+  const ids = {};
   const sessionId = sessionOfTurn(frame.turnId);
   const turn = sessionId ? await deps.history.getTurn(sessionId, frame.turnId) : undefined;
   if (!sessionId || !turn || turn.userId !== connection.userId || turn.droppedBy) throw notFound("turn", ids);
@@ -81,7 +83,7 @@ export async function continueAnswer(frame: ContinueFrame, caller: Caller, deps:
       .finishTurn(sessionId, turn.turnId, { text: turn.text, status: turn.status as "stopped" | "complete", stopReason: turn.stopReason ?? "stopped", usage: turn.usage ?? { inputTokens: 0, outputTokens: 0 }, ttftMs: turn.ttftMs ?? null, updatedAt: iso(deps.clock.now()) })
       .catch(() => undefined);
     await releaseAdmission(deps, caller, turn.turnId);
-    throw new ChatError("internal", "the answer could not be continued; try again", ids);
+    throw new ChatError("internal", "the answer could not be continued; try again", { turnId: turn.turnId });
   }
   await deps.history.touchSession(sessionId, at).catch(() => undefined);
 }

@@ -105,7 +105,7 @@ describe("web chat controller: edit, continue, versions (issue 14)", () => {
     const key = h.last().turns[1]!.key;
     h.controller.continueAnswer(key);
     expect(h.sent.at(-1)).to.deep.equal({ action: "continue", turnId: "a1", afterSeq: 1 });
-    h.feed({ type: "error", code: "rate_limited", message: "at most 2 answers at a time", turnId: "a1", retryAfterMs: 5000 });
+    h.feed({ type: "error", code: "rate_limited", message: "at most 2 answers at a time", retryAfterMs: 5000 });
     expect(h.shown()[1]).to.deep.equal(["assistant", "partial", "stopped"]);
     expect(h.last().generatingKey).to.equal(null);
     expect(h.notices).to.have.length(1);

@@ -418,7 +418,9 @@ export class ChatController {
       return;
     }
     const refusedContinue = this.pendingContinue;
-    if (refusedContinue !== null && frame.turnId === refusedContinue.turnId && this.find(refusedContinue.previous.key)?.status === "pending") {
+    // Refusals of a continue name no turn (an error naming a turn reads as its end); the one awaited is this one.
+    const namesContinue = frame.clientMessageId === undefined && (frame.turnId === undefined || frame.turnId === refusedContinue?.turnId);
+    if (refusedContinue !== null && namesContinue && this.find(refusedContinue.previous.key)?.status === "pending") {
       // The continue was refused before it started: the answer stays as it was.
       this.pendingContinue = null;
       const index = this.turns.findIndex((t) => t.key === refusedContinue.previous.key);
