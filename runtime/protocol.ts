@@ -85,6 +85,21 @@ export interface ContinueFrame {
   /** The last seq this client applied of the turn, -1 (the default) when it has none (e.g. read from history). */
   afterSeq?: number;
 }
+// Conversation-level actions (issue 14): both answer with the caller's `sessions` list.
+/** Longest session title, in characters, after trimming (a rename over it is `bad_request`). */
+export const MAX_TITLE_LENGTH = 120;
+/** Sets a session's title (trimmed, whitespace runs and newlines made one space; 1 to MAX_TITLE_LENGTH characters). */
+export interface RenameFrame {
+  action: "rename";
+  sessionId: string;
+  title: string;
+}
+/** Stops any answer generating in the session and erases the session and all its turns, in every region. */
+export interface DeleteFrame {
+  action: "delete";
+  sessionId: string;
+}
+
 /** Asks for the caller's token use in the current budget window (the UTC day). */
 export interface UsageRequestFrame {
   action: "usage";
@@ -100,9 +115,11 @@ export type ClientFrame =
   | ResumeFrame
   | UsageRequestFrame
   | EditFrame
-  | ContinueFrame;
+  | ContinueFrame
+  | RenameFrame
+  | DeleteFrame;
 export type ClientAction = ClientFrame["action"];
-export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "resume", "usage", "edit", "continue"];
+export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "resume", "usage", "edit", "continue", "rename", "delete"];
 
 // ---- server → client -------------------------------------------------------------------------------------
 

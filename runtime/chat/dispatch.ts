@@ -5,6 +5,7 @@
 import type { ClientFrame, ServerFrame } from "../protocol";
 import { ChatError } from "./errors";
 import type { FrameBudget } from "./frame-budget";
+import { deleteSession, renameSession } from "./conversations";
 import { parseClientFrame } from "./frames";
 import type { ChatMetrics, Connection } from "./ports";
 import { listSessions, readHistory } from "./read";
@@ -56,6 +57,10 @@ async function run(frame: ClientFrame, connection: Connection, receivedAt: numbe
       return editMessage(frame, caller, deps);
     case "continue":
       return continueAnswer(frame, caller, deps);
+    case "rename":
+      return reply(deps, connection.connectionId, await renameSession(frame, connection, deps));
+    case "delete":
+      return reply(deps, connection.connectionId, await deleteSession(frame, connection, deps));
   }
 }
 

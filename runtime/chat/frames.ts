@@ -13,6 +13,7 @@ import {
 } from "../protocol";
 import { ChatError } from "./errors";
 import { isUuid } from "./ids";
+import { normaliseTitle } from "./titles";
 
 const MAX_ID_LENGTH = 200;
 const MAX_CURSOR_LENGTH = 2048;
@@ -102,6 +103,16 @@ export function parseClientFrame(body: string | null | undefined): ClientFrame {
       return parseEdit(fields);
     case "continue":
       return parseContinue(fields);
+    // Conversation-level actions (issue 14, item 1).
+    case "rename": {
+      const sessionId = id(fields, "sessionId");
+      if (typeof fields.title !== "string") throw bad("title must be a string");
+      const title = normaliseTitle(fields.title);
+      if ("problem" in title) throw bad(title.problem);
+      return { action: "rename", sessionId, title: title.title };
+    }
+    case "delete":
+      return { action: "delete", sessionId: id(fields, "sessionId") };
   }
 }
 

@@ -192,6 +192,26 @@ export interface HistoryStore {
   reopenTurn(sessionId: string, turnId: string, seenUpdatedAt: string, owner: { region: string; connectionId: string; at: string }): Promise<boolean>;
   /** Deletes what was asked of the turn's earlier generation (stop, watchers, acknowledgements) before it goes on. */
   clearTurnControl(sessionId: string, turnId: string): Promise<void>;
+
+  // Conversation-level changes (rename, delete: ./conversations.ts).
+  /** Sets a session's title; false when the session does not exist (nothing is created). */
+  renameSession(sessionId: string, title: string): Promise<boolean>;
+  /** Every turn of a session, replaced answers included, oldest first (strongly consistent). */
+  allTurns(sessionId: string): Promise<Turn[]>;
+  /**
+   * Asks a streaming turn's worker to stop and then erase the turn: its session is being deleted. A stop request
+   * that says so (an item of the deleting region's own, like requestStop's).
+   */
+  requestErase(sessionId: string, turnId: string, at: string): Promise<void>;
+  /** Whether the turn's stop request asks for the turn to be erased (strongly consistent read). */
+  eraseRequested(sessionId: string, turnId: string): Promise<boolean>;
+  /**
+   * Deletes every item of a session (its own item, turns, control items), except the erase requests of
+   * `keepEraseRequestsOf`, which the generating workers still have to read.
+   */
+  eraseSession(sessionId: string, keepEraseRequestsOf: readonly string[]): Promise<void>;
+  /** Deletes a turn and all its control items (stop or erase request, watchers, acknowledgements). */
+  eraseTurn(sessionId: string, turnId: string): Promise<void>;
 }
 
 export class InvalidCursor extends Error {

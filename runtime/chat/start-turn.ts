@@ -21,6 +21,7 @@ import type {
   UserLedger,
 } from "./ports";
 import { estimateTokens } from "./context";
+import { summaryTitle } from "./titles";
 
 export interface StartTurnDeps {
   history: HistoryStore;
@@ -40,8 +41,6 @@ export interface StartTurnDeps {
 }
 
 export type { Caller };
-
-const TITLE_LENGTH = 80;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -167,7 +166,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
     updatedAt: at,
   };
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
-  const title = frame.text.trim().replace(/\s+/g, " ").slice(0, TITLE_LENGTH);
+  const title = summaryTitle(frame.text);
   // A new session's item is its owner record, so it is written with the turns; an existing session's last
   // activity (the order of the session list) is updated after the worker is on its way.
   const writes = await Promise.allSettled([

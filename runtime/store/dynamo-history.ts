@@ -23,6 +23,7 @@ import {
   type TurnWatcher,
 } from "../chat/ports";
 import { DYNAMO_TIMEOUT_MS, epochSeconds, isConditionFailure, timeout } from "./dynamo";
+import { DynamoErase } from "./dynamo-erase";
 import { historyTable } from "./schema";
 
 const PK = historyTable.hashKey.name;
@@ -102,13 +103,37 @@ function decodeCursor(sessionId: string, cursor: string): Item {
 }
 
 export class DynamoHistoryStore implements HistoryStore {
+  /** Rename and erase (session delete) live in ./dynamo-erase.ts. */
+  private readonly erase: DynamoErase;
+
   constructor(
     private readonly client: () => DynamoDBDocumentClient,
     private readonly tableName: string,
     /** 0 keeps history forever. */
     private readonly retentionDays: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.erase = new DynamoErase(client, tableName, now);
+  }
+
+  renameSession(sessionId: string, title: string): Promise<boolean> {
+    return this.erase.renameSession(sessionId, title);
+  }
+  allTurns(sessionId: string): Promise<Turn[]> {
+    return this.erase.allTurns(sessionId);
+  }
+  requestErase(sessionId: string, turnId: string, at: string): Promise<void> {
+    return this.erase.requestErase(sessionId, turnId, at);
+  }
+  eraseRequested(sessionId: string, turnId: string): Promise<boolean> {
+    return this.erase.eraseRequested(sessionId, turnId);
+  }
+  eraseSession(sessionId: string, keepEraseRequestsOf: readonly string[]): Promise<void> {
+    return this.erase.eraseSession(sessionId, keepEraseRequestsOf);
+  }
+  eraseTurn(sessionId: string, turnId: string): Promise<void> {
+    return this.erase.eraseTurn(sessionId, turnId);
+  }
 
   private expiry(): Item {
     return this.retentionDays > 0 ? { [TTL]: epochSeconds(this.now()) + this.retentionDays * 86_400 } : {};

@@ -210,6 +210,48 @@ export class MemoryHistory implements HistoryStore {
     this.watchers.delete(key);
     this.acks.delete(key);
   }
+  async renameSession(sessionId: string, title: string) {
+    this.count("renameSession");
+    const s = this.sessions.get(sessionId);
+    if (!s) return false;
+    s.title = title;
+    return true;
+  }
+  async allTurns(sessionId: string) {
+    this.count("allTurns");
+    return this.sessionTurns(sessionId).map(clone);
+  }
+  /** The stop requests that ask for an erase (their session is being deleted). */
+  readonly eraseRequests = new Set<string>();
+  async requestErase(sessionId: string, turnId: string, at: string) {
+    this.count("requestErase");
+    this.stops.set(this.key(sessionId, turnId), at);
+    this.eraseRequests.add(this.key(sessionId, turnId));
+  }
+  async eraseRequested(sessionId: string, turnId: string) {
+    this.count("eraseRequested");
+    return this.eraseRequests.has(this.key(sessionId, turnId));
+  }
+  async eraseSession(sessionId: string, keepEraseRequestsOf: readonly string[]) {
+    this.count("eraseSession");
+    this.sessions.delete(sessionId);
+    const keep = new Set(keepEraseRequestsOf.map((turnId) => this.key(sessionId, turnId)));
+    for (const map of [this.turns, this.stops, this.watchers, this.acks] as Map<string, unknown>[]) {
+      for (const key of [...map.keys()]) if (key.startsWith(`${sessionId}/`) && !(map === this.stops && keep.has(key))) map.delete(key);
+    }
+    for (const key of [...this.eraseRequests]) if (key.startsWith(`${sessionId}/`) && !keep.has(key)) this.eraseRequests.delete(key);
+  }
+  async eraseTurn(sessionId: string, turnId: string) {
+    this.count("eraseTurn");
+    const key = this.key(sessionId, turnId);
+    for (const map of [this.turns, this.stops, this.watchers, this.acks] as Map<string, unknown>[]) map.delete(key);
+    this.eraseRequests.delete(key);
+  }
+  /** Every item kept for a session (session, turns, control items): none after a delete has settled. */
+  itemsOf(sessionId: string): string[] {
+    const keys = [...this.turns.keys(), ...this.stops.keys(), ...this.watchers.keys(), ...this.acks.keys()].filter((k) => k.startsWith(`${sessionId}/`));
+    return [...(this.sessions.has(sessionId) ? ["session"] : []), ...keys];
+  }
 }
 
 export class MemoryLedger implements UserLedger {

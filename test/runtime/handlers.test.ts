@@ -8,8 +8,8 @@ import { createDisconnectHandler } from "../../runtime/handlers/disconnect";
 import type { WebSocketEvent } from "../../runtime/handlers/events";
 import { createMessageHandler } from "../../runtime/handlers/message";
 import { createWorkerHandler } from "../../runtime/handlers/worker";
-import { createWorld, send } from "./world";
 import { CLIENT_ACTIONS } from "../../runtime/protocol";
+import { createWorld, send } from "./world";
 
 // Copies kept in the repository (their README says where they come from).
 const FIXTURES = join(__dirname, "../local/fixtures/apigw-websocket");

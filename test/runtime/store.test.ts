@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { newTurnIds } from "../../runtime/chat/ids";
 import { InvalidCursor, type ConnectionStore, type HistoryStore, type Turn, type UserLedger } from "../../runtime/chat/ports";
@@ -27,6 +27,8 @@ interface Stores {
   ledger: UserLedger;
   /** The stored item's `expiresAt` (TTL attribute), for the engines that have one. */
   expiresAt?: (table: "connections" | "history", key: Record<string, string>) => Promise<unknown>;
+  /** Every item kept under a session, whatever its kind (sort keys, or the fake's names for them). */
+  itemsOf(sessionId: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,12 @@ async function dynamoStores(kind: DynamoKind): Promise<Stores> {
     history: new DynamoHistoryStore(() => doc, db.tables.history, 30),
     ledger: new DynamoUserLedger(() => doc, db.tables.history),
     expiresAt: async (table, key) => (await doc.send(new GetCommand({ TableName: db.tables[table], Key: key }))).Item?.expiresAt,
+    itemsOf: async (sessionId) => {
+      const { Items } = await doc.send(
+        new QueryCommand({ TableName: db.tables.history, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}` }, ConsistentRead: true }),
+      );
+      return (Items ?? []).map((item) => String(item.sk));
+    },
     stop: async () => {
       doc.destroy();
       await db.stop();
@@ -49,7 +57,13 @@ async function dynamoStores(kind: DynamoKind): Promise<Stores> {
 }
 
 const implementations: Array<{ name: string; open: () => Promise<Stores> }> = [
-  { name: "in-memory fakes", open: async () => ({ connections: new MemoryConnections(), history: new MemoryHistory(), ledger: new MemoryLedger(), stop: async () => undefined }) },
+  {
+    name: "in-memory fakes",
+    open: async () => {
+      const history = new MemoryHistory();
+      return { connections: new MemoryConnections(), history, ledger: new MemoryLedger(), itemsOf: async (sessionId: string) => history.itemsOf(sessionId), stop: async () => undefined };
+    },
+  },
   { name: "DynamoDB adapters on dynalite", open: () => dynamoStores("dynalite") },
   { name: "DynamoDB adapters on DynamoDB Local", open: () => dynamoStores("dynamodb-local") },
 ];
@@ -136,6 +150,41 @@ for (const implementation of implementations) {
       await history.supersede(sessionId, streaming.turnId, "later", "t5").catch((e) => (busy = e));
       expect(busy, "a streaming answer cannot be replaced").to.have.property("code", "busy");
       if (stores.expiresAt) expect(await stores.expiresAt("history", turnKey(sessionId, userId))).to.be.a("number");
+    });
+
+    it("conversations: rename only an existing session; erase a session but the live turns' erase requests, then the turn", async () => {
+      const sessionId = randomUUID();
+      const at = new Date().toISOString();
+      expect(await history.renameSession(sessionId, "nothing here")).to.equal(false);
+      expect(await history.getSession(sessionId)).to.equal(undefined, "a rename creates nothing");
+      await history.createSession({ sessionId, userId: "alice", title: "first words", createdAt: at, updatedAt: at });
+      expect(await history.renameSession(sessionId, "Better title")).to.equal(true);
+      expect(await history.getSession(sessionId)).to.deep.include({ title: "Better title", updatedAt: at });
+      // Enough turns for more than one BatchWriteItem call (25 requests each).
+      const ids = newTurnIds(sessionId, Date.now(), 30);
+      for (const [i, turnId] of ids.entries()) await history.putTurn(turn(sessionId, turnId, i % 2 === 0 ? "user" : "assistant"));
+      const live = ids[ids.length - 1]!;
+      await history.watchTurn(sessionId, live, { connectionId: "w1", callbackEndpoint: "https://x", region: "us-east-1", afterSeq: -1, offset: 0, at });
+      await history.acknowledgeWatcher(sessionId, live, "w1", at);
+      await history.requestStop(sessionId, ids[1]!, at);
+      expect((await history.allTurns(sessionId)).map((t) => t.turnId)).to.deep.equal(ids);
+      expect(await history.eraseRequested(sessionId, live)).to.equal(false);
+      await history.requestErase(sessionId, live, at);
+      expect(await history.eraseRequested(sessionId, live)).to.equal(true);
+      expect(await history.stopRequested(sessionId, live)).to.equal(true, "an erase request is a stop request");
+      expect((await history.turnControl(sessionId, live)).stopRequested).to.equal(true);
+
+      await history.eraseSession(sessionId, [live]);
+      expect(await history.getSession(sessionId)).to.equal(undefined);
+      expect((await history.listSessions("alice", 50)).map((s) => s.sessionId)).to.not.include(sessionId);
+      expect(await history.allTurns(sessionId)).to.deep.equal([]);
+      expect(await history.eraseRequested(sessionId, live)).to.equal(true, "the worker still reads it");
+      expect(await stores.itemsOf(sessionId)).to.have.length(1);
+      // The worker's last write cannot re-create the erased turn (its writes are conditional on it streaming).
+      expect(await history.saveProgress(sessionId, live, "late", at)).to.equal(false);
+      expect(await history.finishTurn(sessionId, live, { text: "late", status: "stopped", stopReason: "stopped", usage: { inputTokens: 1, outputTokens: 1 }, ttftMs: null, updatedAt: at })).to.equal(false);
+      await history.eraseTurn(sessionId, live);
+      expect(await stores.itemsOf(sessionId)).to.deep.equal([]);
     });
 
     it("turns: pages oldest first with earlier versions, without dropped turns; context reads newest first before a turn", async () => {

@@ -4,39 +4,24 @@
  * to retry (the message goes back into the box).
  */
 import { expect } from "chai";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import type { Page } from "playwright-core";
+import { openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { usePageStack } from "./support/page-stack";
 
 describe("web chat page: the daily token budget", function () {
   this.timeout(90_000);
   const BUDGET = 400;
-  let stack: LocalStack;
-  let browser: Browser;
-  let context: BrowserContext;
+  const fixture = usePageStack({ timing: { timeToFirstTokenMs: 50, tokensPerSecond: 400 }, env: { DAILY_TOKEN_BUDGET: String(BUDGET) } });
   let page: Page;
   let errors: string[];
 
-  before(async function () {
-    this.timeout(120_000);
-    stack = await startLocalStack({
-      ports: { web: 0 },
-      dataDir: null,
-      staticDir: ensureWebBuild(),
-      bedrock: { timing: { timeToFirstTokenMs: 50, tokensPerSecond: 400 } },
-      env: { FLUSH_INTERVAL_MS: "40", STOP_POLL_MS: "50", DAILY_TOKEN_BUDGET: String(BUDGET) },
-    });
-    browser = await launchBrowser();
-    ({ context, page, errors } = await openPage(browser));
-  });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await stack?.stop();
+  // Its context closes with the browser (usePageStack's `after`).
+  before(async () => {
+    ({ page, errors } = await openPage(fixture.browser));
   });
 
   it("shows what is left, lowers it after an answer, and says when to retry once the budget is used up", async () => {
-    await signIn(page, stack.webUrl, `budget-${Date.now().toString(36)}`);
+    await signIn(page, fixture.stack.webUrl, `budget-${Date.now().toString(36)}`);
     const usage = page.getByTestId("usage");
     await usage.getByText(`${BUDGET} of ${BUDGET} tokens left today`).waitFor();
     expect(await usage.locator("meter").getAttribute("aria-labelledby")).to.equal("usage-text");

@@ -6,9 +6,9 @@
  */
 import { createRequire } from "node:module";
 import { expect } from "chai";
-import type { Browser, Page } from "playwright-core";
-import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import type { Page } from "playwright-core";
+import { openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { usePageStack } from "./support/page-stack";
 
 const AXE = createRequire(__filename).resolve("axe-core");
 const PHONE = { width: 390, height: 844 };
@@ -50,27 +50,11 @@ async function placeholderContrast(page: Page): Promise<number> {
 
 describe("web page contrast (axe-core, WCAG AA) on the main views, light and dark", function () {
   this.timeout(180_000);
-  let stack: LocalStack;
-  let browser: Browser;
-
-  before(async function () {
-    this.timeout(120_000);
-    stack = await startLocalStack({
-      ports: { web: 0 },
-      dataDir: null,
-      staticDir: ensureWebBuild(),
-      bedrock: { timing: { timeToFirstTokenMs: 100, tokensPerSecond: 200 } },
-      env: { FLUSH_INTERVAL_MS: "40", STOP_POLL_MS: "50" },
-    });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const fixture = usePageStack();
 
   for (const scheme of ["light", "dark"] as const) {
-    it(`${scheme}: sign-in, empty chat, finished, streamed and failed answers, the sidebar, phone width`, async () => {
+    it(`${scheme}: sign-in, empty chat, finished, streamed and failed answers, the sidebar and its conversation tools, phone width`, async () => {
+      const { stack, browser } = fixture;
       const failures: string[] = [];
       // bypassCSP: axe is injected as a script tag, which the page's CSP (rightly) refuses.
       const { page } = await openPage(browser, { colorScheme: scheme, bypassCSP: true });
@@ -91,6 +75,31 @@ describe("web page contrast (axe-core, WCAG AA) on the main views, light and dar
       await sendMessage(page, "This one fails midway [[fault:model-stream-error]]");
       expect(await waitAnswerDone(page)).to.equal("error");
       failures.push(...(await contrastFailures(page, "failed answer")));
+
+      // Conversation tools: a search with a match and one without, a row's actions, the rename box, the export
+      // menu and the delete confirmation.
+      const search = page.getByRole("searchbox", { name: "Search conversations" });
+      await search.fill("second");
+      await page.getByRole("status").filter({ hasText: /match/ }).waitFor();
+      failures.push(...(await contrastFailures(page, "search with a match")));
+      await search.fill("nothing-matches-this");
+      await page.getByText(/No conversation matches/).waitFor();
+      failures.push(...(await contrastFailures(page, "search without a match")));
+      await search.fill("");
+      await page.locator("a.session").first().hover();
+      failures.push(...(await contrastFailures(page, "a conversation's actions")));
+      await page.getByRole("button", { name: /^Rename “/ }).first().click();
+      await page.getByRole("textbox", { name: /^New title for/ }).waitFor();
+      failures.push(...(await contrastFailures(page, "rename box")));
+      await page.getByRole("textbox", { name: /^New title for/ }).press("Escape");
+      await page.getByLabel("Export this conversation").click();
+      await page.getByRole("button", { name: "JSON (.json)" }).waitFor();
+      failures.push(...(await contrastFailures(page, "export menu")));
+      await page.getByLabel("Export this conversation").click();
+      await page.getByRole("button", { name: /^Delete “/ }).first().click();
+      await page.getByRole("dialog", { name: "Delete this conversation?" }).waitFor();
+      failures.push(...(await contrastFailures(page, "delete confirmation")));
+      await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
 
       await page.getByRole("button", { name: /new chat/i }).first().click();
       await sendMessage(page, "This one streams and stalls [[fault:stall]]");

@@ -6,33 +6,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import type { Browser } from "playwright-core";
-import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
-import { cspViolations, ensureWebBuild, launchBrowser, openPage, recordCspViolations, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { cspViolations, ensureWebBuild, openPage, recordCspViolations, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { usePageStack } from "./support/page-stack";
 
 describe("web chat page under the strict Content-Security-Policy (local stack)", function () {
   this.timeout(90_000);
-  let stack: LocalStack;
-  let browser: Browser;
-
-  before(async function () {
-    this.timeout(120_000);
-    stack = await startLocalStack({
-      ports: { web: 0 },
-      dataDir: null,
-      staticDir: ensureWebBuild(),
-      bedrock: { timing: { timeToFirstTokenMs: 50, tokensPerSecond: 200 } },
-      env: { FLUSH_INTERVAL_MS: "20" },
-    });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const fixture = usePageStack({ timing: { timeToFirstTokenMs: 50 }, env: { FLUSH_INTERVAL_MS: "20" } });
 
   it("serves the page with the strict policy and the other security headers", async () => {
-    const response = await fetch(stack.webUrl);
+    const response = await fetch(fixture.stack.webUrl);
     const csp = response.headers.get("content-security-policy") ?? "";
     expect(csp).to.match(/(^|; )default-src 'none'(;|$)/);
     expect(csp).to.match(/(^|; )script-src 'self'(;|$)/);
@@ -55,10 +37,10 @@ describe("web chat page under the strict Content-Security-Policy (local stack)",
   });
 
   it("loads, signs in, connects and streams an answer without a single violation", async () => {
-    const { page, context, errors } = await openPage(browser);
+    const { page, context, errors } = await openPage(fixture.browser);
     try {
       await recordCspViolations(context);
-      await signIn(page, stack.webUrl, "csp-user");
+      await signIn(page, fixture.stack.webUrl, "csp-user");
       await sendMessage(page, "Hello under a strict policy");
       expect(await waitAnswerDone(page)).to.equal("complete");
       expect(await cspViolations(page)).to.deep.equal([]);

@@ -4,22 +4,16 @@
  */
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import type { LocalStack } from "../../runtime/local/stack";
+import { launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
 import { describeChatPage } from "./support/chat-suite";
 import { startScriptServer, type ScriptServer } from "./support/openai-script-server";
 import type { PageGlobals } from "./support/page-globals";
+import { startPageStack, type PageStackOptions } from "./support/page-stack";
 
 /** Quick but still streamed: the first token after 150 ms, then 80 tokens/s, coalesced every 40 ms. */
-function localStack(extra: Parameters<typeof startLocalStack>[0] = {}): Promise<LocalStack> {
-  return startLocalStack({
-    ports: { web: 0 },
-    dataDir: null,
-    staticDir: ensureWebBuild(),
-    bedrock: { timing: { timeToFirstTokenMs: 150, tokensPerSecond: 80 }, ...extra.bedrock },
-    env: { FLUSH_INTERVAL_MS: "40", STOP_POLL_MS: "50", ...extra.env },
-    ...extra,
-  });
+function localStack(extra: PageStackOptions = {}): Promise<LocalStack> {
+  return startPageStack({ timing: { timeToFirstTokenMs: 150, tokensPerSecond: 80 }, ...extra });
 }
 
 describeChatPage("web chat page against the local stack", async () => {

@@ -7,11 +7,12 @@ import { expect } from "chai";
 import { ageLastWrite } from "../runtime/integration/age-turn";
 import type { Browser } from "playwright-core";
 import { SILENT_WORKER_MS } from "../../runtime/chat/liveness";
-import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
+import type { LocalStack } from "../../runtime/local/stack";
 import type { WebConfig } from "../../runtime/protocol";
 import { ChatClient } from "../runtime/integration/client";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
 import type { PageGlobals } from "./support/page-globals";
+import { startPageStack } from "./support/page-stack";
 
 async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
@@ -32,13 +33,7 @@ describe("web chat page: resuming answers", function () {
   describe("after a dropped connection", () => {
     let stack: LocalStack;
     before(async () => {
-      stack = await startLocalStack({
-        ports: { web: 0 },
-        dataDir: null,
-        staticDir: ensureWebBuild(),
-        bedrock: { timing: { timeToFirstTokenMs: 100, tokensPerSecond: 40 } },
-        env: { FLUSH_INTERVAL_MS: "40", STOP_POLL_MS: "50" },
-      });
+      stack = await startPageStack({ timing: { tokensPerSecond: 40 } });
     });
     after(async () => stack?.stop());
 
@@ -83,15 +78,7 @@ describe("web chat page: resuming answers", function () {
   describe("after the loss of a region", () => {
     let stack: LocalStack;
     before(async () => {
-      stack = await startLocalStack({
-        regions: ["us-east-1", "eu-west-1"],
-        replicationLagMs: 200,
-        ports: { web: 0 },
-        dataDir: null,
-        staticDir: ensureWebBuild(),
-        bedrock: { timing: { timeToFirstTokenMs: 100, tokensPerSecond: 20 } },
-        env: { FLUSH_INTERVAL_MS: "40", STOP_POLL_MS: "50" },
-      });
+      stack = await startPageStack({ regions: ["us-east-1", "eu-west-1"], replicationLagMs: 200, timing: { tokensPerSecond: 20 } });
     });
     after(async () => stack?.stop());
 

@@ -60,6 +60,30 @@ async function conversation(browser: Browser, webUrl: string, script: ScriptServ
   return page;
 }
 
+/** Search (a match in the loaded text), the delete confirmation, and in light the rename box and the export menu. */
+async function conversationTools(page: Page, scheme: "light" | "dark"): Promise<void> {
+  const search = page.getByRole("searchbox", { name: "Search conversations" });
+  await search.fill("server-sent");
+  await page.locator(".session-excerpt").first().waitFor();
+  await shoot(page, `search-desktop-${scheme}`);
+  await search.fill("");
+  await page.getByRole("button", { name: /^Delete “/ }).first().click();
+  const dialog = page.getByRole("dialog", { name: "Delete this conversation?" });
+  await dialog.waitFor();
+  await shoot(page, `delete-dialog-desktop-${scheme}`);
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  if (scheme !== "light") return;
+  await page.getByRole("button", { name: /^Rename “/ }).first().click();
+  const box = page.getByRole("textbox", { name: /^New title for/ });
+  await box.fill("Streaming chat on AWS");
+  await shoot(page, "rename-desktop-light");
+  await box.press("Escape");
+  await page.getByLabel("Export this conversation").click();
+  await page.getByRole("button", { name: "JSON (.json)" }).waitFor();
+  await shoot(page, "export-desktop-light");
+  await page.getByLabel("Export this conversation").click();
+}
+
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const webDir = ensureWebBuild();
@@ -78,6 +102,7 @@ async function main(): Promise<void> {
       await details.locator("summary").click();
       await details.scrollIntoViewIfNeeded();
       await shoot(desktop, `chat-desktop-${scheme}`);
+      await conversationTools(desktop, scheme);
 
       const empty = (await openPage(browser, { colorScheme: scheme, viewport: DESKTOP })).page;
       await signIn(empty, stack.webUrl, `ada-${scheme}`);

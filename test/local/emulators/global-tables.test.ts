@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { startDynamo, type LocalDynamo } from "../../../runtime/local/emulators/dynamodb";
 import { GlobalTables, tableSchemasByName } from "../../../runtime/local/emulators/global-tables";
 
@@ -55,6 +55,26 @@ describe("runtime/local/global-tables: writes replicate between regions as globa
       expect(await read(eu, "b"), "not replicated yet").to.equal(undefined);
       await global.settled();
       expect(await read(eu, "b")).to.deep.include({ text: "late" });
+      expect(global.failures).to.deep.equal([]);
+    } finally {
+      await global.stop();
+    }
+  });
+
+  it("deletes replicate too (BatchWriteItem, as a session delete sends them), and a write older than a delete does not bring the item back", async () => {
+    const { global, us, eu } = await replicated(300);
+    try {
+      for (const sk of ["d1", "d2", "d3"]) await us.send(new PutCommand({ TableName: table, Item: { ...key(sk), text: sk } }));
+      await global.settled();
+      // eu-west-1 writes d3 first; us-east-1 deletes all three after it, within the lag: the delete is the last write.
+      await eu.send(new UpdateCommand({ TableName: table, Key: key("d3"), UpdateExpression: "SET #t = :t", ExpressionAttributeNames: { "#t": "text" }, ExpressionAttributeValues: { ":t": "older" } }));
+      await us.send(new BatchWriteCommand({ RequestItems: { [table]: ["d1", "d2", "d3"].map((sk) => ({ DeleteRequest: { Key: key(sk) } })) } }));
+      expect(await read(eu, "d1"), "not replicated yet").to.deep.include({ text: "d1" });
+      await global.settled();
+      for (const sk of ["d1", "d2", "d3"]) {
+        expect(await read(us, sk), `${sk} in us-east-1`).to.equal(undefined);
+        expect(await read(eu, sk), `${sk} in eu-west-1`).to.equal(undefined);
+      }
       expect(global.failures).to.deep.equal([]);
     } finally {
       await global.stop();

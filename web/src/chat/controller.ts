@@ -65,6 +65,9 @@ const GAP_REPAIR_MS = 2000;
 /** How often a turn still `streaming` in history (generated for an earlier connection) is re-read. */
 const STREAMING_POLL_MS = 1500;
 
+/** The server lists at most this many sessions (runtime/chat/read.ts SESSIONS_LIMIT). */
+const SESSIONS_SHOWN = 50;
+
 /** A live turn with no frame for this long is checked against history (its deltas may go to an old connection). */
 const STALL_MS = 4000;
 /** Re-reads of a turn that stays `streaming` in history before the page stops waiting for it. */
@@ -100,6 +103,8 @@ export class ChatController {
   private history: { sessionId: string; records: Map<string, TurnRecord>; pages: number; cursor?: string; loading: boolean } | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
   private streamingPolls = 0;
+  /** The session whose absence from the list is being checked against history (./controller.ts checkStillListed). */
+  private goneCheck: string | null = null;
   private readonly newId: () => string;
 
   constructor(private readonly options: ChatOptions) {
@@ -238,6 +243,66 @@ export class ChatController {
     this.options.sessions.render(this.sessionList, this.sessionId);
   }
 
+  // ---- conversation-level actions (rename, delete, export) -------------------------------------------------------
+
+  /** The open conversation as the session list describes it (undefined for a new chat, or before the list came). */
+  get currentSession(): SessionSummary | undefined {
+    return this.sessionList.find((s) => s.sessionId === this.sessionId);
+  }
+
+  /** Renames at once in the list; the server's `sessions` answer then confirms it (or puts the old title back). */
+  renameSession(sessionId: string, title: string): void {
+    const session = this.sessionList.find((s) => s.sessionId === sessionId);
+    if (session === undefined) return;
+    this.sessionList = this.sessionList.map((s) => (s.sessionId === sessionId ? { ...s, title } : s));
+    this.options.sessions.render(this.sessionList, this.sessionId);
+    this.options.send({ action: "rename", sessionId, title });
+  }
+
+  /** Removes the conversation from the list at once (and closes it when open); the server erases it everywhere. */
+  deleteSession(sessionId: string): void {
+    this.sessionList = this.sessionList.filter((s) => s.sessionId !== sessionId);
+    this.options.send({ action: "delete", sessionId });
+    if (this.sessionId === sessionId) this.openSession(null);
+    else this.options.sessions.render(this.sessionList, this.sessionId);
+  }
+
+  /** The open conversation's turns for an export: as history returned them, and as shown for turns it has not yet. */
+  exportTurns(): TurnRecord[] {
+    const records = this.history?.sessionId === this.sessionId ? this.history?.records : undefined;
+    return this.turns
+      .filter((t) => t.turnId !== undefined && this.sessionId !== null)
+      .map((t) => {
+        const stored = records?.get(t.turnId!);
+        const record: TurnRecord = { ...stored, turnId: t.turnId!, sessionId: this.sessionId!, role: t.role, text: t.text, status: t.status === "pending" ? "streaming" : t.status, createdAt: stored?.createdAt ?? "", updatedAt: stored?.updatedAt ?? "" };
+        if (t.usage !== undefined) record.usage = t.usage;
+        return record;
+      });
+  }
+
+  /**
+   * The open conversation is gone (deleted in another tab or device, or by this one before the page knew): the page
+   * says so and opens a new chat.
+   */
+  private sessionGone(): void {
+    const sessionId = this.sessionId;
+    if (sessionId === null) return;
+    this.goneCheck = null;
+    this.sessionList = this.sessionList.filter((s) => s.sessionId !== sessionId);
+    this.openSession(null);
+    this.options.conversation.notice("This conversation was deleted, maybe in another tab or on another device. Start a new chat or pick another conversation.");
+  }
+
+  /** A `sessions` list without the open conversation: asks history whether it still exists (not_found: it is gone). */
+  private checkStillListed(): void {
+    const sessionId = this.sessionId;
+    if (sessionId === null || this.sessionList.some((s) => s.sessionId === sessionId)) return;
+    // The list holds the newest SESSIONS_SHOWN only: an older conversation may simply not be in it.
+    if (this.sessionList.length >= SESSIONS_SHOWN || this.goneCheck === sessionId) return;
+    this.goneCheck = sessionId;
+    this.requestHistory(sessionId);
+  }
+
   loadMore(): void {
     if (this.history?.cursor !== undefined && !this.history.loading) this.requestHistory(this.history.sessionId, this.history.cursor);
   }
@@ -288,6 +353,7 @@ export class ChatController {
       case "sessions":
         this.sessionList = [...frame.sessions].sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
         this.options.sessions.render(this.sessionList, this.sessionId);
+        this.checkStillListed();
         return;
       case "history":
         return this.onHistory(frame);
@@ -404,6 +470,16 @@ export class ChatController {
   }
 
   private onError(frame: ErrorFrame): void {
+    // not_found naming nothing, while the open conversation's history is read: the conversation is gone.
+    if (frame.code === "not_found" && frame.turnId === undefined && frame.clientMessageId === undefined && this.history?.loading === true && this.history.sessionId === this.sessionId) {
+      return this.sessionGone();
+    }
+    // A message into a conversation that is gone: after the usual words, check whether the conversation still exists.
+    if (frame.code === "not_found" && frame.clientMessageId !== undefined && this.pendingSends.has(frame.clientMessageId) && this.sessionId !== null) {
+      this.goneCheck = null;
+      this.sessionList = this.sessionList.filter((s) => s.sessionId !== this.sessionId);
+      this.checkStillListed();
+    }
     const text = describeError(frame);
     const beforeEdit = frame.clientMessageId === undefined ? undefined : this.pendingEdits.get(frame.clientMessageId);
     if (beforeEdit !== undefined && this.pendingSends.has(frame.clientMessageId!)) {

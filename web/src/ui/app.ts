@@ -8,7 +8,8 @@ import { Composer } from "./composer";
 import { ConversationView } from "./conversation-view";
 import { stopOnEscape } from "./escape-stops";
 import { h, icon, ICONS } from "./dom";
-import { Sidebar, sessionHref } from "./sidebar";
+import { ExportMenu } from "./export-menu";
+import { Sidebar, displayTitle, sessionHref } from "./sidebar";
 import { ConnectionStatus } from "./status";
 import { themeToggle } from "./theme";
 import { UsageMeter } from "./usage-meter";
@@ -31,12 +32,34 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
 
   const layout = h("div", { class: "layout" });
   const closeSidebar = () => setSidebarOpen(false);
-  const sidebar = new Sidebar(() => {
+  const newChat = () => {
     closeSidebar();
     if (location.hash === "#/" || location.hash === "") controller.openSession(null);
     else location.hash = "#/";
     composer.input.focus();
-  }, footer);
+  };
+  const sidebar = new Sidebar(
+    {
+      onNewChat: newChat,
+      onRename: (sessionId, title) => controller.renameSession(sessionId, title),
+      onDelete: (sessionId) => {
+        const wasOpen = controller.currentSessionId === sessionId;
+        sidebar.search.forget(sessionId);
+        controller.deleteSession(sessionId);
+        announcer.say("Conversation deleted.");
+        if (wasOpen) composer.input.focus();
+      },
+    },
+    footer,
+  );
+  const exportMenu = new ExportMenu({ session: () => controller.currentSession, turns: () => controller.exportTurns() });
+  /** The tab's title follows the open conversation. */
+  const baseTitle = document.title;
+  const showTitle = () => {
+    const session = controller.currentSession;
+    document.title = session === undefined ? baseTitle : `${displayTitle(session.title)} · Chat`;
+    exportMenu.update();
+  };
   const conversation = new ConversationView(
     {
       onRegenerate: () => controller.regenerate(),
@@ -64,12 +87,22 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
       render: (snapshot) => {
         conversation.render(snapshot);
         composer.setGenerating(snapshot.generatingKey !== null);
+        if (snapshot.sessionId !== null) {
+          sidebar.search.remember(snapshot.sessionId, snapshot.turns);
+          sidebar.refreshSearch();
+        }
+        showTitle();
       },
       streamText: (key, text, added) => conversation.streamText(key, text, added),
       notice: (message) => conversation.notice(message),
       announce: (message) => announcer.say(message),
     },
-    sessions: sidebar,
+    sessions: {
+      render: (sessions, currentSessionId) => {
+        sidebar.render(sessions, currentSessionId);
+        showTitle();
+      },
+    },
     onSendRefused: (text) => composer.restoreDraft(text),
     onSessionChange: (sessionId) => {
       const hash = sessionId === null ? "#/" : sessionHref(sessionId);
@@ -109,6 +142,8 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
   document.addEventListener(
     "keydown",
     (event) => {
+      // A dialog's Escape is its own (it cancels the dialog).
+      if (event.target instanceof Element && event.target.closest("dialog") !== null) return;
       if (event.key === "Escape" && layout.classList.contains("sidebar-open")) {
         closeSidebar();
         menu.focus();
@@ -124,6 +159,7 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
     { class: "topbar" },
     menu,
     h("div", { class: "model" }, h("span", { class: "model-label" }, config.modelLabel || "Chat"), config.emulator ? h("span", { class: "tag local" }, "Local emulator") : null),
+    exportMenu.root,
     status.root,
   );
   const banner = config.emulator ? h("p", { class: "emulator-note", role: "note" }, "Answers on this page come from the local emulator, not from a real model.") : null;
@@ -143,6 +179,14 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
     controller.openSession(match === null ? null : decodeURIComponent(match[1]!));
   };
   window.addEventListener("hashchange", openFromHash, { signal: lifetime.signal });
+  // Back to this tab: the list may have changed in another one (a rename, a delete, a new conversation).
+  document.addEventListener(
+    "visibilitychange",
+    () => {
+      if (document.visibilityState === "visible") connection.send({ action: "sessions" });
+    },
+    { signal: lifetime.signal },
+  );
   openFromHash();
   connection.start();
   composer.input.focus();
