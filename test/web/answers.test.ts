@@ -5,46 +5,30 @@
  * by their accessible names.
  */
 import { expect } from "chai";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startLocalStack, type LocalStack } from "../../runtime/local/stack";
-import { ensureWebBuild, launchBrowser, openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import type { BrowserContext, Page } from "playwright-core";
+import { openPage, sendMessage, signIn, waitAnswerDone } from "./support/browser";
+import { usePageStack } from "./support/page-stack";
 import type { PageGlobals } from "./support/page-globals";
 
 const lastAnswer = (page: Page) => page.locator("article.turn.assistant").last();
 
 describe("web chat page: edit, continue, versions, times, Escape, highlighting (local stack)", function () {
   this.timeout(120_000);
-  let stack: LocalStack;
-  let browser: Browser;
+  // A short length limit, so that answers are cut and can be continued.
+  const fixture = usePageStack({ timing: { timeToFirstTokenMs: 50, tokensPerSecond: 300 }, env: { FLUSH_INTERVAL_MS: "20", MAX_OUTPUT_TOKENS: "40" } });
   let context: BrowserContext;
   let page: Page;
   let errors: string[];
 
-  before(async function () {
-    this.timeout(120_000);
-    stack = await startLocalStack({
-      ports: { web: 0 },
-      dataDir: null,
-      staticDir: ensureWebBuild(),
-      bedrock: { timing: { timeToFirstTokenMs: 50, tokensPerSecond: 300 } },
-      // A short length limit, so that answers are cut and can be continued.
-      env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MAX_OUTPUT_TOKENS: "40" },
-    });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
   beforeEach(async () => {
-    ({ context, page, errors } = await openPage(browser));
+    ({ context, page, errors } = await openPage(fixture.browser));
   });
   afterEach(async () => {
     await context.close();
   });
 
   it("continues an answer cut by the length limit until it ends, with highlighted code and a time on each message", async () => {
-    await signIn(page, stack.webUrl, "continue-user");
+    await signIn(page, fixture.stack.webUrl, "continue-user");
     await sendMessage(page, "Write a typescript function that retries [[tokens:100]]");
     expect(await waitAnswerDone(page)).to.equal("complete");
     await lastAnswer(page).getByText("Reached the length limit").waitFor();
@@ -75,7 +59,7 @@ describe("web chat page: edit, continue, versions, times, Escape, highlighting (
   });
 
   it("keeps the earlier versions of a regenerated answer: ‹ 1 of 2 ›, also after a reload", async () => {
-    await signIn(page, stack.webUrl, "versions-user");
+    await signIn(page, fixture.stack.webUrl, "versions-user");
     await sendMessage(page, "Tell me about lighthouses [[tokens:20]]");
     await waitAnswerDone(page);
     const first = await lastAnswer(page).locator(".markdown").innerText();
@@ -100,7 +84,7 @@ describe("web chat page: edit, continue, versions, times, Escape, highlighting (
   });
 
   it("edits a sent message: the answers after it are replaced, in the page and in history", async () => {
-    await signIn(page, stack.webUrl, "edit-user");
+    await signIn(page, fixture.stack.webUrl, "edit-user");
     await sendMessage(page, "First question about tides [[tokens:10]]");
     await waitAnswerDone(page);
     await sendMessage(page, "Second question [[tokens:10]]");
@@ -128,7 +112,7 @@ describe("web chat page: edit, continue, versions, times, Escape, highlighting (
   });
 
   it("Escape stops the answer being written; the stopped answer can be continued", async () => {
-    await signIn(page, stack.webUrl, "escape-user");
+    await signIn(page, fixture.stack.webUrl, "escape-user");
     await sendMessage(page, "A long story about the sea [[fault:slow]] [[tokens:200]]");
     await page.locator("article.turn.assistant[data-status='streaming']").waitFor();
     await page.keyboard.press("Escape");
