@@ -93,7 +93,8 @@ export async function buildContext(
 
 /**
  * `continue`: the partial answer as the last (assistant) message, which the model continues (prefill). Trailing
- * white space is left out: the Anthropic messages API refuses a final assistant message that ends with it.
+ * white space is left out: "The prefill content cannot end with trailing whitespace" (Anthropic, "Prefill Claude's
+ * response"; the API answers 400 "final assistant content cannot end with trailing whitespace").
  */
 export function withPrefill(messages: ModelMessage[], partial: string): ModelMessage[] {
   const prefill = partial.trimEnd();

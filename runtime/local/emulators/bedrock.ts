@@ -219,6 +219,10 @@ export class BedrockEmulator {
     if (conversation.messages.length === 0) {
       return sendAwsError(res, 400, "ValidationException", "messages: at least one message is required");
     }
+    if (prefill !== undefined && /\s$/.test(prefill)) {
+      // As Anthropic's Messages API ("Prefill Claude's response": the prefill cannot end with trailing white space).
+      return sendAwsError(res, 400, "ValidationException", "messages: final assistant content cannot end with trailing whitespace");
+    }
     const guardrail = guardrailOf(api, req, body);
     if (guardrail === "invalid") {
       return sendAwsError(res, 400, "ValidationException", "A guardrail identifier needs a guardrail version.");

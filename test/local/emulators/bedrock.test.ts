@@ -113,6 +113,10 @@ describe("local/bedrock: Bedrock runtime emulator through the real SDK (HTTP/2)"
     expect(partial.trimEnd() + rest).to.equal(whole);
     expect(bedrock.requests.at(-1)).to.include({ prefill: partial.trimEnd(), outcome: "complete" });
 
+    let refused: unknown;
+    await invokeChunks(client, { modelId: CLAUDE, body: body.replace(JSON.stringify(partial.trimEnd()), JSON.stringify(`${partial.trimEnd()} `)) }).catch((e: unknown) => (refused = e));
+    expect(String(refused)).to.match(/final assistant content cannot end with trailing whitespace/);
+
     const made = { role: "assistant", content: [{ type: "text", text: "A text this model never wrote" }] };
     const fresh = claudeText(
       (await invokeChunks(client, { modelId: CLAUDE, body: JSON.stringify({ anthropic_version: "bedrock-2023-05-31", max_tokens: 200, messages: [{ role: "user", content: [{ type: "text", text: "hello there" }] }, made] }) })).chunks,

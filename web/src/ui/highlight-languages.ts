@@ -15,8 +15,9 @@ import xml from "highlight.js/lib/languages/xml";
 import yaml from "highlight.js/lib/languages/yaml";
 import "./highlight.css";
 
-export function highlighter(): (code: string, language: string) => string {
+export function highlighter(): (code: string, language: string) => string | undefined {
   const languages = { bash, css, diff, go, java, javascript, json, python, rust, sql, typescript, xml, yaml };
   for (const [name, language] of Object.entries(languages)) hljs.registerLanguage(name, language);
-  return (code, language) => hljs.highlight(code, { language, ignoreIllegals: true }).value;
+  hljs.registerAliases(["shell", "console"], { languageName: "bash" });
+  return (code, language) => (hljs.getLanguage(language) === undefined ? undefined : hljs.highlight(code, { language, ignoreIllegals: true }).value);
 }
