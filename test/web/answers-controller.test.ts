@@ -2,6 +2,7 @@
 import { expect } from "chai";
 import type { ClientFrame, ServerFrame, TurnRecord } from "../../runtime/protocol";
 import { ChatController, type ConversationSnapshot } from "../../web/src/chat/controller";
+import { describeError } from "../../web/src/chat/errors";
 
 function harness() {
   const sent: ClientFrame[] = [];
@@ -109,6 +110,18 @@ describe("web chat controller: edit, continue, versions (issue 14)", () => {
     expect(h.shown()[1]).to.deep.equal(["assistant", "partial", "stopped"]);
     expect(h.last().generatingKey).to.equal(null);
     expect(h.notices).to.have.length(1);
+  });
+
+  it("says a refused edit or continue in the server's plain words, with what to do next", () => {
+    expect(describeError({ code: "bad_request", message: "that answer is still being written; wait for it to end" })).to.equal("That answer is still being written. Wait for it to end.");
+    expect(describeError({ code: "busy", message: "an answer after this message is still being written; stop it, then edit" })).to.equal(
+      "An answer after this message is still being written. Stop it, then edit.",
+    );
+    expect(describeError({ code: "bad_request", message: "that message was already replaced; reload the conversation to see the latest" })).to.equal(
+      "That message was already replaced. Reload the conversation to see the latest.",
+    );
+    // A malformed frame keeps the general words.
+    expect(describeError({ code: "bad_request", message: "frame is not JSON" })).to.match(/^The server could not read that request/);
   });
 
   it("versions: history's earlier answers are reachable as 1 of N; Regenerate applies to the latest", () => {
