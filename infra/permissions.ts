@@ -61,11 +61,12 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   // Removes it.
   disconnect: { ...none, connectionsTable: ["dynamodb:DeleteItem"] },
   // Every action: reads the connection and takes a generation slot on it (UpdateItem);
-  // sessions, turns, idempotency claims and rate counters in the history table (claims are released with DeleteItem).
+  // sessions, turns, idempotency claims and rate counters in the history table (claims are released with DeleteItem);
+  // `delete` erases a session's items with BatchWriteItem (its own IAM action: DynamoDB API reference, BatchWriteItem).
   message: {
     ...none,
     connectionsTable: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem"],
     historyIndexes: true,
     // Admission: counts a message, takes a user slot, frees stale ones (UpdateItem); reads slots and tokens (GetItem).
     homeCounters: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
@@ -75,11 +76,11 @@ export const HANDLER_ACCESS: Readonly<Record<HandlerName, HandlerAccess>> = {
   },
   // Generation: reads the turn and its context (Query), updates the turn, releases the slot or drops a gone connection;
   // polls the turn's control items (Query) and acknowledges a resuming connection (PutItem), which may be connected
-  // to another region's API.
+  // to another region's API; erases its turn and control items when the session was deleted meanwhile (BatchWriteItem).
   worker: {
     ...none,
     connectionsTable: ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    historyTable: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"],
     // The end of an answer: adds its tokens to the day's count and releases the user's slot (UpdateItem).
     homeCounters: ["dynamodb:UpdateItem"],
     connections: ["POST"],

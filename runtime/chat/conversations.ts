@@ -7,6 +7,10 @@
  * worker, which may run in another region, stops, sends its `turn.done` and erases the turn and its control items
  * itself, after its last write (runtime/chat/generate.ts). The worker's writes to the turn are conditional on the
  * turn still streaming, so once the delete has reached its region nothing re-creates the turn.
+ * One window is left open: an answer in another region that ends by itself after the delete but before the delete
+ * and the erase request have replicated there (within the replication lag, about a second) is saved there and
+ * replicates back (last writer wins). It stays invisible (its session item is gone: not listed, history not_found)
+ * and expires with the history retention; its erase request expires within a day.
  */
 import type { DeleteFrame, RenameFrame, SessionsFrameOut } from "../protocol";
 import { notFound } from "./errors";

@@ -43,7 +43,8 @@ export const connectionsTable: TableSchema = {
  * - control:  pk `SESSION#<sessionId>`, sk `CTL#<turnId>#STOP` (a stop request), `CTL#<turnId>#WATCH#<connectionId>`
  *             (a connection resuming the turn) and `CTL#<turnId>#ACK#<connectionId>` (the worker took it on): polled
  *             by the generating worker with one Query, and kept apart from the turn so that a turn is only ever
- *             written by the region that generates it
+ *             written by the region that generates it. A session `delete` writes the STOP item with `erase: true`:
+ *             the worker then erases the turn and its control items itself (runtime/chat/conversations.ts)
  * - per-user: pk `USER#<userId>`, sk `MSG#<clientMessageId>` (idempotency), and the budget counters, written only
  *             in the home region: `RATE#<minute>` (messages), `ACTIVE` (answers generating), `TOKENS#<day>` (tokens)
  * - operator: pk `OPERATOR`, sk `ANSWERS` (the kill switch for new answers: `paused`)

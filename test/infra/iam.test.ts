@@ -222,6 +222,7 @@ function probesFor(fn: RenderedFunction, t: Topology, modelIdOf: (region: string
   ]);
   allowIf(fn.handler === "message" || fn.handler === "worker", [
     { action: "dynamodb:PutItem", resource: history, why: "writes turns and sessions, resume watchers and the worker's acknowledgements" },
+    { action: "dynamodb:BatchWriteItem", resource: history, why: "erases a deleted session's items (message) or its generating turn's (worker)" },
   ]);
   allowIf(fn.handler === "message", [
     ...t.historyIndexes.map((index) => ({ action: "dynamodb:Query", resource: `${history}/index/${index}`, why: "lists a user's sessions" })),

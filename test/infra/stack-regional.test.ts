@@ -211,7 +211,7 @@ for (const [label, config] of [
         const history = String(stack.one(TYPES.table, "chat-tables-history").state.name);
         expect(bySid.ConnectionsTable!.Resource).to.deep.equal([`arn:aws:dynamodb:${region}:${MOCK_ACCOUNT}:table/${connections}`]);
         expect(bySid.HistoryTable!.Resource).to.deep.equal([`arn:aws:dynamodb:${region}:${MOCK_ACCOUNT}:table/${history}`]);
-        expect(bySid.HistoryTable!.Action).to.have.members(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]);
+        expect(bySid.HistoryTable!.Action).to.have.members(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]);
         expect(bySid.ConnectionsTable!.Action).to.have.members(["dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
         expect(bySid.PostToConnections).to.deep.include({
           Action: ["execute-api:ManageConnections"],

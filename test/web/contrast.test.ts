@@ -91,7 +91,7 @@ describe("web page contrast (axe-core, WCAG AA) on the main views, light and dar
       // menu and the delete confirmation.
       const search = page.getByRole("searchbox", { name: "Search conversations" });
       await search.fill("second");
-      await page.getByRole("status").filter({ hasText: /match/ }).waitFor();
+      await page.locator("#announcer", { hasText: /^\d+ conversations? match/ }).waitFor();
       failures.push(...(await contrastFailures(page, "search with a match")));
       await search.fill("nothing-matches-this");
       await page.getByText(/No conversation matches/).waitFor();

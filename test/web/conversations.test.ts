@@ -78,20 +78,20 @@ describe("web chat page: conversations (rename, delete, search, export, tab titl
       const links = page.getByRole("navigation", { name: "Conversations" }).getByRole("link");
 
       await search.pressSequentially("sourd");
-      await page.getByRole("status").filter({ hasText: "1 conversation matches." }).waitFor();
+      await page.locator("#announcer", { hasText: "1 conversation matches." }).waitFor();
       expect(await links.allInnerTexts()).to.have.length(1);
       expect((await links.first().innerText())).to.match(/sourdough/);
 
       // A word only in the answer text of a loaded conversation (the emulator's answer echoes no title words).
       const answerWord = await uniqueAnswerWord(page);
       await search.fill(answerWord);
-      await page.getByRole("status").filter({ hasText: /conversations? match/ }).waitFor();
+      await page.locator("#announcer", { hasText: /^\d+ conversations? match/ }).waitFor();
       await links.first().locator(".session-excerpt").waitFor();
       expect(await links.count()).to.be.at.least(1);
 
       await search.fill("zebra-crossing-nowhere");
       await page.getByText("No conversation matches “zebra-crossing-nowhere”.").waitFor();
-      await page.getByRole("status").filter({ hasText: "0 conversations match." }).waitFor();
+      await page.locator("#announcer", { hasText: "0 conversations match." }).waitFor();
       await search.press("Escape");
       await page.getByRole("link", { name: /sourdough/ }).waitFor();
       expect(await links.count()).to.equal(2);

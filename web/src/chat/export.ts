@@ -25,7 +25,8 @@ export function exportJson(session: SessionSummary, turns: readonly TurnRecord[]
     session: { sessionId: session.sessionId, title: session.title, createdAt: session.createdAt, updatedAt: session.updatedAt },
     turns: turns.map((turn) => {
       const kept: Record<string, unknown> = {};
-      for (const field of TURN_FIELDS) if (turn[field] !== undefined) kept[field] = turn[field];
+      // A turn the page has not read back from history has no times yet: left out rather than empty.
+      for (const field of TURN_FIELDS) if (turn[field] !== undefined && turn[field] !== "") kept[field] = turn[field];
       return kept as unknown as TurnRecord;
     }),
   };

@@ -42,6 +42,7 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
     {
       onNewChat: newChat,
       onRename: (sessionId, title) => controller.renameSession(sessionId, title),
+      announce: (text) => announcer.say(text),
       onDelete: (sessionId) => {
         const wasOpen = controller.currentSessionId === sessionId;
         sidebar.search.forget(sessionId);

@@ -20,6 +20,8 @@ export interface SidebarHandlers {
   onNewChat: () => void;
   onRename: (sessionId: string, title: string) => void;
   onDelete: (sessionId: string) => void;
+  /** Words for a screen reader only (the page's polite live region). */
+  announce: (text: string) => void;
 }
 
 export class Sidebar implements SessionsPort {
@@ -29,7 +31,6 @@ export class Sidebar implements SessionsPort {
   readonly search = new ConversationSearch();
   private readonly searchBox: HTMLInputElement;
   private readonly searchNote: HTMLElement;
-  private readonly matches: HTMLElement;
   private readonly list: HTMLUListElement;
   private readonly empty: HTMLElement;
   private sessions: readonly SessionSummary[] = [];
@@ -46,23 +47,22 @@ export class Sidebar implements SessionsPort {
     this.newChat = h("button", { type: "button", class: "new-chat" }, icon(ICONS.plus), "New chat");
     this.newChat.addEventListener("click", handlers.onNewChat);
     this.searchBox = h("input", { type: "search", class: "session-search", "aria-label": "Search conversations", placeholder: "Search", autocomplete: "off", spellcheck: "false" });
-    this.searchBox.addEventListener("input", () => this.draw());
+    this.searchBox.addEventListener("input", () => this.announceMatches(this.draw()));
     this.searchBox.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && this.searchBox.value !== "") {
         event.stopPropagation();
         this.searchBox.value = "";
-        this.draw();
+        this.announceMatches(this.draw());
       }
     });
     this.searchNote = h("p", { class: "muted small search-note", hidden: true }, "Searches titles, and the text of conversations opened on this page.");
-    this.matches = h("p", { class: "sr-only", role: "status" });
     this.list = h("ul", { class: "session-list" });
     this.empty = h("p", { class: "muted small sidebar-empty" }, "No conversations yet.");
     this.root = h(
       "aside",
       { class: "sidebar", id: "sidebar" },
       h("div", { class: "sidebar-head" }, h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }), "Chat"), this.newChat),
-      h("div", { class: "search", role: "search" }, this.searchBox, this.searchNote, this.matches),
+      h("div", { class: "search", role: "search" }, this.searchBox, this.searchNote),
       h("nav", { class: "sessions", "aria-label": "Conversations" }, h("h2", { class: "sidebar-title" }, "Recent"), this.list, this.empty),
       footer,
     );
@@ -80,11 +80,17 @@ export class Sidebar implements SessionsPort {
     if (this.searchBox.value.trim() !== "") this.draw();
   }
 
-  private draw(): void {
+  /** How many match, said through the page's polite live region (one announcement per change of the search). */
+  private announceMatches(count: number): void {
+    if (this.searchBox.value.trim() === "") this.handlers.announce("Showing all conversations.");
+    else this.handlers.announce(count === 1 ? "1 conversation matches." : `${count} conversations match.`);
+  }
+
+  /** Rebuilds the list for the search as typed; returns how many conversations it shows. */
+  private draw(): number {
     const query = this.searchBox.value.trim();
     const hits = this.search.filter(this.sessions, query);
     this.searchNote.hidden = query === "";
-    this.matches.textContent = query === "" ? "" : hits.length === 1 ? "1 conversation matches." : `${hits.length} conversations match.`;
     this.empty.textContent = query === "" ? "No conversations yet." : `No conversation matches “${query}”.`;
     this.empty.hidden = hits.length > 0;
     const hadFocus = this.editing?.input === document.activeElement;
@@ -95,6 +101,7 @@ export class Sidebar implements SessionsPort {
     } finally {
       this.drawing = false;
     }
+    return hits.length;
   }
 
   private row(session: SessionSummary, excerpt: string | undefined): HTMLLIElement {
