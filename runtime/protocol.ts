@@ -154,8 +154,6 @@ export interface TurnStartedFrame {
   userTurnId?: string;
   /** `edit`: the user turn the new message replaces (it and every turn after it are dropped). */
   replacesTurnId?: string;
-  /** `regenerate`: the answer this new version follows (the versions share `userTurnId`). */
-  supersedes?: string;
   /**
    * `continue`: the turn goes on. Its deltas start at `seq` and their texts append to its saved text at `offset`
    * (UTF-16 code units); the turn ends with one more `turn.done`.

@@ -111,10 +111,18 @@ describe("web chat page: edit, continue, versions, times, Escape, highlighting (
     expect(errors).to.deep.equal([]);
   });
 
-  it("Escape stops the answer being written; the stopped answer can be continued", async () => {
+  it("Escape stops the answer being written, but first closes a dialog; the stopped answer can be continued", async () => {
     await signIn(page, fixture.stack.webUrl, "escape-user");
     await sendMessage(page, "A long story about the sea [[fault:slow]] [[tokens:200]]");
     await page.locator("article.turn.assistant[data-status='streaming']").waitFor();
+    // While the delete confirmation is open, Escape closes it and the answer streams on.
+    await page.getByRole("button", { name: /^Delete “/ }).first().click();
+    const dialog = page.getByRole("dialog", { name: "Delete this conversation?" });
+    await dialog.waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByRole("button", { name: "Stop" }).waitFor();
+    expect(await lastAnswer(page).getAttribute("data-status")).to.equal("streaming");
     await page.keyboard.press("Escape");
     expect(await waitAnswerDone(page)).to.equal("stopped");
     await lastAnswer(page).getByRole("button", { name: "Continue" }).waitFor();
