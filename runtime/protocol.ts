@@ -63,6 +63,28 @@ export interface ResumeFrame {
   /** The length, in UTF-16 code units, of the turn's text the client has. */
   offset: number;
 }
+/**
+ * Replaces a sent message (a user turn): the turns after it are dropped and the new text is answered anew
+ * (`turn.started` …). Admitted like `send`; re-sending the same `clientMessageId` never edits twice.
+ */
+export interface EditFrame {
+  action: "edit";
+  /** The user turn to replace. */
+  turnId: string;
+  text: string;
+  clientMessageId: string;
+}
+/**
+ * Generates more of an answer that ended `max_tokens` or `stopped`: a `turn.started` naming the same turn (with
+ * `continues`), then deltas of that turn appended to its text, then one `turn.done`.
+ */
+export interface ContinueFrame {
+  action: "continue";
+  /** The assistant turn to continue. */
+  turnId: string;
+  /** The last seq this client applied of the turn, -1 (the default) when it has none (e.g. read from history). */
+  afterSeq?: number;
+}
 // Conversation-level actions (issue 14): both answer with the caller's `sessions` list.
 /** Longest session title, in characters, after trimming (a rename over it is `bad_request`). */
 export const MAX_TITLE_LENGTH = 120;
@@ -92,10 +114,12 @@ export type ClientFrame =
   | PingFrame
   | ResumeFrame
   | UsageRequestFrame
+  | EditFrame
+  | ContinueFrame
   | RenameFrame
   | DeleteFrame;
 export type ClientAction = ClientFrame["action"];
-export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "resume", "usage", "rename", "delete"];
+export const CLIENT_ACTIONS: readonly ClientAction[] = ["send", "stop", "regenerate", "sessions", "history", "ping", "resume", "usage", "edit", "continue", "rename", "delete"];
 
 // ---- server → client -------------------------------------------------------------------------------------
 
@@ -126,8 +150,15 @@ export interface TurnStartedFrame {
   clientMessageId: string;
   /** The AWS region whose handlers generate this turn. */
   region: string;
-  /** The user turn this answers (present for `send` and `regenerate`). */
+  /** The user turn this answers (present for `send`, `regenerate` and `edit`). */
   userTurnId?: string;
+  /** `edit`: the user turn the new message replaces (it and every turn after it are dropped). */
+  replacesTurnId?: string;
+  /**
+   * `continue`: the turn goes on. Its deltas start at `seq` and their texts append to its saved text at `offset`
+   * (UTF-16 code units); the turn ends with one more `turn.done`.
+   */
+  continues?: { seq: number; offset: number };
 }
 export interface DeltaFrame {
   type: "delta";
@@ -175,6 +206,13 @@ export interface TurnRecord {
   status: TurnStatus;
   /** For an assistant turn: the user turn it answers. */
   parentTurnId?: string;
+  /**
+   * An earlier version of an answer, replaced by `regenerate`: the versions of one answer are the assistant turns
+   * with the same `parentTurnId`, oldest first; the one without `supersededBy` is current (the model sees only it).
+   */
+  supersededBy?: string;
+  /** How the answer ended (assistant turns that are not streaming): `max_tokens` and `stopped` can be continued. */
+  stopReason?: StopReason;
   usage?: Usage;
   model?: string;
   createdAt: string;

@@ -2,7 +2,7 @@
  * The conversation sent to the model with a prompt: the newest exchanges that fit the context budget, oldest
  * first, ending with the user message being answered. Only what the user saw is used: an exchange is a user turn
  * and its current (not superseded) answer that ended `complete` or `stopped` with text; failed, blocked or
- * still-streaming answers and their user messages are left out, so roles alternate user/assistant as the
+ * still-streaming answers, their user messages and the turns an edit dropped are left out, so roles alternate user/assistant as the
  * Bedrock messages APIs require.
  */
 import type { HistoryStore, ModelMessage, Turn } from "./ports";
@@ -71,6 +71,8 @@ export async function buildContext(
       continue;
     }
     if (!prompt) return undefined;
+    // An edit dropped it (and an answer whose user turn was dropped is never paired below).
+    if (turn.droppedBy !== undefined) continue;
     if (turn.role === "assistant") {
       // Newest first: the first usable answer seen for a user turn is its latest.
       if (usableAnswer(turn) && turn.parentTurnId && !answers.has(turn.parentTurnId)) answers.set(turn.parentTurnId, turn);
@@ -87,4 +89,14 @@ export async function buildContext(
     ]);
   }
   return prompt && [...exchanges.reverse().flat(), prompt];
+}
+
+/**
+ * `continue`: the partial answer as the last (assistant) message, which the model continues (prefill). Trailing
+ * white space is left out: "The prefill content cannot end with trailing whitespace" (Anthropic, "Prefill Claude's
+ * response"; the API answers 400 "final assistant content cannot end with trailing whitespace").
+ */
+export function withPrefill(messages: ModelMessage[], partial: string): ModelMessage[] {
+  const prefill = partial.trimEnd();
+  return prefill.length === 0 ? messages : [...messages, { role: "assistant", text: prefill }];
 }

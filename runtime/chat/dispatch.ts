@@ -12,6 +12,8 @@ import { listSessions, readHistory } from "./read";
 import { resumeTurn } from "./resume";
 import { regenerate, sendMessage, type StartTurnDeps } from "./start-turn";
 import { stopTurn } from "./stop";
+import { continueAnswer } from "./continue";
+import { editMessage } from "./edit";
 import { readUsage } from "./usage";
 
 export type MessageDeps = StartTurnDeps & {
@@ -51,6 +53,10 @@ async function run(frame: ClientFrame, connection: Connection, receivedAt: numbe
       return resumeTurn(frame, connection, deps);
     case "usage":
       return reply(deps, connection.connectionId, await readUsage(connection, deps));
+    case "edit":
+      return editMessage(frame, caller, deps);
+    case "continue":
+      return continueAnswer(frame, caller, deps);
     case "rename":
       return reply(deps, connection.connectionId, await renameSession(frame, connection, deps));
     case "delete":
@@ -64,7 +70,7 @@ async function run(frame: ClientFrame, connection: Connection, receivedAt: numbe
  * A failed `stop` does not name its turn: an error naming a turn reads as that turn's end, and the turn streams on.
  */
 function idsOf(frame: ClientFrame | undefined): { clientMessageId?: string } {
-  return frame?.action === "send" ? { clientMessageId: frame.clientMessageId } : {};
+  return frame?.action === "send" || frame?.action === "edit" ? { clientMessageId: frame.clientMessageId } : {};
 }
 
 /** True once the token that opened the connection has expired (`exp` is in seconds, `at` in milliseconds). */

@@ -8,6 +8,8 @@ import {
   MAX_TEXT_BYTES,
   type ClientAction,
   type ClientFrame,
+  type ContinueFrame,
+  type EditFrame,
 } from "../protocol";
 import { ChatError } from "./errors";
 import { isUuid } from "./ids";
@@ -97,6 +99,10 @@ export function parseClientFrame(body: string | null | undefined): ClientFrame {
     }
     case "usage":
       return { action: "usage" };
+    case "edit":
+      return parseEdit(fields);
+    case "continue":
+      return parseContinue(fields);
     // Conversation-level actions (issue 14, item 1).
     case "rename": {
       const sessionId = id(fields, "sessionId");
@@ -108,4 +114,28 @@ export function parseClientFrame(body: string | null | undefined): ClientFrame {
     case "delete":
       return { action: "delete", sessionId: id(fields, "sessionId") };
   }
+}
+
+/** The text of a new message (`send`, `edit`): a non-empty string of at most MAX_TEXT_BYTES. */
+function messageText(fields: Fields, ids: { clientMessageId: string }): string {
+  const text = fields.text;
+  if (typeof text !== "string") throw bad("text must be a string", ids);
+  if (text.trim().length === 0) throw bad("text must not be empty", ids);
+  if (Buffer.byteLength(text, "utf8") > MAX_TEXT_BYTES) throw new ChatError("too_large", `text exceeds ${MAX_TEXT_BYTES} bytes`, ids);
+  return text;
+}
+
+function parseEdit(fields: Fields): EditFrame {
+  const rawId = fields.clientMessageId;
+  if (typeof rawId !== "string" || !isUuid(rawId)) throw bad("clientMessageId must be a UUID");
+  const ids = { clientMessageId: rawId };
+  const turnId = id(fields, "turnId", ids);
+  return { action: "edit", turnId, text: messageText(fields, ids), clientMessageId: rawId };
+}
+
+function parseContinue(fields: Fields): ContinueFrame {
+  const turnId = id(fields, "turnId");
+  const afterSeq = fields.afterSeq ?? -1;
+  if (typeof afterSeq !== "number" || !Number.isSafeInteger(afterSeq) || afterSeq < -1) throw bad("afterSeq must be an integer of at least -1");
+  return { action: "continue", turnId, afterSeq };
 }

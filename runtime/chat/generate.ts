@@ -17,7 +17,7 @@
  * which reads as failed once stale (read.ts), so client and history agree that the answer did not complete.
  */
 import type { StopReason, TurnStatus, Usage } from "../protocol";
-import { buildContext } from "./context";
+import { buildContext, withPrefill } from "./context";
 import type { Undeliverable } from "./delta-streamer";
 import { HEARTBEAT_MS } from "./liveness";
 import { TurnFanout } from "./turn-fanout";
@@ -166,7 +166,9 @@ export async function generateTurn(
     return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };
   }
   const prepared: Prepared = { stopRequested: stopRequested.status === "fulfilled" && stopRequested.value, context };
-  return new Generation(job, turn, remainingMs, deps, prepared).run();
+  // A reopened turn (`continue`) keeps its text even when the job lost what says so (a late duplicate delivery).
+  const continued = job.continuation === undefined && turn.continuedAt !== undefined ? { ...job, continuation: { firstSeq: 0 } } : job;
+  return new Generation(continued, turn, remainingMs, deps, prepared).run();
 }
 
 /** What the worker read beside its claim: whether a stop came first, and the model context (or why not). */
@@ -196,6 +198,8 @@ class Generation {
   private checkpointTimer: TimerHandle | undefined;
   private checkpoint: Promise<void> = Promise.resolve();
   private checkpointedText = "";
+  /** A continuation whose prefill lost its trailing white space: the model's first white space is not doubled. */
+  private trimLead = false;
   /** The Lambda time left when the generation began. */
   private readonly initialRemainingMs: number;
 
@@ -221,7 +225,13 @@ class Generation {
         log.call(this.deps.log, "a connection following the turn is lost; generating on", { ...this.ids, follower: connectionId, why, error: describe(error) });
       },
     });
-    this.fanout.follow({ connectionId: job.connectionId, firstSeq: 0, offset: 0 });
+    if (job.continuation) {
+      // `continue` (./continue.ts): the turn's text goes on; the sender's deltas carry only what is new.
+      this.fanout.push(turn.text);
+      this.checkpointedText = turn.text;
+      this.trimLead = /\s$/.test(turn.text);
+    }
+    this.fanout.follow({ connectionId: job.connectionId, firstSeq: job.continuation?.firstSeq ?? 0, offset: turn.text.length });
   }
 
   /**
@@ -351,7 +361,7 @@ class Generation {
     if (this.abort.signal.aborted) return this.abortCause!;
     const { context } = this.prepared;
     if (context.status === "rejected") throw context.reason;
-    const messages = context.value;
+    const messages = context.value && (this.job.continuation ? withPrefill(context.value, this.turn.text) : context.value);
     // The context was read for the job's user turn; the claimed turn says which one it answers.
     if (!messages || this.turn.parentTurnId !== this.job.userTurnId) {
       log.error("the user turn this answers is missing", { ...this.ids, parentTurnId: this.turn.parentTurnId });
@@ -367,11 +377,14 @@ class Generation {
           if (signal.aborted) break;
           this.resetIdleTimer();
           switch (event.type) {
-            case "text":
-              if (event.text.length === 0) break;
+            case "text": {
+              const text = this.trimLead ? event.text.trimStart() : event.text;
+              if (text.length === 0) break;
+              this.trimLead = false;
               if (this.ttftMs === null) this.ttftMs = Math.max(0, clock.now() - this.job.receivedAt);
-              this.fanout.push(event.text);
+              this.fanout.push(text);
               break;
+            }
             case "usage":
               this.usage = {
                 inputTokens: event.inputTokens ?? this.usage.inputTokens,
@@ -419,6 +432,9 @@ class Generation {
     const text = this.fanout.text;
     const ttftMs = text.length > 0 ? this.ttftMs : null;
     const servedWatchers = this.served.size > 0 ? { servedWatchers: [...this.served] } : {};
+    // A continued turn reports and saves all its usage; the budget counts only this generation's (settleBudget).
+    const earlier = this.job.continuation ? this.turn.usage : undefined;
+    const usage: Usage = { inputTokens: this.usage.inputTokens + (earlier?.inputTokens ?? 0), outputTokens: this.usage.outputTokens + (earlier?.outputTokens ?? 0) };
 
     // The model is done: count its tokens and free the user's slot while the turn is saved, so that a client that
     // asks `usage` or sends again on turn.done sees both (and the end frame waits for no extra round trip).
@@ -428,7 +444,7 @@ class Generation {
     let saved = false;
     try {
       const closed = await retryWhile(
-        () => history.finishTurn(this.job.sessionId, this.job.turnId, { text, status, stopReason, usage: this.usage, ttftMs, updatedAt: iso(clock.now()), ...servedWatchers }),
+        () => history.finishTurn(this.job.sessionId, this.job.turnId, { text, status, stopReason, usage, ttftMs, updatedAt: iso(clock.now()), ...servedWatchers }),
         settings.saveBackoff,
         clock,
         (delayMs) => this.remainingMs() - delayMs > reserveMs,
@@ -447,7 +463,7 @@ class Generation {
       ? ({ type: "error", code: "internal", message: "the answer could not be saved", turnId: this.job.turnId } as const)
       : (cause === "model_error" || cause === "idle" || cause === "internal") && text.length === 0
         ? ({ type: "error", code: cause === "internal" ? "internal" : "model_error", message: "the answer could not be generated", turnId: this.job.turnId } as const)
-        : ({ type: "turn.done", turnId: this.job.turnId, stopReason, usage: this.usage, ttftMs } as const);
+        : ({ type: "turn.done", turnId: this.job.turnId, stopReason, usage, ttftMs } as const);
     await Promise.all(
       this.fanout.connected.map(async (follower) => {
         try {

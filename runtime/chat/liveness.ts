@@ -21,6 +21,7 @@ export const STALE_STREAMING_MS = 25 * 60_000;
 
 export function isStaleStreaming(turn: Turn, nowMs: number): boolean {
   if (turn.status !== "streaming") return false;
-  if (nowMs - Date.parse(turn.createdAt) > STALE_STREAMING_MS) return true;
+  // A continued turn (./continue.ts) streams anew from continuedAt.
+  if (nowMs - Date.parse(turn.continuedAt ?? turn.createdAt) > STALE_STREAMING_MS) return true;
   return turn.generationStartedAt !== undefined && nowMs - Date.parse(turn.updatedAt) > SILENT_WORKER_MS;
 }

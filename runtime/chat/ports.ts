@@ -88,6 +88,15 @@ export interface Turn {
   /** A regenerated answer replaced this one: hidden from history and from the model context. */
   supersededBy?: string;
   supersedes?: string;
+  /**
+   * Set by `edit` (./edit.ts): the user turn that replaced this one's message. A dropped turn is left out of history
+   * and of the model context; it is only ever set on a turn that is not streaming.
+   */
+  droppedBy?: string;
+  /** User turns made by `edit`: the user turn whose message this one replaces. */
+  replaces?: string;
+  /** Set by `continue` (./continue.ts) when it reopens the turn: liveness counts from here, not from createdAt. */
+  continuedAt?: string;
   /** Set by the final save: the connections that resumed the turn and that its worker took on (./resume.ts). */
   servedWatchers?: string[];
   createdAt: string;
@@ -173,6 +182,16 @@ export interface HistoryStore {
   finishTurn(sessionId: string, turnId: string, result: TurnResult): Promise<boolean>;
   /** Marks `turnId` replaced by `newTurnId` unless it already was; returns the turn that replaces it. */
   supersede(sessionId: string, turnId: string, newTurnId: string, at: string): Promise<string>;
+  // ---- edit and continue (./edit.ts, ./continue.ts) ----
+  /** Marks a turn that is not streaming as dropped by the edit `byTurnId`; false when it was dropped already or streams. */
+  dropTurn(sessionId: string, turnId: string, byTurnId: string, at: string): Promise<boolean>;
+  /**
+   * Reopens an ended answer for `continue`: status `streaming` again, owned by this region and connection, claimable
+   * by one worker; false when the turn changed since it was read (`seenUpdatedAt`), e.g. another tab continued it.
+   */
+  reopenTurn(sessionId: string, turnId: string, seenUpdatedAt: string, owner: { region: string; connectionId: string; at: string }): Promise<boolean>;
+  /** Deletes what was asked of the turn's earlier generation (stop, watchers, acknowledgements) before it goes on. */
+  clearTurnControl(sessionId: string, turnId: string): Promise<void>;
 
   // Conversation-level changes (rename, delete: ./conversations.ts).
   /** Sets a session's title; false when the session does not exist (nothing is created). */
@@ -254,6 +273,8 @@ export interface GenerationJob {
   userId: string;
   /** Epoch ms at which the client's frame arrived, for time-to-first-token. */
   receivedAt: number;
+  /** `continue`: the turn's saved text is the model's prefill and the deltas for `connectionId` start at `firstSeq`. */
+  continuation?: { firstSeq: number };
 }
 
 export interface GenerationQueue {

@@ -33,13 +33,16 @@ export function toRecord(turn: Turn, nowMs: number): TurnRecord {
     updatedAt: turn.updatedAt,
   };
   if (turn.parentTurnId !== undefined) record.parentTurnId = turn.parentTurnId;
+  if (turn.supersededBy !== undefined) record.supersededBy = turn.supersededBy;
+  if (turn.stopReason !== undefined && turn.status !== "streaming") record.stopReason = turn.stopReason;
   if (turn.usage !== undefined) record.usage = turn.usage;
   if (turn.model !== undefined) record.model = turn.model;
   return record;
 }
 
 /**
- * One page of a session's turns, oldest first; replaced (regenerated) answers are left out. A page holds at most
+ * One page of a session's turns, oldest first; earlier versions of a regenerated answer are kept (marked
+ * `supersededBy`), the turns an edit dropped are left out. A page holds at most
  * HISTORY_PAGE_SIZE turns and fits one API Gateway message (./history-page.ts), so a long turn may span pages.
  */
 export async function readHistory(frame: HistoryFrame, connection: Connection, deps: ReadDeps): Promise<HistoryFrameOut> {

@@ -55,7 +55,7 @@ async function announce(deps: StartTurnDeps, connectionId: string, frame: TurnSt
 }
 
 /** Hands the turn to the worker; when that fails the turn is closed as an error so it never stays `streaming`. */
-async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, clientMessageId: string): Promise<void> {
+export async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, clientMessageId: string): Promise<void> {
   try {
     await deps.queue.enqueue({
       kind: "generate",
@@ -77,7 +77,7 @@ async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, cl
   }
 }
 
-function assistantTurn(base: { sessionId: string; turnId: string; userId: string; parentTurnId: string; clientMessageId: string; at: string }, deps: StartTurnDeps, caller: Caller): Turn {
+export function assistantTurn(base: { sessionId: string; turnId: string; userId: string; parentTurnId: string; clientMessageId: string; at: string }, deps: StartTurnDeps, caller: Caller): Turn {
   return {
     turnId: base.turnId,
     sessionId: base.sessionId,
@@ -193,7 +193,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
 }
 
 /** Moves the session to the top of the list; a failure only leaves the order stale, so it is logged, not thrown. */
-async function touch(deps: StartTurnDeps, sessionId: string, at: string, turnId: string): Promise<void> {
+export async function touch(deps: StartTurnDeps, sessionId: string, at: string, turnId: string): Promise<void> {
   await deps.history.touchSession(sessionId, at).catch((error: unknown) =>
     deps.log.warn("could not update the session's last activity", { turnId, error: error instanceof Error ? error.name : "unknown" }),
   );
@@ -204,7 +204,7 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
   const ids = { turnId: frame.turnId };
   const sessionId = sessionOfTurn(frame.turnId);
   const old = sessionId ? await deps.history.getTurn(sessionId, frame.turnId) : undefined;
-  if (!sessionId || !old || old.userId !== connection.userId || old.role !== "assistant" || !old.parentTurnId) {
+  if (!sessionId || !old || old.userId !== connection.userId || old.role !== "assistant" || !old.parentTurnId || old.droppedBy) {
     throw notFound("turn", ids);
   }
   const reannounce = async (turnId: string) => {

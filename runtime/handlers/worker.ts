@@ -23,7 +23,14 @@ export function parseJob(event: unknown): GenerationJob | undefined {
     connectionId: e.connectionId as string,
     userId: e.userId as string,
     receivedAt: e.receivedAt,
+    ...continuationOf(e.continuation),
   };
+}
+
+/** `continue` (runtime/chat/continue.ts): where the continued turn's deltas start. */
+function continuationOf(value: unknown): Pick<GenerationJob, "continuation"> {
+  const firstSeq = (value as { firstSeq?: unknown } | null | undefined)?.firstSeq;
+  return typeof firstSeq === "number" && Number.isSafeInteger(firstSeq) && firstSeq >= 0 ? { continuation: { firstSeq } } : {};
 }
 
 export function createWorkerHandler(deps: () => GenerateDeps) {

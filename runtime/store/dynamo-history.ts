@@ -56,7 +56,7 @@ const CONTEXT_PAGE_TURNS = 200;
 const TURN_FIELDS = [
   "turnId", "sessionId", "userId", "role", "text", "status", "clientMessageId", "parentTurnId", "usage", "model",
   "stopReason", "ttftMs", "region", "connectionId", "generationStartedAt", "supersededBy",
-  "supersedes", "servedWatchers", "createdAt", "updatedAt",
+  "supersedes", "servedWatchers", "droppedBy", "replaces", "continuedAt", "createdAt", "updatedAt",
 ] as const;
 
 export function toTurn(item: Item): Turn {
@@ -223,13 +223,14 @@ export class DynamoHistoryStore implements HistoryStore {
   async pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage> {
     let startKey: Item | undefined = cursor === undefined ? undefined : decodeCursor(sessionId, cursor);
     const turns: Turn[] = [];
-    // A filter drops replaced answers after the read, so a page may need a few reads (bounded).
+    // A filter drops the turns an edit replaced after the read, so a page may need a few reads (bounded).
     for (let reads = 0; reads < 5 && turns.length < limit; reads++) {
       const { Items, LastEvaluatedKey }: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.client().send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :turn)",
-          FilterExpression: "attribute_not_exists(supersededBy)",
+          // Earlier versions of an answer (supersededBy) stay: the page shows them as "1 of N".
+          FilterExpression: "attribute_not_exists(droppedBy)",
           ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
           ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":turn": "TURN#" },
           ExclusiveStartKey: startKey,
@@ -403,14 +404,50 @@ export class DynamoHistoryStore implements HistoryStore {
     const done = await this.conditionalUpdate({
       Key: turnKey(sessionId, turnId),
       UpdateExpression: "SET supersededBy = :next, updatedAt = :at",
-      ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(supersededBy) AND #status <> :streaming",
+      ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(supersededBy) AND attribute_not_exists(droppedBy) AND #status <> :streaming",
       ExpressionAttributeNames: { "#pk": PK, "#status": "status" },
       ExpressionAttributeValues: { ":next": newTurnId, ":at": at, ":streaming": "streaming" satisfies TurnStatus },
     });
     if (done) return newTurnId;
     const current = await this.getTurn(sessionId, turnId);
     if (current?.supersededBy) return current.supersededBy;
+    if (!current || current.droppedBy) throw new ChatError("not_found", "turn not found", { turnId });
     throw new ChatError("busy", "that answer is still being generated; stop it first", { turnId });
+  }
+
+  async dropTurn(sessionId: string, turnId: string, byTurnId: string, at: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: turnKey(sessionId, turnId),
+      UpdateExpression: "SET droppedBy = :by, updatedAt = :at",
+      ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(droppedBy) AND #status <> :streaming",
+      ExpressionAttributeNames: { "#pk": PK, "#status": "status" },
+      ExpressionAttributeValues: { ":by": byTurnId, ":at": at, ":streaming": "streaming" satisfies TurnStatus },
+    });
+  }
+
+  async reopenTurn(sessionId: string, turnId: string, seenUpdatedAt: string, owner: { region: string; connectionId: string; at: string }): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: turnKey(sessionId, turnId),
+      UpdateExpression: "SET #status = :streaming, continuedAt = :at, updatedAt = :at, #region = :region, connectionId = :conn REMOVE generationStartedAt, servedWatchers",
+      ConditionExpression: "#status <> :streaming AND updatedAt = :seen AND attribute_not_exists(droppedBy) AND attribute_not_exists(supersededBy)",
+      ExpressionAttributeNames: { "#status": "status", "#region": "region" },
+      ExpressionAttributeValues: { ":streaming": "streaming" satisfies TurnStatus, ":at": owner.at, ":region": owner.region, ":conn": owner.connectionId, ":seen": seenUpdatedAt },
+    });
+  }
+
+  async clearTurnControl(sessionId: string, turnId: string): Promise<void> {
+    const { Items } = await this.client().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":prefix": controlPrefix(turnId) },
+        ConsistentRead: true,
+        ProjectionExpression: "#pk, #sk",
+      }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+    await Promise.all((Items ?? []).map((item) => this.client().send(new DeleteCommand({ TableName: this.tableName, Key: { [PK]: item[PK], [SK]: item[SK] } }), timeout(DYNAMO_TIMEOUT_MS))));
   }
 
   private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], "TableName">): Promise<boolean> {

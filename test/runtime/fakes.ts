@@ -108,7 +108,7 @@ export class MemoryHistory implements HistoryStore {
     this.count("pageTurns");
     if (cursor !== undefined && !cursor.startsWith("after:")) throw new InvalidCursor("bad");
     const after = cursor?.slice("after:".length);
-    const all = this.sessionTurns(sessionId).filter((t) => !t.supersededBy && (after === undefined || t.turnId > after));
+    const all = this.sessionTurns(sessionId).filter((t) => !t.droppedBy && (after === undefined || t.turnId > after));
     const page = all.slice(0, limit).map(clone);
     return all.length > limit ? { turns: page, cursor: `after:${page[page.length - 1]!.turnId}` } : { turns: page };
   }
@@ -180,10 +180,35 @@ export class MemoryHistory implements HistoryStore {
     this.count("supersede");
     const t = this.turns.get(this.key(sessionId, turnId))!;
     if (t.supersededBy) return t.supersededBy;
+    if (t.droppedBy) throw new ChatError("not_found", "turn not found");
     if (t.status === "streaming") throw new ChatError("busy", "busy");
     t.supersededBy = newTurnId;
     t.updatedAt = at;
     return newTurnId;
+  }
+  async dropTurn(sessionId: string, turnId: string, byTurnId: string, at: string) {
+    this.count("dropTurn");
+    const t = this.turns.get(this.key(sessionId, turnId));
+    if (!t || t.droppedBy || t.status === "streaming") return false;
+    t.droppedBy = byTurnId;
+    t.updatedAt = at;
+    return true;
+  }
+  async reopenTurn(sessionId: string, turnId: string, seenUpdatedAt: string, owner: { region: string; connectionId: string; at: string }) {
+    this.count("reopenTurn");
+    const t = this.turns.get(this.key(sessionId, turnId));
+    if (!t || t.status === "streaming" || t.updatedAt !== seenUpdatedAt || t.droppedBy || t.supersededBy) return false;
+    Object.assign(t, { status: "streaming", continuedAt: owner.at, updatedAt: owner.at, region: owner.region, connectionId: owner.connectionId });
+    delete t.generationStartedAt;
+    delete t.servedWatchers;
+    return true;
+  }
+  async clearTurnControl(sessionId: string, turnId: string) {
+    this.count("clearTurnControl");
+    const key = this.key(sessionId, turnId);
+    this.stops.delete(key);
+    this.watchers.delete(key);
+    this.acks.delete(key);
   }
   async renameSession(sessionId: string, title: string) {
     this.count("renameSession");

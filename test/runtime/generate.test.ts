@@ -182,7 +182,7 @@ describe("runtime/chat/generate: the worker", () => {
     expect(w.model.calls).to.equal(1);
   });
 
-  it("regenerate: a new answer to the same user message; history and the model context keep only what the user sees", async () => {
+  it("regenerate: a new answer to the same user message; history keeps the earlier version, the model context only the current one", async () => {
     const { w, c, turn } = await started({
       scripts: [[text("first answer"), ...endTurn], [text("second answer"), ...endTurn], [text("third"), ...endTurn]],
     });
@@ -197,9 +197,10 @@ describe("runtime/chat/generate: the worker", () => {
 
     await w.frame(c, { action: "history", sessionId: turn.sessionId });
     const history = w.sender.of("history")[0]!;
-    expect(history.turns.map((t) => [t.role, t.text])).to.deep.equal([
-      ["user", "Tell me a story"],
-      ["assistant", "second answer"],
+    expect(history.turns.map((t) => [t.role, t.text, t.supersededBy])).to.deep.equal([
+      ["user", "Tell me a story", undefined],
+      ["assistant", "first answer", again.turnId],
+      ["assistant", "second answer", undefined],
     ]);
 
     await w.frame(c, send("and then?", { sessionId: turn.sessionId }));

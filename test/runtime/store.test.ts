@@ -187,12 +187,13 @@ for (const implementation of implementations) {
       expect(await stores.itemsOf(sessionId)).to.deep.equal([]);
     });
 
-    it("turns: pages oldest first without superseded answers; context reads newest first before a turn", async () => {
+    it("turns: pages oldest first with earlier versions, without dropped turns; context reads newest first before a turn", async () => {
       const sessionId = randomUUID();
       await history.createSession({ sessionId, userId: "alice", title: "t", createdAt: "a", updatedAt: "a" });
       const ids = newTurnIds(sessionId, Date.now(), 9);
       for (const [i, id] of ids.entries()) {
-        await history.putTurn(turn(sessionId, id, i % 2 === 0 ? "user" : "assistant", { text: `#${i}`, ...(i === 3 ? { supersededBy: "x" } : {}) }));
+        const marks = i === 3 ? { droppedBy: "x" } : i === 5 ? { supersededBy: "y" } : {};
+        await history.putTurn(turn(sessionId, id, i % 2 === 0 ? "user" : "assistant", { text: `#${i}`, ...marks }));
       }
       // Whether a full last page carries a cursor (to an empty page) is the store's choice; what the pages hold is not.
       const pages: string[][] = [];
@@ -219,6 +220,34 @@ for (const implementation of implementations) {
       const missing: string[] = [];
       for await (const t of history.turnsUpTo(sessionId, `${ids[8]!}x`, 2)) missing.push(t.text);
       expect(missing).to.deep.equal(["#8", "#7"], "a turn that does not exist: only the older ones");
+    });
+
+    it("edit and continue: dropTurn marks an ended turn once; reopenTurn reopens an unchanged one; control is cleared", async () => {
+      const sessionId = randomUUID();
+      const [userId, answerId, liveId] = newTurnIds(sessionId, Date.now(), 3) as [string, string, string];
+      const answer = turn(sessionId, answerId, "assistant", { text: "partial", status: "stopped", stopReason: "stopped", generationStartedAt: "g", region: "eu-west-1" });
+      await history.putTurn(turn(sessionId, userId, "user"));
+      await history.putTurn(answer);
+      await history.putTurn(turn(sessionId, liveId, "assistant", { status: "streaming" }));
+      expect(await history.dropTurn(sessionId, liveId, "e", "at")).to.equal(false, "a streaming turn is its worker's");
+      expect(await history.reopenTurn(sessionId, answerId, "an older updatedAt", { region: "us-east-1", connectionId: "c", at: "t1" })).to.equal(false);
+      expect(await history.reopenTurn(sessionId, answerId, answer.updatedAt, { region: "us-east-1", connectionId: "c", at: "t1" })).to.equal(true);
+      expect(await history.reopenTurn(sessionId, answerId, answer.updatedAt, { region: "us-east-1", connectionId: "c2", at: "t2" })).to.equal(false, "once");
+      const reopened = (await history.getTurn(sessionId, answerId))!;
+      expect(reopened).to.include({ status: "streaming", continuedAt: "t1", updatedAt: "t1", region: "us-east-1", connectionId: "c", text: "partial" });
+      expect(reopened.generationStartedAt).to.equal(undefined);
+      expect(await history.startGeneration(sessionId, answerId, "t3")).to.include({ turnId: answerId });
+
+      await history.requestStop(sessionId, liveId, "at");
+      await history.watchTurn(sessionId, liveId, { connectionId: "w", callbackEndpoint: "e", region: "r", afterSeq: 0, offset: 1, at: "at" });
+      await history.acknowledgeWatcher(sessionId, liveId, "w", "at");
+      await history.clearTurnControl(sessionId, liveId);
+      expect(await history.turnControl(sessionId, liveId)).to.deep.equal({ stopRequested: false, watchers: [], acknowledged: [] });
+
+      expect(await history.dropTurn(sessionId, userId, "e", "at")).to.equal(true);
+      expect(await history.dropTurn(sessionId, userId, "f", "at")).to.equal(false, "once");
+      expect((await history.getTurn(sessionId, userId))!.droppedBy).to.equal("e");
+      expect((await history.pageTurns(sessionId, 10)).turns.map((t) => t.turnId)).to.deep.equal([answerId, liveId]);
     });
 
     it("ledger: a clientMessageId is claimed once; the quota counter stops at the limit", async () => {

@@ -76,6 +76,17 @@ describe("web page contrast (axe-core, WCAG AA) on the main views, light and dar
       expect(await waitAnswerDone(page)).to.equal("error");
       failures.push(...(await contrastFailures(page, "failed answer")));
 
+      // Answers (issue 14): highlighted code, times, the version switcher of a regenerated answer, the message editor.
+      await page.locator("code.hljs").first().waitFor();
+      await page.locator("article.turn.assistant").last().getByRole("button", { name: "Regenerate" }).click();
+      await waitAnswerDone(page);
+      await page.getByRole("group", { name: "Versions of this answer" }).getByText("2 of 2").waitFor();
+      failures.push(...(await contrastFailures(page, "highlighted code, times, versions")));
+      await page.locator("article.turn.user").first().getByRole("button", { name: "Edit" }).click();
+      await page.getByRole("textbox", { name: "Edit your message" }).waitFor();
+      failures.push(...(await contrastFailures(page, "message editor")));
+      await page.getByRole("textbox", { name: "Edit your message" }).press("Escape");
+
       // Conversation tools: a search with a match and one without, a row's actions, the rename box, the export
       // menu and the delete confirmation.
       const search = page.getByRole("searchbox", { name: "Search conversations" });

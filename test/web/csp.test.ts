@@ -36,13 +36,17 @@ describe("web chat page under the strict Content-Security-Policy (local stack)",
     for (const file of scripts) expect(readFileSync(join(assets, file), "utf8"), file).to.not.contain("sourceMappingURL");
   });
 
-  it("loads, signs in, connects and streams an answer without a single violation", async () => {
+  it("loads, signs in, connects, streams an answer and highlights code (a lazy chunk) without a single violation", async () => {
     const { page, context, errors } = await openPage(fixture.browser);
     try {
       await recordCspViolations(context);
       await signIn(page, fixture.stack.webUrl, "csp-user");
       await sendMessage(page, "Hello under a strict policy");
       expect(await waitAnswerDone(page)).to.equal("complete");
+      // Code in an answer loads the highlighting chunk (a script and a stylesheet from this origin) on demand.
+      await sendMessage(page, "Show a short typescript function");
+      expect(await waitAnswerDone(page)).to.equal("complete");
+      await page.locator("code.hljs span[class^='hljs-']").first().waitFor();
       expect(await cspViolations(page)).to.deep.equal([]);
       expect(errors.filter((e) => /Content Security Policy/i.test(e))).to.deep.equal([]);
       expect(errors).to.deep.equal([]);

@@ -93,6 +93,12 @@ describe("web client logic", () => {
         ["t3", "second try", 2, 2],
         ["t4", "next", undefined, undefined],
       ]);
+      const chosen = turnsFromHistory([record("t3", "assistant", "second try", "t1"), record("t1", "user", "question"), record("t2", "assistant", "first try", "t1")], new Map([["t1", 1]]));
+      expect(chosen.map((v) => [v.turnId, v.version?.index, v.version?.count, v.version?.latestTurnId])).to.deep.equal([
+        ["t1", undefined, undefined, undefined],
+        ["t2", 1, 2, "t3"],
+      ]);
+      expect(turnsFromHistory([record("t1", "user", "question"), record("t2", "assistant", "orphan", "t0")]).map((v) => v.turnId)).to.deep.equal(["t1"], "an answer to a message no longer shown (edited)");
     });
 
     it("maps stop reasons to turn statuses", () => {

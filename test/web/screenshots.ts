@@ -1,6 +1,7 @@
 /**
  * Screenshots of the chat page's main states, light and dark, desktop and phone width, into docs/screenshots/.
- * Not part of `npm test`: run `npx tsx test/web/screenshots.ts` (builds dist/web if missing).
+ * Not part of `npm test`: run `npx tsx test/web/screenshots.ts` (builds dist/web if missing); `… answers` makes only
+ * the pictures of edit, continue and versions.
  * The page runs against the local stack (the real handlers); the answers' text is scripted through the Bedrock
  * emulator's OpenAI-compatible passthrough so the pictures show code, a table and a list. The "reconnecting"
  * picture uses the fake protocol server, which can refuse connections for as long as it takes.
@@ -87,6 +88,8 @@ async function conversationTools(page: Page, scheme: "light" | "dark"): Promise<
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const webDir = ensureWebBuild();
+  // `npx tsx test/web/screenshots.ts answers`: only the pictures of edit, continue and versions.
+  if (process.argv.includes("answers")) return answersShots(webDir);
   const script = await startScriptServer();
   const stack = await startLocalStack({ ports: { web: 0 }, dataDir: null, staticDir: webDir, bedrock: { passthrough: { baseUrl: script.baseUrl, model: "scripted" } } });
   const browser = await launchBrowser();
@@ -130,6 +133,8 @@ async function main(): Promise<void> {
     await script.stop();
   }
 
+  await answersShots(webDir);
+
   const fake = await startFakeChatServer(webDir);
   const fakeBrowser = await launchBrowser();
   try {
@@ -144,6 +149,40 @@ async function main(): Promise<void> {
   } finally {
     await fakeBrowser.close();
     await fake.stop();
+  }
+}
+
+/**
+ * Issue 14's answers, with the local model (its answers are cut at 200 tokens, so Continue shows): versions of a
+ * regenerated answer with highlighted code and times, a message being edited, and an answer cut by the length limit.
+ */
+async function answersShots(webDir: string): Promise<void> {
+  const stack = await startLocalStack({ ports: { web: 0 }, dataDir: null, staticDir: webDir, bedrock: { timing: { timeToFirstTokenMs: 50, tokensPerSecond: 400 } }, env: { MAX_OUTPUT_TOKENS: "200" } });
+  const browser = await launchBrowser();
+  try {
+    for (const scheme of ["light", "dark"] as const) {
+      const page = (await openPage(browser, { colorScheme: scheme, viewport: DESKTOP })).page;
+      await signIn(page, stack.webUrl, `answers-${scheme}`);
+      await sendMessage(page, "Show a short typescript function that retries with backoff");
+      await waitAnswerDone(page);
+      await page.locator("article.turn.assistant").last().getByRole("button", { name: "Regenerate" }).click();
+      await waitAnswerDone(page);
+      await page.getByRole("group", { name: "Versions of this answer" }).getByText("2 of 2").waitFor();
+      await page.locator("code.hljs").first().waitFor();
+      await shoot(page, `versions-desktop-${scheme}`);
+
+      await sendMessage(page, "Now tell me a long story about a lighthouse keeper [[tokens:600]]");
+      await waitAnswerDone(page);
+      await page.locator("article.turn.assistant").last().getByRole("button", { name: "Continue" }).waitFor();
+      await shoot(page, `continue-desktop-${scheme}`);
+
+      await page.locator("article.turn.user").last().getByRole("button", { name: "Edit" }).click();
+      await page.getByRole("textbox", { name: "Edit your message" }).fill("Now tell me a short story about a harbour pilot");
+      await shoot(page, `edit-desktop-${scheme}`);
+    }
+  } finally {
+    await browser.close();
+    await stack.stop();
   }
 }
 

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { Duplex } from "node:stream";
 import { answerEncoder, conversationOf, exceptionMessage, modelFamily, type ApiKind, type StreamEnd } from "./bedrock-formats";
 import { streamChatCompletion, type OpenAiPassthrough } from "./bedrock-openai";
+import { continuation, splitPrefill } from "./bedrock-prefill";
 import { approxTokens, hash, prng, tokenize, writeAnswer } from "./bedrock-text";
 import { close, listen, readBody, sendAwsError, type AnyRequest, type AnyResponse } from "./http";
 
@@ -69,6 +70,8 @@ export interface BedrockRequestRecord {
   prompt: string;
   /** How many earlier requests to this emulator carried the same conversation (a Regenerate asks again). */
   attempt: number;
+  /** The text of a trailing assistant message: the answer goes on from it (runtime/chat/continue.ts). */
+  prefill?: string;
   fault?: BedrockFaultName;
   receivedAt: number;
   firstTokenAt?: number;
@@ -167,6 +170,10 @@ export class BedrockEmulator {
     return attempt;
   }
 
+  private attemptsMade(conversation: { system: string; messages: unknown[] }): number {
+    return this.attempts.get(hash(JSON.stringify([conversation.system, conversation.messages]))) ?? 0;
+  }
+
   private notify(): void {
     this.waiters.splice(0).forEach((w) => w());
   }
@@ -206,9 +213,15 @@ export class BedrockEmulator {
       return sendAwsError(res, 400, "ValidationException", "Malformed input request, please reformat your input and try again.");
     }
     const conversation = conversationOf(body);
+    // A trailing assistant message is a prefill (`continue`): attempts count the conversation without it.
+    const { messages: asked, prefill } = splitPrefill(conversation.messages);
     const prompt = [...conversation.messages].reverse().find((m) => m.role === "user")?.text ?? "";
     if (conversation.messages.length === 0) {
       return sendAwsError(res, 400, "ValidationException", "messages: at least one message is required");
+    }
+    if (prefill !== undefined && /\s$/.test(prefill)) {
+      // As Anthropic's Messages API ("Prefill Claude's response": the prefill cannot end with trailing white space).
+      return sendAwsError(res, 400, "ValidationException", "messages: final assistant content cannot end with trailing whitespace");
     }
     const guardrail = guardrailOf(api, req, body);
     if (guardrail === "invalid") {
@@ -222,7 +235,8 @@ export class BedrockEmulator {
       body,
       guardrail: guardrail ?? undefined,
       prompt,
-      attempt: this.nextAttempt(conversation),
+      attempt: prefill === undefined ? this.nextAttempt(conversation) : this.attemptsMade({ system: conversation.system, messages: asked }),
+      prefill,
       fault: fault?.fault,
       receivedAt: Date.now(),
       text: "",
@@ -343,11 +357,13 @@ export class BedrockEmulator {
         passthroughUsage = relay.usage;
       } else {
         const target = TOKENS_WORD.exec(record.prompt)?.[1];
-        const answer = writeAnswer(record.prompt.replace(FAULT_WORD, "").replace(TOKENS_WORD, ""), {
-          seed: this.options.seed ?? 1,
-          attempt: record.attempt,
-          targetTokens: target ? Number(target) : undefined,
-        });
+        const write = (attempt: number) =>
+          writeAnswer(record.prompt.replace(FAULT_WORD, "").replace(TOKENS_WORD, ""), {
+            seed: this.options.seed ?? 1,
+            attempt,
+            targetTokens: target ? Number(target) : undefined,
+          });
+        const answer = record.prefill === undefined ? write(record.attempt) : continuation(record.prefill, write, record.attempt);
         source = paced(tokenize(answer), tokensPerSecond, random, closed.signal);
       }
       let stopReason: StreamEnd["stopReason"] = "end_turn";

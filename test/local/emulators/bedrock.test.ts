@@ -94,6 +94,36 @@ describe("local/bedrock: Bedrock runtime emulator through the real SDK (HTTP/2)"
     expect(record.text.toLowerCase()).to.include("dynamodb");
   });
 
+  it("continues a prefilled answer (the last message the assistant's) with the rest of it, not from the start", async () => {
+    const prompt = "Write a story about a lighthouse [[tokens:120]]";
+    const cut = await invokeChunks(client, { modelId: CLAUDE, body: claudeBody(prompt, 40) });
+    expect(cut.chunks.at(-2)!.delta).to.deep.include({ stop_reason: "max_tokens" });
+    const partial = claudeText(cut.chunks);
+    const body = JSON.stringify({
+      anthropic_version: "bedrock-2023-05-31",
+      max_tokens: 1024,
+      system: "You are helpful.",
+      messages: [
+        { role: "user", content: [{ type: "text", text: prompt }] },
+        { role: "assistant", content: [{ type: "text", text: partial.trimEnd() }] },
+      ],
+    });
+    const rest = claudeText((await invokeChunks(client, { modelId: CLAUDE, body })).chunks);
+    const whole = writeAnswer("Write a story about a lighthouse ", { seed: 1, attempt: 0, targetTokens: 120 });
+    expect(partial.trimEnd() + rest).to.equal(whole);
+    expect(bedrock.requests.at(-1)).to.include({ prefill: partial.trimEnd(), outcome: "complete" });
+
+    let refused: unknown;
+    await invokeChunks(client, { modelId: CLAUDE, body: body.replace(JSON.stringify(partial.trimEnd()), JSON.stringify(`${partial.trimEnd()} `)) }).catch((e: unknown) => (refused = e));
+    expect(String(refused)).to.match(/final assistant content cannot end with trailing whitespace/);
+
+    const made = { role: "assistant", content: [{ type: "text", text: "A text this model never wrote" }] };
+    const fresh = claudeText(
+      (await invokeChunks(client, { modelId: CLAUDE, body: JSON.stringify({ anthropic_version: "bedrock-2023-05-31", max_tokens: 200, messages: [{ role: "user", content: [{ type: "text", text: "hello there" }] }, made] }) })).chunks,
+    );
+    expect(fresh.startsWith("\n\n")).to.equal(true, "a new paragraph after a prefill it did not write");
+  });
+
   it("streams Amazon Nova chunks when the model id is a Nova model", async () => {
     const { chunks } = await invokeChunks(client, { modelId: NOVA, body: novaBody("Explain websocket backpressure briefly") });
     expect(Object.keys(chunks[0])).to.deep.equal(["messageStart"]);

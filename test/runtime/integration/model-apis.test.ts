@@ -83,13 +83,18 @@ for (const variant of variants) {
       expect(saved).to.include({ status: "guardrail", text: client.deltaText(output.started.turnId) });
     });
 
-    it("regenerate answers the same question again and history keeps only the new answer; the next prompt carries it", async () => {
+    it("regenerate answers the same question again; history keeps both versions, the next prompt carries only the new one", async () => {
       const first = await turn(send("Name a colour."));
       const again = await turn({ action: "regenerate", turnId: first.started.turnId });
       expect(again.started).to.include({ sessionId: first.started.sessionId, userTurnId: first.started.userTurnId });
       expect(again.done).to.include({ type: "turn.done", stopReason: "end_turn" });
-      const turns = (await history(first.started.sessionId)).turns;
-      expect(turns.map((t) => t.turnId)).to.deep.equal([first.started.userTurnId, again.started.turnId]);
+      const versions = (await history(first.started.sessionId)).turns;
+      expect(versions.map((t) => [t.turnId, t.supersededBy])).to.deep.equal([
+        [first.started.userTurnId, undefined],
+        [first.started.turnId, again.started.turnId],
+        [again.started.turnId, undefined],
+      ]);
+      const turns = versions.filter((t) => t.supersededBy === undefined);
       expect(turns[1]!.text).to.equal(client.deltaText(again.started.turnId));
 
       await turn(send("And another?", { sessionId: first.started.sessionId }));

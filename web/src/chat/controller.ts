@@ -16,7 +16,7 @@ import type {
 import { MAX_TEXT_BYTES } from "../../../runtime/protocol";
 import { DeltaSequencer } from "./sequencer";
 import { describeError } from "./errors";
-import { foldRecord, statusFromStopReason, turnsFromHistory, type TurnView } from "./turns";
+import { canContinue, foldRecord, statusFromStopReason, turnsFromHistory, type TurnView } from "./turns";
 
 export interface ConversationSnapshot {
   sessionId: string | null;
@@ -89,6 +89,15 @@ export class ChatController {
   /** Counts reconnections: a message sent on an earlier connection streams to that one unless resumed here. */
   private epoch = 0;
   private pendingRegenerate: { answerKey: string; previous: TurnView } | null = null;
+  // ---- edit, continue and versions of an answer ----
+  /** Edits not yet answered: the turns shown before, put back if the edit is refused. */
+  private readonly pendingEdits = new Map<string, TurnView[]>();
+  /** A continue not yet answered: the answer as it was, put back if the continue is refused. */
+  private pendingContinue: { turnId: string; previous: TurnView } | null = null;
+  /** The last seq this page applied of each ended answer (a continue goes on from it). */
+  private readonly lastSeqs = new Map<string, number>();
+  /** The version the reader chose to see, per user turn id (default: the latest). */
+  private readonly chosenVersions = new Map<string, number>();
   private generatingKey: string | null = null;
   private stopWanted = false;
   private history: { sessionId: string; records: Map<string, TurnRecord>; pages: number; cursor?: string; loading: boolean } | null = null;
@@ -123,8 +132,9 @@ export class ChatController {
     const clientMessageId = this.newId();
     const userKey = `user:${clientMessageId}`;
     const answerKey = `answer:${clientMessageId}`;
-    this.turns.push({ key: userKey, role: "user", text: trimmed, status: "pending" });
-    this.turns.push({ key: answerKey, role: "assistant", text: "", status: "pending", parentKey: userKey });
+    const createdAt = new Date().toISOString();
+    this.turns.push({ key: userKey, role: "user", text: trimmed, status: "pending", createdAt });
+    this.turns.push({ key: answerKey, role: "assistant", text: "", status: "pending", parentKey: userKey, createdAt });
     this.pendingSends.set(clientMessageId, { userKey, answerKey, epoch: this.epoch });
     this.generatingKey = answerKey;
     this.stopWanted = false;
@@ -149,6 +159,9 @@ export class ChatController {
     if (turn?.turnId === undefined || this.generatingKey !== null) return;
     const answerKey = `answer:${this.newId()}`;
     const previous = turn.version ?? { index: 1, count: 1 };
+    const target = turn.version?.latestTurnId ?? turn.turnId;
+    const parentTurnId = this.userTurnIdOf(turn);
+    if (parentTurnId !== undefined) this.chosenVersions.delete(parentTurnId);
     const index = this.turns.indexOf(turn);
     this.turns[index] = {
       key: answerKey,
@@ -157,12 +170,66 @@ export class ChatController {
       status: "pending",
       parentKey: turn.parentKey,
       version: { index: previous.count + 1, count: previous.count + 1 },
+      createdAt: new Date().toISOString(),
     };
     this.pendingRegenerate = { answerKey, previous: turn };
     this.generatingKey = answerKey;
     this.stopWanted = false;
-    this.options.send({ action: "regenerate", turnId: turn.turnId });
+    this.options.send({ action: "regenerate", turnId: target });
     this.render();
+  }
+
+  /**
+   * Replaces a sent message with `text`: the turns after it go, and the new text is answered. Returns a reason when
+   * it cannot be edited, or null when the edit was sent (or there was nothing to change).
+   */
+  editMessage(key: string, text: string): string | null {
+    const trimmed = text.trim();
+    if (trimmed === "") return "Type a message first.";
+    if (new TextEncoder().encode(trimmed).length > MAX_TEXT_BYTES) return `That message is too long (the limit is ${MAX_TEXT_BYTES / 1024} KB).`;
+    if (this.generatingKey !== null) return "Wait for the answer to finish, or stop it, then edit.";
+    const index = this.turns.findIndex((t) => t.key === key);
+    const turn = this.turns[index];
+    if (turn?.role !== "user" || turn.turnId === undefined) return "This message cannot be edited yet; try again in a moment.";
+    if (trimmed === turn.text) return null;
+    const clientMessageId = this.newId();
+    const userKey = `user:${clientMessageId}`;
+    const answerKey = `answer:${clientMessageId}`;
+    const createdAt = new Date().toISOString();
+    this.pendingEdits.set(clientMessageId, this.turns);
+    this.turns = [
+      ...this.turns.slice(0, index),
+      { key: userKey, role: "user", text: trimmed, status: "pending", createdAt },
+      { key: answerKey, role: "assistant", text: "", status: "pending", parentKey: userKey, createdAt },
+    ];
+    this.pendingSends.set(clientMessageId, { userKey, answerKey, epoch: this.epoch });
+    this.generatingKey = answerKey;
+    this.stopWanted = false;
+    this.options.send({ action: "edit", turnId: turn.turnId, text: trimmed, clientMessageId });
+    this.render();
+    return null;
+  }
+
+  /** Generates more of an answer that hit the length limit or was stopped: the same answer goes on. */
+  continueAnswer(key: string): void {
+    const turn = this.find(key);
+    if (turn?.turnId === undefined || this.generatingKey !== null || !canContinue(turn)) return;
+    this.pendingContinue = { turnId: turn.turnId, previous: { ...turn } };
+    turn.status = "pending";
+    delete turn.error;
+    this.generatingKey = key;
+    this.stopWanted = false;
+    this.options.send({ action: "continue", turnId: turn.turnId, afterSeq: this.lastSeqs.get(turn.turnId) ?? -1 });
+    this.render();
+  }
+
+  /** Shows another version of a regenerated answer (1-based `index` of `version.count`). */
+  showVersion(key: string, index: number): void {
+    const turn = this.find(key);
+    const parentTurnId = turn === undefined ? undefined : this.userTurnIdOf(turn);
+    if (parentTurnId === undefined || this.history === null || this.generatingKey !== null) return;
+    this.chosenVersions.set(parentTurnId, index);
+    this.applyHistory();
   }
 
   /** Opens a session from the list (null: a new, empty chat). */
@@ -296,7 +363,14 @@ export class ChatController {
   }
 
   private onTurnStarted(frame: TurnStartedFrame): void {
+    if (frame.continues !== undefined) return this.onContinued(frame, frame.continues);
     this.options.answered(frame.clientMessageId);
+    if (this.pendingEdits.delete(frame.clientMessageId) && frame.replacesTurnId !== undefined && this.history !== null) {
+      // What history holds from the edited message on is gone (the turn ids sort by time).
+      for (const turnId of [...this.history.records.keys()]) {
+        if (turnId >= frame.replacesTurnId && turnId !== frame.userTurnId && turnId !== frame.turnId) this.history.records.delete(turnId);
+      }
+    }
     const pending = this.pendingSends.get(frame.clientMessageId);
     let answerKey: string | undefined;
     if (pending !== undefined) {
@@ -335,6 +409,27 @@ export class ChatController {
     this.render();
   }
 
+  private onContinued(frame: TurnStartedFrame, continues: { seq: number; offset: number }): void {
+    if (this.pendingContinue?.turnId === frame.turnId) this.pendingContinue = null;
+    const turn = this.findByTurnId(frame.turnId);
+    if (turn === undefined) {
+      if (frame.sessionId === this.sessionId) this.repairFromHistory();
+      return;
+    }
+    const short = turn.text.length < continues.offset;
+    turn.text = turn.text.slice(0, continues.offset);
+    turn.status = "streaming";
+    turn.region = frame.region;
+    delete turn.stopReason;
+    this.generatingKey = turn.key;
+    this.live.set(frame.turnId, { sequencer: new DeltaSequencer(continues.seq), gapTimer: null, stallTimer: null, stalled: false });
+    this.watch(frame.turnId);
+    if (this.stopWanted) this.options.send({ action: "stop", turnId: frame.turnId });
+    this.render();
+    // This page had less of the answer than the server (another tab continued it before): history has the rest.
+    if (short) this.repairFromHistory();
+  }
+
   private onDelta(frame: DeltaFrame): void {
     const live = this.live.get(frame.turnId);
     const turn = this.findByTurnId(frame.turnId);
@@ -357,6 +452,7 @@ export class ChatController {
   private onTurnDone(frame: TurnDoneFrame): void {
     const turn = this.findByTurnId(frame.turnId);
     const live = this.live.get(frame.turnId);
+    if (live !== undefined) this.lastSeqs.set(frame.turnId, live.sequencer.expected - 1);
     this.dropLive(frame.turnId);
     if (turn === undefined) return;
     turn.status = statusFromStopReason(frame.stopReason);
@@ -367,7 +463,8 @@ export class ChatController {
     if (frame.stopReason === "error") turn.error ??= "The model failed while answering.";
     if (this.generatingKey === turn.key) this.generatingKey = null;
     this.render();
-    if (live?.sequencer.hasGap) this.repairFromHistory();
+    // A gap, or a new version of an answer (history then holds every version, for "1 of N").
+    if (live?.sequencer.hasGap || (turn.version?.count ?? 1) > 1) this.repairFromHistory();
     // The list is ordered by last activity: this session has just become the most recent.
     if (this.sessionId !== null && this.sessionList[0]?.sessionId !== this.sessionId) this.options.send({ action: "sessions" });
   }
@@ -384,6 +481,31 @@ export class ChatController {
       this.checkStillListed();
     }
     const text = describeError(frame);
+    const beforeEdit = frame.clientMessageId === undefined ? undefined : this.pendingEdits.get(frame.clientMessageId);
+    if (beforeEdit !== undefined && this.pendingSends.has(frame.clientMessageId!)) {
+      // The edit was refused before it started: the conversation comes back as it was.
+      this.options.answered(frame.clientMessageId!);
+      this.pendingEdits.delete(frame.clientMessageId!);
+      this.pendingSends.delete(frame.clientMessageId!);
+      this.turns = beforeEdit;
+      this.generatingKey = null;
+      this.render();
+      this.options.conversation.notice(text);
+      return;
+    }
+    const refusedContinue = this.pendingContinue;
+    // Refusals of a continue name no turn (an error naming a turn reads as its end); the one awaited is this one.
+    const namesContinue = frame.clientMessageId === undefined && (frame.turnId === undefined || frame.turnId === refusedContinue?.turnId);
+    if (refusedContinue !== null && namesContinue && this.find(refusedContinue.previous.key)?.status === "pending") {
+      // The continue was refused before it started: the answer stays as it was.
+      this.pendingContinue = null;
+      const index = this.turns.findIndex((t) => t.key === refusedContinue.previous.key);
+      if (index >= 0) this.turns[index] = refusedContinue.previous;
+      this.generatingKey = null;
+      this.render();
+      this.options.conversation.notice(text);
+      return;
+    }
     if (frame.clientMessageId !== undefined) {
       this.options.answered(frame.clientMessageId);
       const pending = this.pendingSends.get(frame.clientMessageId);
@@ -451,7 +573,7 @@ export class ChatController {
    */
   private applyHistory(): void {
     const history = this.history!;
-    const fromHistory = turnsFromHistory(history.records.values());
+    const fromHistory = turnsFromHistory(history.records.values(), this.chosenVersions);
     const merged = fromHistory.map((stored) => {
       const live = stored.turnId === undefined ? undefined : this.live.get(stored.turnId);
       const local = stored.turnId === undefined ? undefined : this.findByTurnId(stored.turnId);
@@ -460,7 +582,7 @@ export class ChatController {
       // frames told (region, time to first token).
       if (stored.status !== "streaming" || (live.stalled && stored.text.length > local.text.length)) {
         this.dropLive(stored.turnId!);
-        return { ...stored, region: local.region, ttftMs: local.ttftMs, stopReason: local.stopReason, usage: stored.usage ?? local.usage };
+        return { ...stored, region: local.region, ttftMs: local.ttftMs, stopReason: local.stopReason ?? stored.stopReason, usage: stored.usage ?? local.usage };
       }
       return local;
     });
@@ -535,6 +657,9 @@ export class ChatController {
     this.streamingPolls = 0;
     this.pendingSends.clear();
     this.pendingRegenerate = null;
+    this.pendingEdits.clear();
+    this.pendingContinue = null;
+    this.chosenVersions.clear();
     this.generatingKey = null;
     this.turns = [];
     this.history = null;
@@ -544,6 +669,12 @@ export class ChatController {
     if (this.generatingKey !== null) return null;
     const last = this.turns[this.turns.length - 1];
     return last?.role === "assistant" && last.turnId !== undefined ? last.key : null;
+  }
+
+  /** The id of the user turn an answer answers (its parent key is a local key until the server named it). */
+  private userTurnIdOf(answer: TurnView): string | undefined {
+    if (answer.parentKey === undefined) return undefined;
+    return this.find(answer.parentKey)?.turnId ?? answer.parentKey;
   }
 
   private find(key: string): TurnView | undefined {

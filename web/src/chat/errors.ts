@@ -20,8 +20,18 @@ const DETAIL_SHOWN: ReadonlySet<ErrorFrame["code"]> = new Set(["bad_request", "t
 /** The runtime's words for the operator's kill switch (runtime/chat/quotas.ts): `busy`, but not the user's doing. */
 const PAUSED = /paused by the operator/i;
 
+/**
+ * A refusal of a well-formed request that says what to do (edit and continue: "that answer is still being written;
+ * wait for it to end"): the server's own words are the whole message, not "could not read that request".
+ */
+const ACTIONABLE_REFUSAL = /^[^;]{3,120}; (wait|reload|stop|continue|try)\b[^;]{0,120}$/i;
+
 export function describeError(frame: Pick<ErrorFrame, "code" | "message" | "retryAfterMs">, now: number = Date.now()): string {
   if (frame.code === "busy" && PAUSED.test(frame.message)) return "New answers are paused by the operator for now. Try again later.";
+  if ((frame.code === "bad_request" || frame.code === "busy") && ACTIONABLE_REFUSAL.test(frame.message.trim())) {
+    const [what, next] = frame.message.trim().split("; ") as [string, string];
+    return `${what.charAt(0).toUpperCase()}${what.slice(1)}. ${next.charAt(0).toUpperCase()}${next.slice(1).replace(/\.?$/, ".")}`;
+  }
   const base = MESSAGES[frame.code] ?? "Something went wrong.";
   const detail = DETAIL_SHOWN.has(frame.code) ? frame.message.trim() : "";
   const text = detail === "" || base.toLowerCase().includes(detail.toLowerCase()) ? base : `${base} (${detail})`;

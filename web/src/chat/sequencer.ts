@@ -17,8 +17,10 @@ export type AcceptResult =
   | { kind: "held"; missingFrom: number };
 
 export class DeltaSequencer {
-  private nextSeq = 0;
   private readonly held = new Map<number, string>();
+
+  /** `firstSeq`: the seq of the first frame (0, or where a continued answer's frames start). */
+  constructor(private nextSeq = 0) {}
 
   /** The seq the sequencer waits for next (equals the number of frames applied). */
   get expected(): number {

@@ -19,8 +19,13 @@ export interface TurnView {
   model?: string;
   /** A problem to show on the turn, in words. */
   error?: string;
-  /** For an answer: which of the regenerated answers to the same message this is (1-based) and how many exist. */
-  version?: { index: number; count: number };
+  /**
+   * For an answer: which of the versions (Regenerate) of the answer to the same message this is (1-based), how many
+   * exist, and the current (latest) one, which Regenerate and Continue apply to.
+   */
+  version?: { index: number; count: number; latestTurnId?: string };
+  /** When the turn was written (ISO 8601). */
+  createdAt?: string;
 }
 
 export function statusFromStopReason(reason: StopReason): TurnStatus {
@@ -37,6 +42,13 @@ export function statusFromStopReason(reason: StopReason): TurnStatus {
   }
 }
 
+/** Whether Continue applies: the latest version of an answer that hit the length limit or was stopped. */
+export function canContinue(turn: TurnView): boolean {
+  if (turn.role !== "assistant" || turn.text === "" || turn.turnId === undefined) return false;
+  if (turn.version !== undefined && turn.version.index !== turn.version.count) return false;
+  return turn.status === "stopped" || (turn.status === "complete" && turn.stopReason === "max_tokens");
+}
+
 /**
  * Folds a history record into what is known of that turn. A turn too long for one message comes in parts on
  * consecutive pages (`textOffset`, `partial`: runtime/chat/history-page.ts); a part continues the text at its offset.
@@ -49,10 +61,11 @@ export function foldRecord(known: TurnRecord | undefined, record: TurnRecord): T
 
 /**
  * History records → the turns to show: ordered by turnId (turn ids sort by creation time, whatever order the
- * pages came in), and for a user message answered several times (Regenerate) only its latest answer, which
- * carries its version number.
+ * pages came in). A user message answered several times (Regenerate) shows one of its answers, the latest unless
+ * `chosen` (user turn id → 1-based version) says otherwise, with its version number. An answer whose message is
+ * not shown (an edit replaced it while the answer was starting) is not shown either.
  */
-export function turnsFromHistory(records: Iterable<TurnRecord>): TurnView[] {
+export function turnsFromHistory(records: Iterable<TurnRecord>, chosen: ReadonlyMap<string, number> = new Map()): TurnView[] {
   const sorted = [...records].sort((a, b) => (a.turnId < b.turnId ? -1 : a.turnId > b.turnId ? 1 : 0));
   const answers = new Map<string, TurnRecord[]>();
   for (const record of sorted) {
@@ -62,12 +75,15 @@ export function turnsFromHistory(records: Iterable<TurnRecord>): TurnView[] {
       answers.set(record.parentTurnId, list);
     }
   }
+  const users = new Set(sorted.filter((r) => r.role === "user").map((r) => r.turnId));
   const views: TurnView[] = [];
   for (const record of sorted) {
     if (record.role === "assistant" && record.parentTurnId !== undefined) {
+      if (!users.has(record.parentTurnId)) continue;
       const siblings = answers.get(record.parentTurnId)!;
-      if (siblings[siblings.length - 1] !== record) continue;
-      views.push({ ...fromRecord(record), version: { index: siblings.length, count: siblings.length } });
+      const index = Math.min(Math.max(chosen.get(record.parentTurnId) ?? siblings.length, 1), siblings.length);
+      if (siblings[index - 1] !== record) continue;
+      views.push({ ...fromRecord(record), version: { index, count: siblings.length, latestTurnId: siblings[siblings.length - 1]!.turnId } });
     } else {
       views.push(fromRecord(record));
     }
@@ -85,5 +101,7 @@ function fromRecord(record: TurnRecord): TurnView {
     parentKey: record.parentTurnId,
     usage: record.usage,
     model: record.model,
+    createdAt: record.createdAt,
+    ...(record.stopReason !== undefined ? { stopReason: record.stopReason } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { ChatConnection } from "../net/connection";
 import { Announcer } from "./announcer";
 import { Composer } from "./composer";
 import { ConversationView } from "./conversation-view";
+import { stopOnEscape } from "./escape-stops";
 import { h, icon, ICONS } from "./dom";
 import { ExportMenu } from "./export-menu";
 import { Sidebar, displayTitle, sessionHref } from "./sidebar";
@@ -63,6 +64,9 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
   const conversation = new ConversationView(
     {
       onRegenerate: () => controller.regenerate(),
+      onEdit: (key, text) => controller.editMessage(key, text),
+      onContinue: (key) => controller.continueAnswer(key),
+      onVersion: (key, index) => controller.showVersion(key, index),
       onLoadMore: () => controller.loadMore(),
       onSuggestion: (text) => composer.setText(text),
     },
@@ -148,6 +152,8 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
     },
     { signal: lifetime.signal },
   );
+
+  stopOnEscape({ controller, announce: (words) => announcer.say(words), signal: lifetime.signal });
 
   const header = h(
     "header",

@@ -1,5 +1,9 @@
-/** Adds a language label and a Copy button to each rendered code block (after sanitizing: buttons are ours). */
+/**
+ * Adds a language label and a Copy button to each rendered code block (after sanitizing: buttons are ours), and
+ * highlights its syntax once the highlighting chunk has loaded (./highlight.ts).
+ */
 import { copyText } from "./clipboard";
+import { highlightCode } from "./highlight";
 
 export function enhanceCodeBlocks(root: HTMLElement): void {
   for (const pre of root.querySelectorAll("pre")) {
@@ -21,5 +25,6 @@ export function enhanceCodeBlocks(root: HTMLElement): void {
     pre.replaceWith(wrapper);
     wrapper.append(bar, pre);
     pre.tabIndex = 0; // scrollable region reachable by keyboard
+    if (code !== null) highlightCode(code, language);
   }
 }

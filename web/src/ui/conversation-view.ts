@@ -10,6 +10,9 @@ import { TurnElement, type TurnContext } from "./turn-element";
 
 export interface ConversationHandlers {
   onRegenerate: () => void;
+  onEdit: (key: string, text: string) => string | null;
+  onContinue: (key: string) => void;
+  onVersion: (key: string, index: number) => void;
   onLoadMore: () => void;
   onSuggestion: (text: string) => void;
 }
@@ -141,6 +144,9 @@ export class ConversationView implements ConversationPort {
       generating: snapshot?.generatingKey != null,
       isLastAnswer: snapshot?.lastAnswerKey === key,
       onRegenerate: this.handlers.onRegenerate,
+      onEdit: this.handlers.onEdit,
+      onContinue: this.handlers.onContinue,
+      onVersion: this.handlers.onVersion,
       onPaint: () => this.queueScroll(),
     };
   }

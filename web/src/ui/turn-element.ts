@@ -1,5 +1,6 @@
 /** One turn of the conversation in the DOM: a user message, or an answer with its actions and details. */
-import type { TurnView } from "../chat/turns";
+import { canContinue, type TurnView } from "../chat/turns";
+import { ANSWER_ICONS, messageEditor, timeElement, versionSwitcher } from "./answer-controls";
 import { AnswerRenderer } from "./answer-renderer";
 import { copyText } from "./clipboard";
 import { h, icon, ICONS, srOnly } from "./dom";
@@ -8,6 +9,10 @@ export interface TurnContext {
   generating: boolean;
   isLastAnswer: boolean;
   onRegenerate: () => void;
+  /** Sends an edited message; answers a reason when it cannot be sent. */
+  onEdit: (key: string, text: string) => string | null;
+  onContinue: (key: string) => void;
+  onVersion: (key: string, index: number) => void;
   /** Called after the answer's DOM changed (auto-scroll follows it). */
   onPaint: () => void;
 }
@@ -28,12 +33,16 @@ export class TurnElement {
   private finishedText: string | null = null;
   private signature = "";
   private status: TurnView["status"] | null = null;
+  /** The user turn's actions (Edit), and whether its editor is open. */
+  private readonly userActions: HTMLElement | null = null;
+  private editing = false;
 
   constructor(turn: TurnView, private readonly context: () => TurnContext) {
     if (turn.role === "user") {
       this.body = h("div", { class: "bubble" });
       this.note = h("div", { class: "turn-note" });
-      this.el = h("article", { class: "turn user", "aria-label": "You said" }, this.body, this.note);
+      this.userActions = h("div", { class: "turn-actions user-actions" });
+      this.el = h("article", { class: "turn user", "aria-label": "You said" }, this.body, this.note, this.userActions);
     } else {
       this.body = h("div", { class: "markdown" });
       this.note = h("div", { class: "turn-note" });
@@ -54,7 +63,7 @@ export class TurnElement {
     if (turn.turnId !== undefined) this.el.dataset.turnId = turn.turnId;
     this.el.dataset.status = turn.status;
     const ctx = this.context();
-    const signature = JSON.stringify([turn.status, turn.error, turn.usage, turn.ttftMs, turn.region, turn.version, ctx.isLastAnswer, ctx.generating, turn.role === "user" ? turn.text : ""]);
+    const signature = JSON.stringify([turn.status, turn.error, turn.usage, turn.ttftMs, turn.region, turn.version, turn.stopReason, turn.createdAt, turn.turnId, ctx.isLastAnswer, ctx.generating, turn.role === "user" ? turn.text : ""]);
     const finalNow = turn.status !== "pending" && turn.status !== "streaming";
     if (turn.role === "assistant" && finalNow && this.finishedText !== turn.text) {
       this.finishedText = turn.text;
@@ -71,6 +80,8 @@ export class TurnElement {
 
   /** Streaming text: rendered on the next animation frame. */
   stream(text: string): void {
+    // A continued answer streams again after its final render: a fresh renderer picks it up from its whole text.
+    if (this.finishedText !== null) this.renderer = null;
     this.finishedText = null;
     this.el.dataset.status = "streaming";
     this.el.classList.add("streaming");
@@ -88,11 +99,44 @@ export class TurnElement {
   }
 
   private renderUser(turn: TurnView): void {
+    if (this.editing) return;
     this.body.textContent = turn.text;
     this.el.classList.toggle("failed", turn.status === "error");
     this.note.replaceChildren();
+    this.appendTime(turn);
     if (turn.status === "pending") this.note.append(h("span", { class: "muted" }, "Sending…"));
     if (turn.error !== undefined) this.note.append(h("span", { class: "error-text", role: "alert" }, turn.error));
+    const ctx = this.context();
+    this.userActions!.replaceChildren();
+    if (turn.turnId !== undefined && !ctx.generating && turn.status === "complete") {
+      const edit = h("button", { type: "button", class: "ghost small" }, icon(ANSWER_ICONS.edit), "Edit");
+      edit.addEventListener("click", () => this.openEditor(turn));
+      this.userActions!.append(edit);
+    }
+  }
+
+  private openEditor(turn: TurnView): void {
+    const restore = () => {
+      this.editing = false;
+      editor.root.replaceWith(this.body);
+      this.signature = "";
+      this.update(turn);
+      this.userActions!.querySelector("button")?.focus();
+    };
+    const editor = messageEditor(turn.text, (text) => {
+      const reason = this.context().onEdit(turn.key, text);
+      if (reason === null && text.trim() === turn.text) restore();
+      return reason;
+    }, restore);
+    this.editing = true;
+    this.userActions!.replaceChildren();
+    this.body.replaceWith(editor.root);
+    editor.focus();
+  }
+
+  private appendTime(turn: TurnView): void {
+    const time = turn.createdAt === undefined ? null : timeElement(turn.createdAt);
+    if (time !== null) this.note.append(time);
   }
 
   private renderAnswer(turn: TurnView, ctx: TurnContext): void {
@@ -103,6 +147,7 @@ export class TurnElement {
       this.body.replaceChildren(h("div", { class: "thinking" }, h("span"), h("span"), h("span"), srOnly("Thinking…")));
     }
     this.note.replaceChildren();
+    this.appendTime(turn);
     const stopNote = STOP_NOTES[turn.status];
     if (stopNote !== undefined) this.note.append(h("span", { class: `badge ${turn.status}` }, stopNote));
     if (turn.status === "complete" && turn.stopReason === "max_tokens") this.note.append(h("span", { class: "badge" }, "Reached the length limit"));
@@ -114,13 +159,20 @@ export class TurnElement {
       const copy = h("button", { type: "button", class: "ghost small" }, icon(ICONS.copy), copyLabel);
       copy.addEventListener("click", () => void copyText(turn.text, copyLabel, "Copy"));
       if (turn.text !== "") this.actions!.append(copy);
+      if (!ctx.generating && canContinue(turn)) {
+        const more = h("button", { type: "button", class: "ghost small" }, icon(ANSWER_ICONS.continue), "Continue");
+        more.addEventListener("click", () => ctx.onContinue(turn.key));
+        this.actions!.append(more);
+      }
       if (ctx.isLastAnswer && !ctx.generating) {
         const regenerate = h("button", { type: "button", class: "ghost small" }, icon(ICONS.regenerate), "Regenerate");
         regenerate.addEventListener("click", () => ctx.onRegenerate());
         this.actions!.append(regenerate);
       }
-      // History keeps only the latest answer to a message, so the page says "regenerated", not "2 of 3".
-      if (turn.version !== undefined && turn.version.count > 1) this.actions!.append(h("span", { class: "muted small" }, "Regenerated"));
+    }
+    // Earlier versions of a regenerated answer stay reachable: "‹ 2 of 3 ›".
+    if (turn.version !== undefined && turn.version.count > 1) {
+      this.actions!.prepend(versionSwitcher(turn.version, active || ctx.generating || turn.version.latestTurnId === undefined, (index) => ctx.onVersion(turn.key, index)));
     }
     this.renderDetails(turn, active);
   }
