@@ -87,9 +87,15 @@ function breakdown(bench: BenchStack, samples: AnswerSample[]): Breakdown {
       dynamoMs: calls.reduce((sum, c) => sum + (c.endedAt - c.startedAt), 0),
       coveredMs: coveredTime(calls),
       durations: calls.map((c) => c.endedAt - c.startedAt),
-      ops: calls.map((c) => c.operation).join(","),
+      ops: [...calls]
+        .sort((a, b) => a.startedAt - b.startedAt)
+        .map((c) => `${c.operation} ${c.target} ${(c.startedAt - s.turn.sentAt).toFixed(1)}–${(c.endedAt - s.turn.sentAt).toFixed(1)}`)
+        .join("; "),
+      preModelMs: s.preModelMs,
     };
   });
+  // The calls of the send whose pre-model time is the median, in the order they started (ms after the send).
+  const typical = [...parts].sort((a, b) => a.preModelMs - b.preModelMs)[Math.floor(parts.length / 2)];
   const med = (pick: (p: (typeof parts)[number]) => number) => median(parts.map(pick).filter(Number.isFinite));
   const m = (pick: (p: (typeof parts)[number]) => number) => fmt(med(pick));
   return {
@@ -97,7 +103,8 @@ function breakdown(bench: BenchStack, samples: AnswerSample[]): Breakdown {
       `send → message Lambda start ${m((p) => p.toMessage)}, message Lambda run ${m((p) => p.messageRun)}, message start → worker start ` +
       `${m((p) => p.toWorker)}, worker start → model request ${m((p) => p.workerToModel)}; ${med((p) => p.dynamoCalls)} DynamoDB ` +
       `calls in the window taking ${m((p) => p.dynamoMs)} in total and covering ${m((p) => p.coveredMs)} of wall time ` +
-      `(${parts[0]?.ops ?? ""}) (medians per send; Lambda start/end are recorded at 1 ms resolution)`,
+      `(medians per send; Lambda start/end are recorded at 1 ms resolution); the calls of the median send (${fmt(typical?.preModelMs ?? NaN)}), ` +
+      `in the order they started, ms after the send: ${typical?.ops ?? ""}`,
     dynamoCalls: med((p) => p.dynamoCalls),
     dynamoMs: med((p) => p.dynamoMs),
     coveredMs: med((p) => p.coveredMs),
