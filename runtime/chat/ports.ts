@@ -223,7 +223,7 @@ export interface OperatorSwitch {
 
 // ---- generation ----------------------------------------------------------------------------------------------
 
-/** The small payload the message handler passes to the worker (Lambda Invoke, InvocationType Event). */
+/** The payload the message handler passes to the worker (Lambda Invoke, InvocationType Event, or an SQS message). */
 export interface GenerationJob {
   kind: "generate";
   sessionId: string;
@@ -234,6 +234,11 @@ export interface GenerationJob {
   userId: string;
   /** Epoch ms at which the client's frame arrived, for time-to-first-token. */
   receivedAt: number;
+  /**
+   * The messages for the model, ending with the user message answered, when the message handler read them and they
+   * fit the transport (./job-size.ts); absent, the worker reads them itself.
+   */
+  context?: ModelMessage[];
 }
 
 export interface GenerationQueue {

@@ -16,11 +16,13 @@ import type {
   HistoryStore,
   Log,
   MessageClaim,
+  ModelMessage,
   OperatorSwitch,
   Turn,
   UserLedger,
 } from "./ports";
-import { estimateTokens } from "./context";
+import { buildContext, contextBefore, estimateTokens } from "./context";
+import { withContext } from "./job-size";
 
 export interface StartTurnDeps {
   history: HistoryStore;
@@ -55,18 +57,33 @@ async function announce(deps: StartTurnDeps, connectionId: string, frame: TurnSt
   await deps.sender.post(connectionId, frame);
 }
 
-/** Hands the turn to the worker; when that fails the turn is closed as an error so it never stays `streaming`. */
-async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, clientMessageId: string): Promise<void> {
+/**
+ * Reads the model context while the turn is admitted and written, so that the worker need not read it again before
+ * the model call. A failed read only leaves the job without it (the worker then reads it), so it never fails the send.
+ */
+function prefetch(read: () => Promise<ModelMessage[] | undefined>, deps: StartTurnDeps, turnId: string): Promise<ModelMessage[] | undefined> {
+  return read().catch((error: unknown) => {
+    deps.log.warn("could not read the context for the job; the worker reads it", { turnId, error: error instanceof Error ? error.name : "unknown" });
+    return undefined;
+  });
+}
+
+/**
+ * Hands the turn to the worker, with the model context when it was read and fits the job; when that fails the turn is
+ * closed as an error so it never stays `streaming`.
+ */
+async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, clientMessageId: string, context?: Promise<ModelMessage[] | undefined>): Promise<void> {
+  const job = {
+    kind: "generate" as const,
+    sessionId: assistant.sessionId,
+    turnId: assistant.turnId,
+    userTurnId: assistant.parentTurnId!,
+    connectionId: caller.connection.connectionId,
+    userId: caller.connection.userId,
+    receivedAt: caller.receivedAt,
+  };
   try {
-    await deps.queue.enqueue({
-      kind: "generate",
-      sessionId: assistant.sessionId,
-      turnId: assistant.turnId,
-      userTurnId: assistant.parentTurnId!,
-      connectionId: caller.connection.connectionId,
-      userId: caller.connection.userId,
-      receivedAt: caller.receivedAt,
-    });
+    await deps.queue.enqueue(withContext(job, await context));
   } catch (error) {
     deps.log.error("could not invoke the worker", { connectionId: caller.connection.connectionId, turnId: assistant.turnId, error: error instanceof Error ? error.name : "unknown" });
     const now = iso(deps.clock.now());
@@ -118,8 +135,15 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   // Independent calls at once (the latency before the answer starts is their slowest, not their sum): the session's
   // owner and the quotas. Then the claim on clientMessageId (a conditional put): a duplicate (client retry,
   // reconnect) re-announces the turn it started and gives back the quota it took; it never starts a second one.
+  // The model context (the session's turns before this message) is read beside all of that and goes in the job;
+  // it is used only once the session is known to be the caller's and the turn is written.
+  const existing = !isNewSession && isUuid(sessionId);
+  const sid = sessionId;
+  const context = existing
+    ? prefetch(() => contextBefore(deps.history, { sessionId: sid, beforeTurnId: userTurnId }, frame.text, deps.settings.contextBudgetTokens), deps, assistantTurnId)
+    : Promise.resolve([{ role: "user" as const, text: frame.text }]);
   const [session, admission] = await Promise.allSettled([
-    !isNewSession && isUuid(sessionId) ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
+    existing ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
     admit(deps, caller, assistantTurnId, ids),
   ]);
   const admitted = admission.status === "fulfilled";
@@ -178,7 +202,6 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   const failed = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");
   if (failed) {
     // Nothing was started: undo what was written and free the clientMessageId so the client's retry can start it.
-    const sid = sessionId;
     await Promise.allSettled([
       deps.history.deleteTurn(sid, userTurnId),
       deps.history.deleteTurn(sid, assistantTurnId),
@@ -189,7 +212,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   }
 
   await announce(deps, connection.connectionId, started(sessionId, assistantTurnId, userTurnId, clientMessageId, deps.settings.region));
-  await dispatch(deps, caller, assistant, clientMessageId);
+  await dispatch(deps, caller, assistant, clientMessageId, context);
   if (!isNewSession) await touch(deps, sessionId, at, assistantTurnId);
 }
 
@@ -223,6 +246,9 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
 
   const at = iso(now);
   const turnId = newTurnId(sessionId, now);
+  // The context of the question answered anew, read beside the admission and the writes (see sendMessage).
+  const question = { sessionId, turnId: old.parentTurnId };
+  const context = prefetch(() => buildContext(deps.history, question, deps.settings.contextBudgetTokens), deps, turnId);
   await admit(deps, caller, turnId, ids);
   const assistant: Turn = {
     ...assistantTurn({ sessionId, turnId, userId: connection.userId, parentTurnId: old.parentTurnId, clientMessageId: old.clientMessageId, at }, deps, caller),
@@ -244,6 +270,6 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
     return reannounce(winner);
   }
   await announce(deps, connection.connectionId, started(sessionId, turnId, old.parentTurnId, old.clientMessageId, deps.settings.region));
-  await dispatch(deps, caller, assistant, old.clientMessageId);
+  await dispatch(deps, caller, assistant, old.clientMessageId, context);
   await touch(deps, sessionId, at, turnId);
 }
