@@ -192,10 +192,11 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   };
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
   const title = frame.text.trim().replace(/\s+/g, " ").slice(0, TITLE_LENGTH);
-  // A new session's item is its owner record, so it is written with the turns; an existing session's last
-  // activity (the order of the session list) is updated after the worker is on its way.
+  // A new session's item is its owner record, so it is written with the turns; an existing session's last activity
+  // (the order of the session list) is moved beside them too, so no store call follows the worker's start (where it
+  // would compete with the worker's claim) and a failure of it only leaves the order stale.
   const writes = await Promise.allSettled([
-    isNewSession ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at }) : Promise.resolve(),
+    isNewSession ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at }) : touch(deps, sessionId, at, assistantTurnId),
     deps.history.putTurn(userTurn),
     deps.history.putTurn(assistant),
   ]);
@@ -213,7 +214,6 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
 
   await announce(deps, connection.connectionId, started(sessionId, assistantTurnId, userTurnId, clientMessageId, deps.settings.region));
   await dispatch(deps, caller, assistant, clientMessageId, context);
-  if (!isNewSession) await touch(deps, sessionId, at, assistantTurnId);
 }
 
 /** Moves the session to the top of the list; a failure only leaves the order stale, so it is logged, not thrown. */
