@@ -36,6 +36,44 @@ const RELIABILITY = [
   "without gaps, exactly one end per turn, one turn per message.",
 ].join("\n");
 
+/**
+ * A partial run (`--only`) written into the published document: each measured section replaces the section of the
+ * same title, headed by the line that says how and when it was measured, and its rows replace its rows in the
+ * Targets table; every other section stays as the full run wrote it. A section the document lacks is added before
+ * the reliability section.
+ */
+export function mergeSections(existing: string, input: DocumentInput): string {
+  const { machine: m } = input;
+  let doc = existing.trimEnd() + "\n";
+  for (const section of input.sections) {
+    const provenance =
+      `_This section: \`${input.command}\`${input.quick ? " (quick run)" : ""}, ${input.started.toISOString()}, ${m.cpu}, ${m.cores} cores, ` +
+      `Node ${m.node}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(" / ")}; the other sections are from the command above._`;
+    const block = [`## ${section.title}`, "", provenance, "", section.method, "", markdownTable(section), "", ...(section.notes.length ? ["Findings:", "", ...section.notes.map((n) => `- ${n}`), ""] : [])].join("\n");
+    const heading = `\n## ${section.title}\n`;
+    const at = doc.indexOf(heading);
+    if (at >= 0) {
+      const next = doc.indexOf("\n## ", at + heading.length - 1);
+      doc = `${doc.slice(0, at + 1)}${block}${next >= 0 ? doc.slice(next) : "\n"}`;
+    } else {
+      const reliability = doc.indexOf("\n## Reliability");
+      doc = reliability >= 0 ? `${doc.slice(0, reliability + 1)}${block}${doc.slice(reliability)}` : `${doc}\n${block}`;
+    }
+    const targets = section.rows.filter((r) => r.verdict).map((r) => `| ${section.title} | ${r.metric} | ${r.value} | ${r.target ?? ""} | ${r.verdict} |`);
+    const lines = doc.split("\n");
+    const own = lines.flatMap((line, i) => (line.startsWith(`| ${section.title} | `) ? [i] : []));
+    if (own.length > 0) lines.splice(own[0]!, own.length, ...targets);
+    else {
+      const header = lines.indexOf("| benchmark | metric | value | target | |");
+      let end = header + 2;
+      while (header >= 0 && lines[end]?.startsWith("| ")) end++;
+      if (header >= 0) lines.splice(end, 0, ...targets);
+    }
+    doc = lines.join("\n");
+  }
+  return doc;
+}
+
 export function renderDocument(input: DocumentInput): string {
   const { machine: m } = input;
   const targets = input.sections.flatMap((s) => s.rows.filter((r) => r.verdict).map((r) => ({ section: s.title, row: r })));

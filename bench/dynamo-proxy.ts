@@ -10,6 +10,8 @@ import { performance } from "node:perf_hooks";
 
 export interface DynamoCall {
   operation: string;
+  /** What the call touched: the kind of item by its key (`USER#/RATE#`, `SESSION#/TURN#`, …), or the index. */
+  target: string;
   startedAt: number;
   endedAt: number;
   status: number;
@@ -71,12 +73,14 @@ export class DynamoProxy {
       res.end(body);
       return;
     }
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
     const upstream = httpRequest(
       { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 500, answer.headers);
         answer.pipe(res);
-        answer.on("end", () => this.calls.push({ operation, startedAt, endedAt: performance.now(), status: answer.statusCode ?? 0 }));
+        answer.on("end", () => this.calls.push({ operation, target: callTarget(Buffer.concat(chunks)), startedAt, endedAt: performance.now(), status: answer.statusCode ?? 0 }));
       },
     );
     upstream.on("error", () => {
@@ -85,4 +89,32 @@ export class DynamoProxy {
     });
     req.pipe(upstream);
   }
+}
+
+/** The kind of item a call touched, from its request: key prefixes (ids left out), the index, or each write of a batch. */
+export function callTarget(body: Buffer): string {
+  let input: Record<string, unknown>;
+  try {
+    input = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+  } catch {
+    return "?";
+  }
+  const kind = (item: unknown): string => {
+    const attrs = (item ?? {}) as Record<string, { S?: string } | undefined>;
+    const part = (name: string) => (attrs[name]?.S ?? "").replace(/#.*$/, "#");
+    if (attrs.pk) return `${part("pk")}${attrs.sk ? `/${part("sk")}` : ""}`;
+    if (attrs.connectionId) return "connection";
+    return "?";
+  };
+  if (Array.isArray(input.TransactItems)) {
+    return (input.TransactItems as Array<Record<string, { Item?: unknown; Key?: unknown }>>)
+      .map((t) => Object.entries(t).map(([op, w]) => `${op} ${kind(w.Item ?? w.Key)}`).join(""))
+      .join(" + ");
+  }
+  if (typeof input.IndexName === "string") return input.IndexName;
+  if (input.KeyConditionExpression !== undefined) {
+    const values = (input.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>;
+    return `${(values[":pk"]?.S ?? "?").replace(/#.*$/, "#")} query`;
+  }
+  return kind(input.Item ?? input.Key);
 }

@@ -133,6 +133,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
         STOP_POLL_MS: String(options.stopPollMs ?? 100),
         // Benchmarks send far more than a person would: quotas are not what is measured.
         MESSAGES_PER_MINUTE: "100000",
+        // Nor the per-connection frame budget (the latency benchmark's pings come back to back).
+        FRAME_BURST: "10000",
+        FRAMES_PER_SECOND: "10000",
         MAX_CONCURRENT_PER_CONNECTION: "4",
         MAX_OUTPUT_TOKENS: "4096",
         CONTEXT_BUDGET_TOKENS: "200000",

@@ -3,7 +3,7 @@
  * table per benchmark and writes docs/BENCHMARKS.md (unless --no-write). Targets are printed PASS/MISS beside
  * the figures; nothing here fails the process on a MISS.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -15,7 +15,7 @@ import { describeLoad, measureLoop } from "./loop";
 import { machine } from "./machine";
 import { consoleTable, type Benchmark, type Section } from "./report";
 import { spendBenchmark } from "./spend";
-import { renderDocument } from "./document";
+import { mergeSections, renderDocument } from "./document";
 import { refreshReadme } from "./highlights";
 import { resumeBenchmark } from "./resume";
 import { stopBenchmark } from "./stop";
@@ -82,11 +82,15 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const command = `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
   if (flags.write) {
-    writeFileSync(flags.out, renderDocument({ sections, machine: host, started, command, quick: flags.quick }));
-    log(`wrote ${flags.out}`);
-    // The README quotes the published document: refresh it only when that document was written in full.
+    const input = { sections, machine: host, started, command, quick: flags.quick };
     const complete = !flags.quick && Object.keys(BENCHMARKS).every((name) => flags.only.includes(name));
-    if (complete && flags.out === DEFAULT_OUT) {
+    // A partial run updates its own sections of the published document and leaves the others as they were.
+    const merge = !complete && flags.out === DEFAULT_OUT && existsSync(flags.out);
+    writeFileSync(flags.out, merge ? mergeSections(readFileSync(flags.out, "utf8"), input) : renderDocument(input));
+    log(`${merge ? "updated its sections in" : "wrote"} ${flags.out}`);
+    // The README quotes the published document: refresh it whenever that document was written or updated (a quick
+    // run is never quoted).
+    if ((complete || (merge && !flags.quick)) && flags.out === DEFAULT_OUT) {
       refreshReadme(join(__dirname, ".."));
       log("refreshed the README's benchmark highlights");
     }

@@ -23,7 +23,7 @@ export function estimateTokens(text: string): number {
 }
 
 /** UTF-8 length without Node's Buffer (this module also runs where only the standard library exists). */
-function utf8Bytes(text: string): number {
+export function utf8Bytes(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -58,19 +58,36 @@ export async function buildContext(
   userTurn: { sessionId: string; turnId: string },
   budgetTokens: number,
 ): Promise<ModelMessage[] | undefined> {
-  let prompt: ModelMessage | undefined;
-  let used = 0;
+  const turns = history.turnsUpTo(userTurn.sessionId, userTurn.turnId, MAX_CONTEXT_TURNS)[Symbol.asyncIterator]();
+  const first = await turns.next();
+  if (first.done || first.value.turnId !== userTurn.turnId || first.value.role !== "user") {
+    await turns.return?.();
+    return undefined;
+  }
+  return withHistory(first.value.text, { [Symbol.asyncIterator]: () => turns }, budgetTokens);
+}
+
+/**
+ * The messages for a prompt that is not stored yet (the message handler builds them while it writes the turn, and
+ * carries them to the worker in the job): the turns before `beforeTurnId`, then the prompt.
+ */
+export async function contextBefore(
+  history: HistoryStore,
+  at: { sessionId: string; beforeTurnId: string },
+  prompt: string,
+  budgetTokens: number,
+): Promise<ModelMessage[]> {
+  const earlier = history.turnsUpTo(at.sessionId, at.beforeTurnId, MAX_CONTEXT_TURNS);
+  return withHistory(prompt, earlier, budgetTokens, at.beforeTurnId);
+}
+
+/** The newest usable exchanges of `turns` (newest first) that fit the budget beside the prompt, oldest first. */
+async function withHistory(prompt: string, turns: AsyncIterable<Turn>, budgetTokens: number, skip?: string): Promise<ModelMessage[]> {
+  let used = estimateTokens(prompt);
   const exchanges: ModelMessage[][] = [];
   const answers = new Map<string, Turn>();
-
-  for await (const turn of history.turnsUpTo(userTurn.sessionId, userTurn.turnId, MAX_CONTEXT_TURNS)) {
-    if (turn.turnId === userTurn.turnId) {
-      if (turn.role !== "user") return undefined;
-      prompt = { role: "user", text: turn.text };
-      used = estimateTokens(turn.text);
-      continue;
-    }
-    if (!prompt) return undefined;
+  for await (const turn of turns) {
+    if (turn.turnId === skip) continue;
     // An edit dropped it (and an answer whose user turn was dropped is never paired below).
     if (turn.droppedBy !== undefined) continue;
     if (turn.role === "assistant") {
@@ -88,7 +105,7 @@ export async function buildContext(
       { role: "assistant", text: answer.text },
     ]);
   }
-  return prompt && [...exchanges.reverse().flat(), prompt];
+  return [...exchanges.reverse().flat(), { role: "user", text: prompt }];
 }
 
 /**

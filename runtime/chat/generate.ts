@@ -131,13 +131,14 @@ export async function generateTurn(
 ): Promise<GenerationOutcome> {
   const { history, clock, log } = deps;
   const ids = { connectionId: job.connectionId, turnId: job.turnId };
-  // Three independent calls at once (the pre-model latency is their slowest, not their sum): the claim, a stop sent
-  // before the worker started, and the context Query (which also reads the user turn). The two reads are only
-  // used once the claim succeeded, so a repeated delivery still calls the model at most once.
+  // Independent calls at once (the pre-model latency is their slowest, not their sum): the claim, a stop sent before
+  // the worker started, and, unless the job carries the context (the message handler read it, ./start-turn.ts), the
+  // context Query (which also reads the user turn). The reads are only used once the claim succeeded, so a repeated
+  // delivery still calls the model at most once.
   const [claim, stopRequested, context] = await Promise.allSettled([
     withRetry(() => history.startGeneration(job.sessionId, job.turnId, iso(clock.now())), deps.settings.claimRetry, clock),
     history.stopRequested(job.sessionId, job.turnId),
-    buildContext(history, { sessionId: job.sessionId, turnId: job.userTurnId }, deps.settings.contextBudgetTokens),
+    job.context ?? buildContext(history, { sessionId: job.sessionId, turnId: job.userTurnId }, deps.settings.contextBudgetTokens),
   ]);
   let turn: Turn | undefined;
   try {

@@ -262,7 +262,7 @@ export interface OperatorSwitch {
 
 // ---- generation ----------------------------------------------------------------------------------------------
 
-/** The small payload the message handler passes to the worker (Lambda Invoke, InvocationType Event). */
+/** The payload the message handler passes to the worker (Lambda Invoke, InvocationType Event, or an SQS message). */
 export interface GenerationJob {
   kind: "generate";
   sessionId: string;
@@ -275,6 +275,11 @@ export interface GenerationJob {
   receivedAt: number;
   /** `continue`: the turn's saved text is the model's prefill and the deltas for `connectionId` start at `firstSeq`. */
   continuation?: { firstSeq: number };
+  /**
+   * The messages for the model, ending with the user message answered, when the message handler read them and they
+   * fit the transport (./job-size.ts); absent, the worker reads them itself.
+   */
+  context?: ModelMessage[];
 }
 
 export interface GenerationQueue {

@@ -16,11 +16,13 @@ import type {
   HistoryStore,
   Log,
   MessageClaim,
+  ModelMessage,
   OperatorSwitch,
   Turn,
   UserLedger,
 } from "./ports";
-import { estimateTokens } from "./context";
+import { buildContext, contextBefore, estimateTokens } from "./context";
+import { withContext } from "./job-size";
 import { summaryTitle } from "./titles";
 
 export interface StartTurnDeps {
@@ -54,18 +56,33 @@ async function announce(deps: StartTurnDeps, connectionId: string, frame: TurnSt
   await deps.sender.post(connectionId, frame);
 }
 
-/** Hands the turn to the worker; when that fails the turn is closed as an error so it never stays `streaming`. */
-export async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, clientMessageId: string): Promise<void> {
+/**
+ * Reads the model context while the turn is admitted and written, so that the worker need not read it again before
+ * the model call. A failed read only leaves the job without it (the worker then reads it), so it never fails the send.
+ */
+function prefetch(read: () => Promise<ModelMessage[] | undefined>, deps: StartTurnDeps, turnId: string): Promise<ModelMessage[] | undefined> {
+  return read().catch((error: unknown) => {
+    deps.log.warn("could not read the context for the job; the worker reads it", { turnId, error: error instanceof Error ? error.name : "unknown" });
+    return undefined;
+  });
+}
+
+/**
+ * Hands the turn to the worker, with the model context when it was read and fits the job; when that fails the turn is
+ * closed as an error so it never stays `streaming`.
+ */
+export async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: Turn, clientMessageId: string, context?: Promise<ModelMessage[] | undefined>): Promise<void> {
+  const job = {
+    kind: "generate" as const,
+    sessionId: assistant.sessionId,
+    turnId: assistant.turnId,
+    userTurnId: assistant.parentTurnId!,
+    connectionId: caller.connection.connectionId,
+    userId: caller.connection.userId,
+    receivedAt: caller.receivedAt,
+  };
   try {
-    await deps.queue.enqueue({
-      kind: "generate",
-      sessionId: assistant.sessionId,
-      turnId: assistant.turnId,
-      userTurnId: assistant.parentTurnId!,
-      connectionId: caller.connection.connectionId,
-      userId: caller.connection.userId,
-      receivedAt: caller.receivedAt,
-    });
+    await deps.queue.enqueue(withContext(job, await context));
   } catch (error) {
     deps.log.error("could not invoke the worker", { connectionId: caller.connection.connectionId, turnId: assistant.turnId, error: error instanceof Error ? error.name : "unknown" });
     const now = iso(deps.clock.now());
@@ -117,8 +134,15 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   // Independent calls at once (the latency before the answer starts is their slowest, not their sum): the session's
   // owner and the quotas. Then the claim on clientMessageId (a conditional put): a duplicate (client retry,
   // reconnect) re-announces the turn it started and gives back the quota it took; it never starts a second one.
+  // The model context (the session's turns before this message) is read beside all of that and goes in the job;
+  // it is used only once the session is known to be the caller's and the turn is written.
+  const existing = !isNewSession && isUuid(sessionId);
+  const sid = sessionId;
+  const context = existing
+    ? prefetch(() => contextBefore(deps.history, { sessionId: sid, beforeTurnId: userTurnId }, frame.text, deps.settings.contextBudgetTokens), deps, assistantTurnId)
+    : Promise.resolve([{ role: "user" as const, text: frame.text }]);
   const [session, admission] = await Promise.allSettled([
-    !isNewSession && isUuid(sessionId) ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
+    existing ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
     admit(deps, caller, assistantTurnId, ids),
   ]);
   const admitted = admission.status === "fulfilled";
@@ -167,17 +191,17 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   };
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
   const title = summaryTitle(frame.text);
-  // A new session's item is its owner record, so it is written with the turns; an existing session's last
-  // activity (the order of the session list) is updated after the worker is on its way.
+  // A new session's item is its owner record, so it is written with the turns; an existing session's last activity
+  // (the order of the session list) is moved beside them too, so no store call follows the worker's start (where it
+  // would compete with the worker's claim) and a failure of it only leaves the order stale.
   const writes = await Promise.allSettled([
-    isNewSession ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at }) : Promise.resolve(),
+    isNewSession ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at }) : touch(deps, sessionId, at, assistantTurnId),
     deps.history.putTurn(userTurn),
     deps.history.putTurn(assistant),
   ]);
   const failed = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");
   if (failed) {
     // Nothing was started: undo what was written and free the clientMessageId so the client's retry can start it.
-    const sid = sessionId;
     await Promise.allSettled([
       deps.history.deleteTurn(sid, userTurnId),
       deps.history.deleteTurn(sid, assistantTurnId),
@@ -188,8 +212,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   }
 
   await announce(deps, connection.connectionId, started(sessionId, assistantTurnId, userTurnId, clientMessageId, deps.settings.region));
-  await dispatch(deps, caller, assistant, clientMessageId);
-  if (!isNewSession) await touch(deps, sessionId, at, assistantTurnId);
+  await dispatch(deps, caller, assistant, clientMessageId, context);
 }
 
 /** Moves the session to the top of the list; a failure only leaves the order stale, so it is logged, not thrown. */
@@ -222,6 +245,9 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
 
   const at = iso(now);
   const turnId = newTurnId(sessionId, now);
+  // The context of the question answered anew, read beside the admission and the writes (see sendMessage).
+  const question = { sessionId, turnId: old.parentTurnId };
+  const context = prefetch(() => buildContext(deps.history, question, deps.settings.contextBudgetTokens), deps, turnId);
   await admit(deps, caller, turnId, ids);
   const assistant: Turn = {
     ...assistantTurn({ sessionId, turnId, userId: connection.userId, parentTurnId: old.parentTurnId, clientMessageId: old.clientMessageId, at }, deps, caller),
@@ -243,6 +269,6 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
     return reannounce(winner);
   }
   await announce(deps, connection.connectionId, started(sessionId, turnId, old.parentTurnId, old.clientMessageId, deps.settings.region));
-  await dispatch(deps, caller, assistant, old.clientMessageId);
+  await dispatch(deps, caller, assistant, old.clientMessageId, context);
   await touch(deps, sessionId, at, turnId);
 }

@@ -3,11 +3,12 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { durations, renderHighlights, rowsOfDocument, withHighlights, BEGIN, END, type MeasuredRow } from "../../bench/highlights";
-import { coveredTime, storeTimeNote } from "../../bench/latency";
+import { callsInSequence, coveredTime, storeTimeNote } from "../../bench/latency";
 
 const where = (over: Partial<Parameters<typeof storeTimeNote>[0]["where"]>) => ({
   text: "",
   dynamoCalls: 10,
+  sequence: 4,
   dynamoMs: 60,
   coveredMs: 30,
   overlap: 2,
@@ -19,6 +20,15 @@ describe("bench: findings worded from the figures", () => {
   it("measures the wall time a set of calls covers, counting overlaps once", () => {
     expect(coveredTime([])).to.equal(0);
     expect(coveredTime([{ startedAt: 20, endedAt: 25 }, { startedAt: 0, endedAt: 10 }, { startedAt: 5, endedAt: 15 }, { startedAt: 6, endedAt: 7 }])).to.equal(20);
+  });
+
+  it("counts the calls that stand in sequence: the longest chain of calls each starting after the previous one ended", () => {
+    expect(callsInSequence([])).to.equal(0);
+    const call = (startedAt: number, endedAt: number) => ({ startedAt, endedAt });
+    // Four at once, then one, then two at once, then one: four round trips.
+    const send = [call(0, 5), call(0.2, 6), call(0.3, 4), call(0.4, 5.5), call(6.5, 8), call(9, 11), call(9.1, 12), call(12.5, 20)];
+    expect(callsInSequence(send)).to.equal(4);
+    expect(callsInSequence([call(0, 10), call(1, 2), call(3, 4), call(5, 6)])).to.equal(3);
   });
 
   it("says the store calls overlapped when their sum exceeds the time they cover, and ran in sequence only when it does not", () => {

@@ -71,38 +71,42 @@ describe("runtime/chat/generate: the worker", () => {
     expect(w.model.requests[0]!.messages).to.deep.equal([{ role: "user", text: "Tell me a story" }]);
   });
 
-  it("before the model call: claim, stop check and one context Query at once, and no other store call", async () => {
-    const { w, turn } = await started();
-    const { history } = w;
-    history.calls = {};
-    // Each of the three waits until the other two have started: done one after another, the job would hang.
-    const startedCalls = new Set<string>();
-    let release!: () => void;
-    const all = new Promise<void>((resolve) => (release = resolve));
-    const gate = async (name: string) => {
-      startedCalls.add(name);
-      if (startedCalls.size === 3) release();
-      await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} ran alone`)), 2_000))]);
-    };
-    const startGeneration = history.startGeneration.bind(history);
-    const stopRequested = history.stopRequested.bind(history);
-    const turnsUpTo = history.turnsUpTo.bind(history);
-    history.startGeneration = async (...args) => (await gate("startGeneration"), startGeneration(...args));
-    history.stopRequested = async (...args) => (await gate("stopRequested"), stopRequested(...args));
-    history.turnsUpTo = async function* (...args) {
-      await gate("turnsUpTo");
-      yield* turnsUpTo(...args);
-    };
-    let callsAtModel: Record<string, number> = {};
-    const stream = w.model.stream.bind(w.model);
-    w.model.stream = (request) => ((callsAtModel = { ...history.calls }), stream(request));
-    const [outcome] = await w.runJobs();
-    expect(outcome).to.include({ status: "complete" });
-    expect([...startedCalls].sort()).to.deep.equal(["startGeneration", "stopRequested", "turnsUpTo"]);
-    expect(callsAtModel).to.deep.equal({ startGeneration: 1, stopRequested: 1, turnsUpTo: 1 }, "no separate read of the user turn");
-    expect(w.model.requests[0]!.messages).to.deep.equal([{ role: "user", text: "Tell me a story" }]);
-    expect(saved(w, turn).status).to.equal("complete");
-  });
+  for (const carried of [true, false]) {
+    it(`before the model call: claim, stop check${carried ? " (the job carries the context)" : " and one context Query (a job without the context)"} at once, and no other store call`, async () => {
+      const { w, turn } = await started();
+      if (!carried) delete w.queue.jobs[0]!.context;
+      const expected = carried ? ["startGeneration", "stopRequested"] : ["startGeneration", "stopRequested", "turnsUpTo"];
+      const { history } = w;
+      history.calls = {};
+      // Each call waits until the others have started: done one after another, the job would hang.
+      const startedCalls = new Set<string>();
+      let release!: () => void;
+      const all = new Promise<void>((resolve) => (release = resolve));
+      const gate = async (name: string) => {
+        startedCalls.add(name);
+        if (startedCalls.size === expected.length) release();
+        await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} ran alone`)), 2_000))]);
+      };
+      const startGeneration = history.startGeneration.bind(history);
+      const stopRequested = history.stopRequested.bind(history);
+      const turnsUpTo = history.turnsUpTo.bind(history);
+      history.startGeneration = async (...args) => (await gate("startGeneration"), startGeneration(...args));
+      history.stopRequested = async (...args) => (await gate("stopRequested"), stopRequested(...args));
+      history.turnsUpTo = async function* (...args) {
+        await gate("turnsUpTo");
+        yield* turnsUpTo(...args);
+      };
+      let callsAtModel: Record<string, number> = {};
+      const stream = w.model.stream.bind(w.model);
+      w.model.stream = (request) => ((callsAtModel = { ...history.calls }), stream(request));
+      const [outcome] = await w.runJobs();
+      expect(outcome).to.include({ status: "complete" });
+      expect([...startedCalls].sort()).to.deep.equal(expected);
+      expect(callsAtModel).to.deep.equal(Object.fromEntries(expected.map((name) => [name, 1])), "no separate read of the user turn");
+      expect(w.model.requests[0]!.messages).to.deep.equal([{ role: "user", text: "Tell me a story" }]);
+      expect(saved(w, turn).status).to.equal("complete");
+    });
+  }
 
   it("reports max_tokens as a complete turn with stopReason max_tokens", async () => {
     const { w, turn } = await started({ scripts: [[text("cut"), { type: "stop", reason: "max_tokens" }]] });
@@ -429,6 +433,7 @@ describe("runtime/chat/generate: the worker", () => {
 
   it("a missing user turn closes the answer as internal error instead of leaving it streaming", async () => {
     const { w, turn } = await started();
+    delete w.queue.jobs[0]!.context; // the worker reads the context (and so the user turn) itself
     w.history.turns.delete(`${turn.sessionId}/${turn.userTurnId}`);
     await w.runJobs();
     expect(saved(w, turn)).to.include({ status: "error" });

@@ -22,8 +22,19 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     expect(turns[1]!.parentTurnId).to.equal(turns[0]!.turnId).and.equal(started!.userTurnId);
     expect(w.history.sessions.get(started!.sessionId)).to.include({ userId: "alice", title: "What is DynamoDB?" });
     expect(w.queue.jobs).to.deep.equal([
-      { kind: "generate", sessionId: started!.sessionId, turnId: started!.turnId, userTurnId: turns[0]!.turnId, connectionId: "c1", userId: "alice", receivedAt: w.queue.jobs[0]!.receivedAt },
+      {
+        kind: "generate",
+        sessionId: started!.sessionId,
+        turnId: started!.turnId,
+        userTurnId: turns[0]!.turnId,
+        connectionId: "c1",
+        userId: "alice",
+        receivedAt: w.queue.jobs[0]!.receivedAt,
+        // A new session has no history: the context is the message, with no read.
+        context: [{ role: "user", text: "What is DynamoDB?" }],
+      },
     ]);
+    expect(w.history.calls.turnsUpTo ?? 0).to.equal(0);
   });
 
   it("re-announces the same turn for a duplicate clientMessageId and never starts a second generation", async () => {

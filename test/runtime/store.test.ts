@@ -220,6 +220,11 @@ for (const implementation of implementations) {
       const missing: string[] = [];
       for await (const t of history.turnsUpTo(sessionId, `${ids[8]!}x`, 2)) missing.push(t.text);
       expect(missing).to.deep.equal(["#8", "#7"], "a turn that does not exist: only the older ones");
+      // The message handler reads the context before it writes the new turn: a fresh id, newer than every turn.
+      const [next] = newTurnIds(sessionId, Date.now(), 1);
+      const beforeNew: string[] = [];
+      for await (const t of history.turnsUpTo(sessionId, next!, 100)) beforeNew.push(t.text);
+      expect(beforeNew).to.deep.equal(["#8", "#7", "#6", "#5", "#4", "#3", "#2", "#1", "#0"], "a turn not written yet: every turn before it");
     });
 
     it("edit and continue: dropTurn marks an ended turn once; reopenTurn reopens an unchanged one; control is cleared", async () => {
