@@ -114,6 +114,8 @@ export interface LocalStack {
   sqs?: { emulator: SqsEmulator; queues: Map<string, RegionQueues> };
   /** The primary region's worker service process (worker `ecs`): `kill()` is a crash, `stop()` ECS stopping the task. */
   workerService?: WorkerProcess;
+  /** Resolves when the primary region's job queue is empty and its worker service generates nothing (immediately with worker `lambda`). */
+  workersIdle(timeoutMs?: number): Promise<void>;
   /** Things this local stack does not emulate, worth telling the user. */
   notes: string[];
   /** Every region, primary first: its WebSocket at the page's origin and its gateway's own endpoints. */
@@ -201,7 +203,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const worker = options.worker ?? workerModeFromEnv();
     const maxReceives = options.workerQueueMaxReceives ?? 5;
-    const sqs = worker === "ecs" ? await new SqsEmulator({ ...(dataDir ? { dataDir: join(dataDir, "sqs") } : {}) }).start() : undefined;
+    const sqs = worker === "ecs" ? await new SqsEmulator({ region, ...(dataDir ? { dataDir: join(dataDir, "sqs") } : {}) }).start() : undefined;
     if (sqs) started.push(sqs);
     const queues = new Map(sqs ? regionNames.map((name) => [name, sqs.queues(name, maxReceives)] as const) : []);
 
@@ -272,6 +274,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(sqs ? { sqs: { emulator: sqs, queues } } : {}),
       ...(primary.workerService ? { workerService: primary.workerService } : {}),
       notes,
+      async workersIdle(timeoutMs = 30_000) {
+        const service = primary.workerService;
+        if (!sqs || !service) return;
+        const queueName = queues.get(region)!.queueName;
+        const deadline = Date.now() + timeoutMs;
+        // A job is in the queue until its turn is claimed, and counted in flight by the service from its receipt.
+        while (sqs.depth(queueName) > 0 || (await service.inFlight()) > 0) {
+          if (Date.now() > deadline) throw new Error(`the worker service is still busy after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
       killRegion(name: string) {
         const child = children.find((c) => c.ready.region === name);
         if (!child) throw new Error(`${name} is not a region in a process of its own`);

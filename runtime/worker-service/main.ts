@@ -10,7 +10,7 @@ import { workerServiceDependencies } from "../composition/worker-service";
 import { publishInFlightEmf, publishInFlightEvery } from "./in-flight-metric";
 import { WorkerService } from "./service";
 
-function main(): void {
+function main(): WorkerService {
   const log = runtimeLog();
   const service = new WorkerService(workerServiceDependencies()).start();
   const metric = publishInFlightEvery(() => service.inFlight, systemClock);
@@ -31,6 +31,8 @@ function main(): void {
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  return service;
 }
 
-main();
+/** The running service (the local stack's wrapper reads its in-flight count). */
+export const workerService = main();

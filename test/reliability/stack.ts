@@ -82,6 +82,8 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
       do {
         await bench.stack.gateway.idle();
         await bench.stack.functions.drain(5_000);
+        // LOCAL_WORKER=ecs: the turns run in the worker service process, fed by the job queue.
+        await bench.stack.workersIdle();
       } while (running() && Date.now() < deadline);
       await bench.stack.gateway.idle();
       if (running()) throw new Error("invocations still running after 30 s");

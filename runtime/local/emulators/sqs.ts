@@ -18,10 +18,16 @@ export interface SqsEmulatorOptions {
   port?: number;
   /** Where queues and their messages survive restarts (SQLite); undefined: in memory. */
   dataDir?: string;
+  /** The region `inspect` looks in (the primary). */
+  region?: string;
 }
 
-/** The queue's visibility timeout: a job is deleted once claimed, so this only bounds a crash before the claim. */
-export const LOCAL_VISIBILITY_SECONDS = 30;
+/**
+ * The queue's visibility timeout. A job is deleted once claimed, so this only bounds how long a job stays hidden
+ * when its receiver is gone: a process killed before the claim, or a long poll cut off mid-wait (fauxqs still hands
+ * the next job to the dead poll, which then returns after this long). Short, so a killed worker delays a job briefly.
+ */
+export const LOCAL_VISIBILITY_SECONDS = 5;
 
 export class SqsEmulator {
   private server: FauxqsServer | undefined;
@@ -31,7 +37,7 @@ export class SqsEmulator {
   async start(): Promise<this> {
     const { startFauxqs } = await import("fauxqs");
     if (this.options.dataDir) mkdirSync(this.options.dataDir, { recursive: true });
-    this.server = await startFauxqs({ port: this.options.port ?? 0, logger: false, host: "localhost", ...(this.options.dataDir ? { dataDir: this.options.dataDir } : {}) });
+    this.server = await startFauxqs({ port: this.options.port ?? 0, logger: false, host: "localhost", defaultRegion: this.options.region ?? "us-east-1", ...(this.options.dataDir ? { dataDir: this.options.dataDir } : {}) });
     return this;
   }
 
@@ -62,9 +68,15 @@ export class SqsEmulator {
     return `${this.endpoint}${new URL(queueUrl).pathname}`;
   }
 
-  /** Messages waiting, delayed and in flight in a queue (tests). */
+  /** Messages waiting, delayed and in flight in a queue of the primary region (tests). */
   inspect(name: string) {
     return this.started.inspectQueue(name);
+  }
+
+  /** Messages in a queue of the primary region, in any state (0 when the queue does not exist). */
+  depth(name: string): number {
+    const q = this.inspect(name);
+    return q ? q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length : 0;
   }
 
   async stop(): Promise<void> {
