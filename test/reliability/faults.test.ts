@@ -21,10 +21,11 @@ import { STALE_STREAMING_MS } from "../../runtime/chat/liveness";
 import { historyTable } from "../../runtime/store/schema";
 import { checkInvariants, observed, type ObservedTurn } from "./invariants";
 import { sharedStack, type ReliabilityStack } from "./stack";
+import { modeTitle, workerModes } from "../worker-modes";
 
-describe("reliability: fault injection, invariants checked after each", function () {
+for (const worker of workerModes()) describe(`reliability: fault injection, invariants checked after each${modeTitle(worker)}`, function () {
   this.timeout(60_000);
-  const shared = sharedStack();
+  const shared = sharedStack(worker);
   let rs: ReliabilityStack;
   let client: ChatClient;
   let user = 0;
