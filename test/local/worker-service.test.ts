@@ -109,5 +109,8 @@ describe("local/stack: LOCAL_WORKER=ecs, the worker service in its own process",
     expect(done).to.include({ type: "turn.done", stopReason: "stopped" });
     const streamed = (socket.frames as Frame[]).filter((f) => f.type === "delta" && f.turnId === started.turnId).map((f) => f.text).join("");
     expect(streamed.length).to.be.greaterThan(0);
+    socket.send({ action: "history", sessionId: started.sessionId });
+    const history = await socket.next<{ type: string; turns?: Array<{ turnId: string; status: string; text: string }> }>((f) => f.type === "history", 15_000);
+    expect(history.turns!.find((t) => t.turnId === started.turnId)).to.include({ status: "stopped", text: streamed });
   });
 });
