@@ -4,7 +4,7 @@
  * turn, instead of one read per turn. Only a turn whose doorbell rang since it last looked reads its watchers
  * (HistoryStore.turnControl), which happens once per resume, not per poll.
  */
-import type { Clock, HistoryStore, TurnControl, TurnControlPoll, TurnRef } from "./ports";
+import type { Clock, HistoryStore, Log, TurnControl, TurnControlPoll, TurnRef } from "./ports";
 
 /** What one batched read tells about a turn. */
 export interface ControlSignals {
@@ -30,10 +30,14 @@ export class BatchedControlPoll implements TurnControlPoll {
   private readonly answeredBells = new Map<string, string>();
   private tickScheduled = false;
 
+  /** Set once the batched read was refused (a role without dynamodb:BatchGetItem): each turn reads its own then. */
+  private perTurn = false;
+
   constructor(
     private readonly store: ControlSignalStore,
     private readonly clock: Clock,
     private readonly intervalMs: number,
+    private readonly log?: Log,
   ) {}
 
   next(turn: TurnRef, until: AbortSignal): Promise<TurnControl | undefined> {
@@ -72,10 +76,19 @@ export class BatchedControlPoll implements TurnControlPoll {
     const batch = [...this.waiters.values()];
     this.waiters = new Map();
     if (batch.length === 0) return;
+    if (this.perTurn) {
+      await Promise.all(batch.map((w) => this.store.turnControl(w.turn.sessionId, w.turn.turnId).then(w.resolve, w.reject)));
+      return;
+    }
     let signals: Map<string, ControlSignals>;
     try {
       signals = await this.store.controlSignals(batch.map((w) => w.turn));
     } catch (error) {
+      if ((error as { name?: unknown }).name === "AccessDeniedException") {
+        // Stops must keep working: one read per turn, as the Lambda worker does, until the role is fixed.
+        this.perTurn = true;
+        this.log?.error("the batched stop read was refused; reading per turn (grant dynamodb:BatchGetItem on the history table)");
+      }
       for (const w of batch) w.reject(error);
       return;
     }

@@ -17,7 +17,7 @@ export function workerServiceDependencies(): WorkerServiceDeps {
   const cfg = runtimeConfig();
   if (!cfg.worker.queueUrl) throw new Error("the worker service needs WORKER_QUEUE_URL");
   const base = generateDependencies();
-  const control = new BatchedControlPoll(new DynamoControlSignals(dynamo, cfg.historyTable, base.history), systemClock, cfg.stopPollMs);
+  const control = new BatchedControlPoll(new DynamoControlSignals(dynamo, cfg.historyTable, base.history), systemClock, cfg.stopPollMs, runtimeLog());
   const deps = { ...base, control };
   return {
     jobs: new SqsJobSource(sqsClient, cfg.worker.queueUrl),

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { BatchedControlPoll, type ControlSignals, type ControlSignalStore } from "../../runtime/chat/control-batch";
 import { generateTurn } from "../../runtime/chat/generate";
 import type { TurnControl, TurnRef, TurnWatcher } from "../../runtime/chat/ports";
-import { ManualClock, type MemoryHistory } from "./fakes";
+import { ManualClock, RecordingLog, type MemoryHistory } from "./fakes";
 import { createWorld, send, text } from "./world";
 
 /** The batched read over the in-memory history: each call is one read, whatever the number of turns. */
@@ -102,5 +102,28 @@ describe("runtime/chat/control-batch: one stop read per poll for all turns", () 
 
     until.abort();
     expect(await poll.next(a, until.signal)).to.equal(undefined);
+  });
+
+  it("a refused batched read (no dynamodb:BatchGetItem) is logged once and stops are then read per turn", async () => {
+    const clock = new ManualClock();
+    const w = createWorld({ clock });
+    const signals = new CountingSignals(w.history);
+    signals.controlSignals = async () => {
+      throw Object.assign(new Error("not authorized"), { name: "AccessDeniedException" });
+    };
+    const log = new RecordingLog();
+    const poll = new BatchedControlPoll(signals, clock, 100, log);
+    const until = new AbortController();
+    const first = poll.next({ sessionId: "s1", turnId: "t-a" }, until.signal);
+    await clock.advance(100);
+    let refused: unknown;
+    await first.catch((e: unknown) => (refused = e));
+    expect((refused as Error).name).to.equal("AccessDeniedException");
+    await w.history.requestStop("s1", "t-a", "2026-01-01T00:00:00.000Z");
+    const second = poll.next({ sessionId: "s1", turnId: "t-a" }, until.signal);
+    await clock.advance(100);
+    expect((await second)!.stopRequested).to.equal(true);
+    expect(signals.turnControls).to.deep.equal(["t-a"]);
+    expect(log.lines.filter((l) => l.level === "error")).to.have.length(1);
   });
 });
