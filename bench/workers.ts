@@ -163,13 +163,19 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
       { metric: `${streams} streams: answers (failed)`, value: `${ecs.samples.length} (${ecs.failures})`, baseline: `${lambda.samples.length} (${lambda.failures})` },
     );
   }
-  // Streams per vCPU: the worker process's streams over the cores it used, at the largest level whose relay p99 met the bound.
-  const perVcpu = levels.map((n) => results.get(`ecs${n}`)!).map((r) => ({ r, perVcpu: r.streams / Math.max(0.01, r.worker!.cores), ok: relayP99(r) <= RELAY_P99_TARGET_MS }));
+  // Streams per vCPU: stream-seconds carried per second of the worker process's CPU (what one fully used vCPU
+  // carries), at the largest level whose relay p99 met the bound with no failed answer.
+  const perVcpu = levels
+    .map((n) => results.get(`ecs${n}`)!)
+    .map((r) => ({ r, perVcpu: r.streamSeconds / Math.max(0.001, r.worker!.cpuMs / 1000), ok: relayP99(r) <= RELAY_P99_TARGET_MS && r.failures === 0 }));
   const best = [...perVcpu].reverse().find((x) => x.ok);
-  const measuredPerVcpu = best?.perVcpu ?? Math.max(...perVcpu.map((x) => x.perVcpu));
+  // Without a level within the bound, the cost uses the lowest CPU-bound figure (the conservative one).
+  const measuredPerVcpu = best?.perVcpu ?? Math.min(...perVcpu.map((x) => x.perVcpu));
   rows.push({
     metric: `streams per vCPU with relay p99 ≤ ${RELAY_P99_TARGET_MS} ms`,
-    value: best ? `${fmt(best.perVcpu, "")} (at ${best.r.streams} streams, worker ${best.r.worker!.cores.toFixed(2)} cores)` : `none met the bound; ${fmt(measuredPerVcpu, "")} at most`,
+    value: best
+      ? `${fmt(best.perVcpu, "")} (at ${best.r.streams} streams, worker ${best.r.worker!.cores.toFixed(2)} cores)`
+      : `no level within the bound; by CPU alone ${perVcpu.map((x) => `${fmt(x.perVcpu, "")} at ${x.r.streams}`).join(", ")}`,
     baseline: "1 per worker environment",
     target: `≥ ${STREAMS_PER_VCPU_GOAL}`,
     verdict: verdict(best !== undefined && best.perVcpu >= STREAMS_PER_VCPU_GOAL),
@@ -193,7 +199,7 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
     `Cost at list prices (us-east-1, checked ${WORKER_PRICES.checkedOn}; sources in bench/worker-pricing.ts): Lambda Arm $${WORKER_PRICES.lambdaArmGbSecond}/GB-s ` +
       `× ${FUNCTION_MB / 1024} GB × the answer's duration + $0.20/M invocations; Fargate ARM64 $${WORKER_PRICES.fargateArmVcpuHour}/vCPU-h + ` +
       `$${WORKER_PRICES.fargateArmGbHour}/GB-h + a public IPv4 address $${WORKER_PRICES.publicIpv4Hour}/h per task, for a ${task.vcpu} vCPU / ${task.memoryGb} GB task ` +
-      `carrying ${streamsPerTask(task, measuredPerVcpu)} streams (the measured streams per vCPU, at most WORKER_TURNS_PER_TASK=${task.turnsPerTask}) kept ${Math.round(task.utilization * 100)}% full ` +
+      `carrying ${streamsPerTask(task, measuredPerVcpu)} streams (${fmt(measuredPerVcpu, "")} streams per vCPU as measured, at most WORKER_TURNS_PER_TASK=${task.turnsPerTask}) kept ${Math.round(task.utilization * 100)}% full ` +
       `by scaling, + 3 SQS requests per answer at $0.40/M. ECS's floor is ${task.minTasks} task all month; the break-even volume divides that floor by the ` +
       `per-answer difference. Answers of ${fmt(typicalAnswerMs / 1000, "s")} (${TOKENS} tokens at ${TOKENS_PER_SECOND} tokens/s); Lambda's cost grows with answer length, ECS's per answer too but divided by the streams a task carries.`,
     `Relay and gap figures include this process's shared event loop (gateway, handlers, emulators and ${levels.at(-1)} clients on one thread of a 2-core machine shared with other work), in both modes; ` +
@@ -201,7 +207,13 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
       `A Lambda worker is billed for ${FUNCTION_MB} MB per stream whatever it uses.`,
   );
   for (const x of perVcpu) {
-    if (!x.ok) notes.push(`ecs, ${x.r.streams} streams: relay p99 ${fmt(relayP99(x.r))} over the ${RELAY_P99_TARGET_MS} ms bound; the worker process used ${x.r.worker!.cores.toFixed(2)} cores and this process ${x.r.load.cpuCores.toFixed(2)} (load average ${x.r.load.loadAverage.toFixed(1)}).`);
+    if (!x.ok) {
+      notes.push(
+        `ecs, ${x.r.streams} streams: relay p99 ${fmt(relayP99(x.r))} (bound ${RELAY_P99_TARGET_MS} ms), ${x.r.failures} failed sends; the worker process used ` +
+          `${x.r.worker!.cores.toFixed(2)} cores and this process ${x.r.load.cpuCores.toFixed(2)} (machine load average ${x.r.load.loadAverage.toFixed(1)} on 2 cores): ` +
+          `the tail and the failures come from the shared process and machine, which starve both modes alike (the Lambda column fails as much).`,
+      );
+    }
   }
   return {
     name: "workers",
