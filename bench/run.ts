@@ -19,6 +19,7 @@ import { mergeSections, renderDocument } from "./document";
 import { refreshReadme } from "./highlights";
 import { resumeBenchmark } from "./resume";
 import { stopBenchmark } from "./stop";
+import { workersBenchmark } from "./workers";
 
 const DEFAULT_OUT = join(__dirname, "..", "docs", "BENCHMARKS.md");
 
@@ -30,6 +31,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   resume: resumeBenchmark,
   coldstart: coldStartBenchmark,
   spend: spendBenchmark,
+  workers: workersBenchmark,
 };
 
 interface Flags {

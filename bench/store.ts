@@ -11,6 +11,9 @@ export interface StoredTurn {
   status: TurnStatus;
   text: string;
   stopReason?: string;
+  /** ISO times: written by the message handler, and claimed by the worker. */
+  createdAt?: string;
+  generationStartedAt?: string;
 }
 
 export class HistoryReader {
@@ -45,6 +48,8 @@ export class HistoryReader {
           status: item.status as TurnStatus,
           text: String(item.text ?? ""),
           stopReason: item.stopReason === undefined ? undefined : String(item.stopReason),
+          ...(typeof item.createdAt === "string" ? { createdAt: item.createdAt } : {}),
+          ...(typeof item.generationStartedAt === "string" ? { generationStartedAt: item.generationStartedAt } : {}),
         });
       }
       startKey = page.LastEvaluatedKey;

@@ -72,4 +72,18 @@ describe("runtime/config", () => {
     );
     expect(() => loadAuthConfig({ USER_POOL_ID: "p" })).to.throw(ConfigError, "USER_POOL_CLIENT_ID");
   });
+  it("the worker mode: lambda by default (the worker function), ecs with its queue and the worker service's settings", () => {
+    expect(loadConfig(BASE).worker).to.deep.equal({ mode: "lambda", functionName: "chat-worker", queueUrl: "", maxReceives: 5, turnsPerTask: 100, drainMs: 100_000 });
+    const { WORKER_FUNCTION_NAME: _unused, ...noFunction } = BASE;
+    void _unused;
+    const queueUrl = "https://sqs.eu-west-1.amazonaws.com/123456789012/chat-jobs";
+    const ecs = loadConfig({ ...noFunction, WORKER_MODE: "ecs", WORKER_QUEUE_URL: queueUrl, WORKER_QUEUE_MAX_RECEIVES: "3", WORKER_TURNS_PER_TASK: "200", WORKER_DRAIN_MS: "60000" });
+    expect(ecs.worker).to.deep.equal({ mode: "ecs", functionName: "", queueUrl, maxReceives: 3, turnsPerTask: 200, drainMs: 60_000 });
+    expect(error({ ...noFunction, WORKER_MODE: "ecs" })).to.contain("WORKER_QUEUE_URL");
+    expect(error(noFunction)).to.contain("WORKER_FUNCTION_NAME");
+    expect(error({ ...BASE, WORKER_MODE: "fargate" })).to.match(/WORKER_MODE="fargate" is not valid: expected one of lambda, ecs/);
+    expect(error({ ...BASE, WORKER_MODE: "ecs", WORKER_QUEUE_URL: "chat-jobs" })).to.contain("WORKER_QUEUE_URL");
+    expect(error({ ...BASE, WORKER_DRAIN_MS: "130000" })).to.contain("WORKER_DRAIN_MS");
+    expect(error({ ...BASE, WORKER_TURNS_PER_TASK: "0" })).to.contain("WORKER_TURNS_PER_TASK");
+  });
 });

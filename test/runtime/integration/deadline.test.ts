@@ -12,6 +12,8 @@ describe("runtime integration: a worker near its Lambda timeout", function () {
 
   before(async () => {
     stack = await startLocalStack({
+      // The Lambda worker's own deadline (the worker service's drain is test/local/worker-service.test.ts).
+      worker: "lambda",
       ports: { web: 0 },
       staticDir: "/nonexistent",
       // A margin that leaves a loaded machine time to save and post the end (event-loop stalls of over a second happen).
