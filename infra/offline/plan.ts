@@ -30,7 +30,8 @@ const T = {
 export async function planStack(stack: string, root?: string): Promise<MockedRun> {
   const config = readStackConfig(stack, root);
   const noCode = () => new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => undefined;") });
-  return runMocked(() => createStack(readConfig(), { bundle: noCode }), config, { project: CONFIG_NAMESPACE, stack });
+  const noServiceCode = () => ({ code: "", sha256: "0".repeat(64) });
+  return runMocked(() => createStack(readConfig(), { bundle: noCode, workerServiceBundle: noServiceCode }), config, { project: CONFIG_NAMESPACE, stack });
 }
 
 export function renderPlan(stack: string, run: MockedRun): string {
