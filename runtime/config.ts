@@ -29,12 +29,30 @@ export interface AuthConfig {
   userPoolClientId: string;
 }
 
+export type WorkerMode = "lambda" | "ecs";
+
+/** Where the message handler hands a turn to, and how the ECS worker service runs (runtime/worker-service/). */
+export interface WorkerConfig {
+  mode: WorkerMode;
+  /** `lambda`: the worker function the message handler invokes asynchronously. */
+  functionName: string;
+  /** `ecs`: the SQS queue the message handler sends jobs to and the worker service long-polls. */
+  queueUrl: string;
+  /** The queue's redrive maxReceiveCount: the receive on which a job that cannot be claimed is told to the client. */
+  maxReceives: number;
+  /** Turns one worker-service process generates at once. */
+  turnsPerTask: number;
+  /** After SIGTERM, how long turns may run before they are ended cleanly. */
+  drainMs: number;
+}
+
 export interface RuntimeConfig extends AuthConfig {
   region: string;
   connectionsTable: string;
   historyTable: string;
   connectionsEndpoint: string;
   workerFunctionName: string;
+  worker: WorkerConfig;
   model: ModelConfig;
   contextBudgetTokens: number;
   flushIntervalMs: number;
@@ -112,7 +130,10 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
   const historyTable = required(env, ENV.historyTable, missing);
   const connectionsEndpoint = required(env, ENV.connectionsEndpoint, missing);
   const modelId = required(env, ENV.modelId, missing);
-  const workerFunctionName = required(env, ENV.workerFunctionName, missing);
+  const workerMode = oneOf(env, ENV.workerMode, ["lambda", "ecs"] as const, "lambda")!;
+  // Each mode needs only its own hand-off target: the worker function, or the job queue.
+  const workerFunctionName = workerMode === "lambda" ? required(env, ENV.workerFunctionName, missing) : (value(env, ENV.workerFunctionName) ?? "");
+  const workerQueueUrl = workerMode === "ecs" ? required(env, ENV.workerQueueUrl, missing) : (value(env, ENV.workerQueueUrl) ?? "");
   const userPoolId = required(env, ENV.userPoolId, missing);
   const userPoolClientId = required(env, ENV.userPoolClientId, missing);
   const guardrailId = value(env, ENV.guardrailId);
@@ -120,6 +141,11 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
   if (guardrailId !== undefined && guardrailVersion === undefined) missing.push(ENV.guardrailVersion);
   if (missing.length) throw new ConfigError(`missing environment variable(s): ${missing.join(", ")}`);
 
+  if (workerMode === "ecs" && !/^https?:\/\/[^/]+\/.+/.test(workerQueueUrl)) {
+    throw new ConfigError(
+      `${ENV.workerQueueUrl}=${JSON.stringify(workerQueueUrl)} is not valid: expected https://sqs.<region>.amazonaws.com/<account>/<queue>`,
+    );
+  }
   if (!/^https?:\/\/[^/]+/.test(connectionsEndpoint)) {
     throw new ConfigError(
       `${ENV.connectionsEndpoint}=${JSON.stringify(connectionsEndpoint)} is not valid: expected https://<apiId>.execute-api.<region>.amazonaws.com/<stage>`,
@@ -150,6 +176,16 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     historyTable,
     connectionsEndpoint,
     workerFunctionName,
+    worker: {
+      mode: workerMode,
+      functionName: workerFunctionName,
+      queueUrl: workerQueueUrl,
+      // SQS accepts a maxReceiveCount from 1 to 1,000 (SQS Developer Guide, "Using dead-letter queues").
+      maxReceives: integer(env, ENV.workerQueueMaxReceives, 5, 1, 1000),
+      turnsPerTask: integer(env, ENV.workerTurnsPerTask, 100, 1, 10_000),
+      // ECS stops a container at most 120 s after SIGTERM (stopTimeout), so the drain ends before that.
+      drainMs: integer(env, ENV.workerDrainMs, 100_000, 0, 120_000),
+    },
     userPoolId,
     userPoolClientId,
     model: {

@@ -9,11 +9,13 @@ import { resetDynamo } from "./dynamo-client";
 import { resetHomeDynamo } from "./home-dynamo-client";
 import { resetLambda } from "./lambda-client";
 import { resetManagementApis } from "./management-api-client";
+import { resetSqs } from "./sqs-client";
 
 export { bedrockRuntime } from "./bedrock-client";
 export { dynamo } from "./dynamo-client";
 export { lambdaClient } from "./lambda-client";
 export { managementApi } from "./management-api-client";
+export { sqsClient } from "./sqs-client";
 export { timeout } from "./timeout";
 
 /** Drops every cached client (and closes its sockets): for a process that changes endpoints, e.g. tests. */
@@ -23,4 +25,5 @@ export function resetClients(): void {
   resetBedrock();
   resetLambda();
   resetManagementApis();
+  resetSqs();
 }

@@ -18,6 +18,7 @@
  */
 import type { StopReason, TurnStatus, Usage } from "../protocol";
 import { buildContext } from "./context";
+import { PerTurnControlPoll } from "./control-poll";
 import type { Undeliverable } from "./delta-streamer";
 import { HEARTBEAT_MS } from "./liveness";
 import { TurnFanout } from "./turn-fanout";
@@ -36,6 +37,7 @@ import {
   type ModelStream,
   type TimerHandle,
   type Turn,
+  type TurnControlPoll,
   type TurnWatcher,
   type UserLedger,
 } from "./ports";
@@ -78,6 +80,18 @@ export interface GenerateDeps {
   log: Log;
   metrics: ChatMetrics;
   settings: GenerateSettings;
+  /** How the turn polls for stop requests and resuming connections; default one read per turn (./control-poll.ts). */
+  control?: TurnControlPoll;
+}
+
+/** What a long-running worker (runtime/worker-service/) adds to a turn; the Lambda worker passes none. */
+export interface TurnHooks {
+  /** Called once the turn is claimed (the worker service deletes the turn's job from its queue then). */
+  onClaimed?: () => void;
+  /** Whether a failed claim sends the client an `error` (default true); the worker service does on a job's last receive only. */
+  reportClaimFailure?: boolean;
+  /** Aborted when the process must end its turns (SIGTERM): the turn ends as it does at the Lambda deadline. */
+  endNow?: AbortSignal;
 }
 
 /** Why generation ended, for logs and metrics. */
@@ -128,6 +142,7 @@ export async function generateTurn(
   job: GenerationJob,
   remainingMs: () => number,
   deps: GenerateDeps,
+  hooks: TurnHooks = {},
 ): Promise<GenerationOutcome> {
   const { history, clock, log } = deps;
   const ids = { connectionId: job.connectionId, turnId: job.turnId };
@@ -147,17 +162,20 @@ export async function generateTurn(
     // Nothing can be saved: tell the client (best effort); the turn shows as failed once stale (read.ts).
     log.error("could not claim the turn", { ...ids, error: describe(error) });
     deps.metrics.error("internal");
-    await deps.sender
-      .post(job.connectionId, { type: "error", code: "internal", message: "the answer could not be started", turnId: job.turnId })
-      .catch(() => undefined);
+    if (hooks.reportClaimFailure !== false) {
+      await deps.sender
+        .post(job.connectionId, { type: "error", code: "internal", message: "the answer could not be started", turnId: job.turnId })
+        .catch(() => undefined);
+    }
     throw error;
   }
+  hooks.onClaimed?.();
   if (!turn) {
     log.info("turn already generated or closed; nothing to do", ids);
     return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };
   }
   const prepared: Prepared = { stopRequested: stopRequested.status === "fulfilled" && stopRequested.value, context };
-  return new Generation(job, turn, remainingMs, deps, prepared).run();
+  return new Generation(job, turn, remainingMs, deps, prepared, hooks.endNow).run();
 }
 
 /** What the worker read beside its claim: whether a stop came first, and the model context (or why not). */
@@ -196,6 +214,7 @@ class Generation {
     private readonly remainingMs: () => number,
     private readonly deps: GenerateDeps,
     private readonly prepared: Prepared,
+    private readonly endNow?: AbortSignal,
   ) {
     this.ids = { connectionId: job.connectionId, turnId: job.turnId };
     this.initialRemainingMs = remainingMs();
@@ -226,6 +245,9 @@ class Generation {
   async run(): Promise<GenerationOutcome> {
     const { clock } = this.deps;
     const deadline = clock.setTimer(Math.max(0, this.initialRemainingMs - this.margin()), () => this.stop("deadline"));
+    const endNow = () => this.stop("deadline");
+    if (this.endNow?.aborted) endNow();
+    this.endNow?.addEventListener("abort", endNow, { once: true });
     const stopWatch = this.watchControl();
     this.scheduleCheckpoint();
     let cause: GenerationCause;
@@ -236,6 +258,7 @@ class Generation {
       cause = "internal";
     } finally {
       deadline.cancel();
+      this.endNow?.removeEventListener("abort", endNow);
       this.idleTimer?.cancel();
       this.checkpointTimer?.cancel();
       this.finished.abort();
@@ -259,11 +282,12 @@ class Generation {
    */
   private async watchControl(): Promise<void> {
     const { clock, history, settings, log } = this.deps;
+    const poll = this.deps.control ?? new PerTurnControlPoll(history, clock, settings.stopPollMs);
+    const turn = { sessionId: this.job.sessionId, turnId: this.job.turnId };
     while (!this.finished.signal.aborted && !this.abort.signal.aborted) {
-      await clock.sleep(settings.stopPollMs, this.finished.signal);
-      if (this.finished.signal.aborted) return;
       try {
-        const control = await history.turnControl(this.job.sessionId, this.job.turnId);
+        const control = await poll.next(turn, this.finished.signal);
+        if (!control || this.finished.signal.aborted) return;
         for (const watcher of control.watchers) this.takeOn(watcher);
         if (control.stopRequested) this.stop("stopped");
       } catch (error) {

@@ -115,6 +115,21 @@ export interface TurnControl {
   acknowledged: string[];
 }
 
+/** A streaming turn, by its keys. */
+export interface TurnRef {
+  sessionId: string;
+  turnId: string;
+}
+
+/**
+ * How a generating turn learns what others ask of it (a stop, a connection resuming it): each call waits one poll
+ * interval, then answers; undefined once `until` is aborted. Per turn (a Lambda worker holds one turn) or batched
+ * over every turn of a process (runtime/chat/control-batch.ts: the worker service).
+ */
+export interface TurnControlPoll {
+  next(turn: TurnRef, until: AbortSignal): Promise<TurnControl | undefined>;
+}
+
 export interface TurnResult {
   servedWatchers?: string[];
   text: string;

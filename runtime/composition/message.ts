@@ -1,5 +1,7 @@
-/** The message handler's dependencies: the stores, the @connections sender and the worker invocation. */
+/** The message handler's dependencies: the stores, the @connections sender and the hand-off to the worker (Lambda or SQS). */
 import { lambdaClient } from "../aws/lambda-client";
+import { sqsClient } from "../aws/sqs-client";
+import { SqsGenerationQueue } from "../aws/sqs-queue";
 import { LambdaGenerationQueue } from "../aws/worker-queue";
 import { systemClock } from "../chat/clock";
 import { FrameBudget } from "../chat/frame-budget";
@@ -22,7 +24,8 @@ export function messageDependencies(): MessageDeps {
     ...rest,
     // Every frame starts with the caller's connection: read once per socket in a warm container.
     connections: new CachedConnectionStore(connections),
-    queue: new LambdaGenerationQueue(lambdaClient, cfg.workerFunctionName),
+    queue:
+      cfg.worker.mode === "ecs" ? new SqsGenerationQueue(sqsClient, cfg.worker.queueUrl) : new LambdaGenerationQueue(lambdaClient, cfg.worker.functionName),
     operator: new CachedOperatorSwitch(new DynamoOperatorSwitch(dynamo, cfg.historyTable), cfg.operatorSwitchCacheMs, Date.now, runtimeLog()),
     frameBudget: new FrameBudget(cfg.frameBudget),
     clock: systemClock,

@@ -6,25 +6,10 @@
  */
 import type { Context } from "aws-lambda";
 import { generateTurn, type GenerateDeps, type GenerationOutcome } from "../chat/generate";
-import type { GenerationJob } from "../chat/ports";
+import { parseJob } from "../chat/job";
 import { generateDependencies } from "../composition/worker";
 
-export function parseJob(event: unknown): GenerationJob | undefined {
-  if (typeof event !== "object" || event === null) return undefined;
-  const e = event as Record<string, unknown>;
-  const strings = ["sessionId", "turnId", "userTurnId", "connectionId", "userId"] as const;
-  if (e.kind !== "generate" || strings.some((k) => typeof e[k] !== "string" || (e[k] as string).length === 0)) return undefined;
-  if (typeof e.receivedAt !== "number") return undefined;
-  return {
-    kind: "generate",
-    sessionId: e.sessionId as string,
-    turnId: e.turnId as string,
-    userTurnId: e.userTurnId as string,
-    connectionId: e.connectionId as string,
-    userId: e.userId as string,
-    receivedAt: e.receivedAt,
-  };
-}
+export { parseJob };
 
 export function createWorkerHandler(deps: () => GenerateDeps) {
   return async (event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<GenerationOutcome | { status: "rejected" }> => {

@@ -15,6 +15,7 @@ import type { LocalDynamo } from "./emulators/dynamodb";
 import { LocalFunctions, type LambdaHandler } from "./emulators/functions";
 import { GatewayEmulator, type GatewayLimits } from "./emulators/gateway";
 import { LambdaEmulator } from "./emulators/lambda";
+import { startWorkerProcess, type WorkerProcess } from "./worker-process";
 
 export const ACCOUNT_ID = "000000000000";
 export const API_ID = "localchat0";
@@ -43,6 +44,8 @@ export interface RegionOptions {
   env?: Record<string, string>;
   /** Replace handler modules (tests; in-process regions only). */
   handlers?: Partial<Record<HandlerName, () => Promise<LambdaHandler>>>;
+  /** Generation in the ECS worker service (its own process, polling the region's job queue) instead of the worker function. */
+  workerService?: { sqsEndpoint: string; queueUrl: string; maxReceives: number };
 }
 
 export interface LocalRegion {
@@ -52,6 +55,8 @@ export interface LocalRegion {
   functions: LocalFunctions;
   /** The environment the handlers run with. */
   env: Record<string, string>;
+  /** The worker service process (LOCAL_WORKER=ecs). */
+  workerService?: WorkerProcess;
   /** Stops taking connections (clients get a going-away close; $disconnect still runs). */
   closeGateway(): Promise<void>;
   stop(): Promise<void>;
@@ -121,6 +126,16 @@ export async function startRegion(options: RegionOptions): Promise<LocalRegion> 
       POWERTOOLS_LOG_LEVEL: "WARN",
       // EMF metric lines would flood the terminal; CloudWatch is not there to read them.
       POWERTOOLS_METRICS_DISABLED: "true",
+      ...(options.workerService
+        ? {
+            [ENV.workerMode]: "ecs",
+            [ENV.workerQueueUrl]: options.workerService.queueUrl,
+            [ENV.workerQueueMaxReceives]: String(options.workerService.maxReceives),
+            AWS_ENDPOINT_URL_SQS: options.workerService.sqsEndpoint,
+            // Ctrl-C ends the local stack's turns within seconds (ECS gives up to 120 s).
+            [ENV.workerDrainMs]: "5000",
+          }
+        : {}),
       ...(guardrail
         ? { [ENV.guardrailId]: guardrail.id, [ENV.guardrailVersion]: guardrail.version, [ENV.guardrailStreamMode]: guardrail.streamMode ?? "sync" }
         : {}),
@@ -139,6 +154,8 @@ export async function startRegion(options: RegionOptions): Promise<LocalRegion> 
       }
     }
     await resetRuntime();
+    const workerService = options.workerService ? await startWorkerProcess(env) : undefined;
+    if (workerService) started.push({ stop: async () => void (await workerService.stop()) });
 
     let gatewayClosed = false;
     const closeGateway = async () => {
@@ -153,12 +170,13 @@ export async function startRegion(options: RegionOptions): Promise<LocalRegion> 
       lambda,
       functions,
       env,
+      ...(workerService ? { workerService } : {}),
       closeGateway,
       async stop() {
         if (stopped) return;
         stopped = true;
         await closeGateway();
-        await functions.drain(5_000);
+        await Promise.all([functions.drain(5_000), workerService?.stop()]);
         await lambda.stop();
         restoreEnv(savedEnv);
         await resetRuntime();

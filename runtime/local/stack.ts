@@ -19,9 +19,12 @@ import type { LambdaHandler, LocalFunctions } from "./emulators/functions";
 import type { GatewayEmulator, GatewayLimits } from "./emulators/gateway";
 import { GlobalTables, tableSchemasByName } from "./emulators/global-tables";
 import { IdentityIssuer } from "./emulators/identity";
+import { SqsEmulator } from "./emulators/sqs";
 import type { LambdaEmulator } from "./emulators/lambda";
 import { CLIENT_ID, STAGE, startRegion, type RegionOptions } from "./region";
 import type { RegionReady } from "./region-process";
+import type { RegionQueues } from "./emulators/sqs";
+import type { WorkerProcess } from "./worker-process";
 import { LocalWebServer } from "./web";
 
 export interface LocalStackOptions {
@@ -63,6 +66,24 @@ export interface LocalStackOptions {
   handlers?: Partial<Record<HandlerName, () => Promise<LambdaHandler>>>;
   /** Directory of the built web client. Default: `<repo>/dist/web`. */
   staticDir?: string;
+  /**
+   * Where turns are generated: `lambda` (the worker function, invoked asynchronously) or `ecs` (the worker service, a
+   * long-running process per region polling that region's job queue on the SQS emulator). Default: LOCAL_WORKER, else
+   * `lambda`.
+   */
+  worker?: LocalWorkerMode;
+  /** With worker `ecs`: the queue's redrive maxReceiveCount (default 5, as the program's). */
+  workerQueueMaxReceives?: number;
+}
+
+export type LocalWorkerMode = "lambda" | "ecs";
+
+/** The worker mode from LOCAL_WORKER (`lambda` when unset); anything else is refused with the accepted values. */
+export function workerModeFromEnv(raw = process.env.LOCAL_WORKER): LocalWorkerMode {
+  if (raw === undefined || raw.trim() === "") return "lambda";
+  const mode = raw.trim().toLowerCase();
+  if (mode !== "lambda" && mode !== "ecs") throw new Error(`LOCAL_WORKER=${JSON.stringify(raw)} is not valid: expected lambda or ecs`);
+  return mode;
 }
 
 export interface LocalStack {
@@ -87,6 +108,14 @@ export interface LocalStack {
   tables: LocalDynamo["tables"];
   /** The environment the handlers run with. */
   env: Record<string, string>;
+  /** Where turns are generated. */
+  worker: LocalWorkerMode;
+  /** The SQS emulator and each region's job queues (worker `ecs`). */
+  sqs?: { emulator: SqsEmulator; queues: Map<string, RegionQueues> };
+  /** The primary region's worker service process (worker `ecs`): `kill()` is a crash, `stop()` ECS stopping the task. */
+  workerService?: WorkerProcess;
+  /** Resolves when the primary region's job queue is empty and its worker service generates nothing (immediately with worker `lambda`). */
+  workersIdle(timeoutMs?: number): Promise<void>;
   /** Things this local stack does not emulate, worth telling the user. */
   notes: string[];
   /** Every region, primary first: its WebSocket at the page's origin and its gateway's own endpoints. */
@@ -172,6 +201,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     started.push(bedrock);
     if (options.bedrock?.faults?.length) bedrock.script(...options.bedrock.faults);
 
+    const worker = options.worker ?? workerModeFromEnv();
+    const maxReceives = options.workerQueueMaxReceives ?? 5;
+    const sqs = worker === "ecs" ? await new SqsEmulator({ region, ...(dataDir ? { dataDir: join(dataDir, "sqs") } : {}) }).start() : undefined;
+    if (sqs) started.push(sqs);
+    const queues = new Map(sqs ? regionNames.map((name) => [name, sqs.queues(name, maxReceives)] as const) : []);
+
     const guardrail = options.guardrail === false ? undefined : (options.guardrail ?? { id: "local-guardrail", version: "1" });
     const regionOptions = (name: string, i: number): RegionOptions => ({
       region: name,
@@ -185,6 +220,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(guardrail ? { guardrail } : {}),
       ...(options.gateway ? { gateway: options.gateway } : {}),
       ...(options.functionTimeoutsMs ? { functionTimeoutsMs: options.functionTimeoutsMs } : {}),
+      ...(sqs ? { workerService: { sqsEndpoint: sqs.endpoint, queueUrl: queues.get(name)!.queueUrl, maxReceives } } : {}),
       // Per-user budgets are counted in the home (primary) region's table, whichever region takes the frame.
       env: { ...(regionNames.length > 1 ? { HOME_REGION: region, HOME_DYNAMODB_ENDPOINT: dynamoEndpoint(region, 0) } : {}), ...options.env },
     });
@@ -234,7 +270,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamo,
       tables: dynamo.tables,
       env: primary.env,
+      worker,
+      ...(sqs ? { sqs: { emulator: sqs, queues } } : {}),
+      ...(primary.workerService ? { workerService: primary.workerService } : {}),
       notes,
+      async workersIdle(timeoutMs = 30_000) {
+        const service = primary.workerService;
+        if (!sqs || !service) return;
+        const queueName = queues.get(region)!.queueName;
+        const deadline = Date.now() + timeoutMs;
+        // A job is in the queue until its turn is claimed, and counted in flight by the service from its receipt.
+        while (sqs.depth(queueName) > 0 || (await service.inFlight()) > 0) {
+          if (Date.now() > deadline) throw new Error(`the worker service is still busy after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
       killRegion(name: string) {
         const child = children.find((c) => c.ready.region === name);
         if (!child) throw new Error(`${name} is not a region in a process of its own`);
@@ -255,6 +305,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await bedrock.stop();
         await primary.stop();
         await identity.stop();
+        await sqs?.stop();
         // Writes still replicating reach their stores before those close.
         await replication?.settled();
         await replication?.stop();

@@ -39,6 +39,8 @@ export const turnKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#
 const controlPrefix = (turnId: string) => `CTL#${turnId}#`;
 export const stopKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}STOP` });
 const watchKey = (sessionId: string, turnId: string, connectionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}WATCH#${connectionId}` });
+/** Rung by each resuming connection, so a batched poll (runtime/chat/control-batch.ts) reads one key per turn for watchers. */
+export const bellKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}BELL` });
 const ackKey = (sessionId: string, turnId: string, connectionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}ACK#${connectionId}` });
 /** Control items matter only while the turn streams (at most the worker's 15 minutes). */
 export const STOP_TTL_SECONDS = 86_400;
@@ -303,11 +305,15 @@ export class DynamoHistoryStore implements HistoryStore {
   }
 
   async watchTurn(sessionId: string, turnId: string, watcher: TurnWatcher): Promise<void> {
+    const expiresAt = epochSeconds(this.now()) + STOP_TTL_SECONDS;
     await this.client().send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...watchKey(sessionId, turnId, watcher.connectionId), ...watcher, [TTL]: epochSeconds(this.now()) + STOP_TTL_SECONDS },
-      }),
+      new PutCommand({ TableName: this.tableName, Item: { ...watchKey(sessionId, turnId, watcher.connectionId), ...watcher, [TTL]: expiresAt } }),
+      timeout(DYNAMO_TIMEOUT_MS),
+    );
+    // After the watcher item: a poll that sees the bell finds the watcher (in this region; across regions the
+    // batched poll re-reads until it does).
+    await this.client().send(
+      new PutCommand({ TableName: this.tableName, Item: { ...bellKey(sessionId, turnId), bell: `${watcher.at}#${watcher.connectionId}`, [TTL]: expiresAt } }),
       timeout(DYNAMO_TIMEOUT_MS),
     );
   }

@@ -21,10 +21,11 @@ import { STALE_STREAMING_MS } from "../../runtime/chat/liveness";
 import { historyTable } from "../../runtime/store/schema";
 import { checkInvariants, observed, type ObservedTurn } from "./invariants";
 import { sharedStack, type ReliabilityStack } from "./stack";
+import { modeTitle, workerModes } from "../worker-modes";
 
-describe("reliability: fault injection, invariants checked after each", function () {
+for (const worker of workerModes()) describe(`reliability: fault injection, invariants checked after each${modeTitle(worker)}`, function () {
   this.timeout(60_000);
-  const shared = sharedStack();
+  const shared = sharedStack(worker);
   let rs: ReliabilityStack;
   let client: ChatClient;
   let user = 0;
@@ -187,16 +188,19 @@ describe("reliability: fault injection, invariants checked after each", function
     }
   });
 
-  it("a worker killed mid-turn: frames in order up to the kill, nothing after; Lambda's retry does not generate it twice; once its lifetime has passed, history shows it as error and regenerate replaces it", async function () {
+  it("a worker killed mid-turn: frames in order up to the kill, nothing after; a second delivery does not generate it twice; once its lifetime has passed, history shows it as error and regenerate replaces it", async function () {
     this.timeout(60_000);
-    await shared.killable.arm();
+    // LOCAL_WORKER=ecs: the worker service process is SIGKILLed (and replaced, as the ECS service does).
+    const ecs = rs.stack.worker === "ecs";
+    if (!ecs) await shared.killable.arm();
     // Slow enough that the worker checkpoints the delivered text (every 2 s) before it dies.
     rs.stack.bedrock.script({ fault: "slow", tokensPerSecond: 60 });
     const mark = marker("kill", 1);
     const { clientMessageId, sentAt } = client.startTurn(`Question ${mark} [[tokens:1500]]`);
     const { sessionId, turnId } = (await framesUntil(clientMessageId, sentAt, 1)).started!;
     await waitFor(async () => ((await rs.reader.turn(sessionId, turnId))?.text.length ?? 0) > 0, 15_000, "a checkpoint");
-    shared.killable.kill();
+    if (ecs) await rs.stack.workerService!.kill();
+    else shared.killable.kill();
     const request = await requestFor(mark);
     await rs.observer.until(() => (request.closedAt !== undefined ? true : undefined), 10_000);
     expect(request.record.outcome, "the model stream outlived the worker").to.equal("aborted");
@@ -207,9 +211,14 @@ describe("reliability: fault injection, invariants checked after each", function
     frames.deltas.forEach((d, i) => expect(d.seq).to.equal(i));
     expect(frames.endCount, "a frame after the kill").to.equal(0);
 
-    // Lambda's asynchronous retry delivers the same event again: the claim makes it a no-op.
-    const retried = (await rs.stack.functions.invoke("worker", shared.killable.lastEvent)) as { status: string };
-    expect(retried.status, "a second delivery must not generate the turn again").to.equal("skipped");
+    if (ecs) {
+      // The job was deleted once claimed: the replacement process has nothing to generate again.
+      await rs.quiet();
+    } else {
+      // Lambda's asynchronous retry delivers the same event again: the claim makes it a no-op.
+      const retried = (await rs.stack.functions.invoke("worker", shared.killable.lastEvent)) as { status: string };
+      expect(retried.status, "a second delivery must not generate the turn again").to.equal("skipped");
+    }
     expect(rs.observer.requests.filter((r) => r.record.prompt.includes(mark))).to.have.length(1);
 
     // What is kept: the last checkpoint, a prefix of what the client saw; the turn stays `streaming` in the store.

@@ -9,7 +9,7 @@ import { startBenchStack, type BenchStack } from "../../bench/harness";
 import { HistoryReader } from "../../bench/store";
 import { handler as workerHandler } from "../../runtime/handlers/worker";
 import type { LambdaHandler } from "../../runtime/local/emulators/functions";
-import type { LocalStackOptions } from "../../runtime/local/stack";
+import { workerModeFromEnv, type LocalStackOptions, type LocalWorkerMode } from "../../runtime/local/stack";
 import { KillableWorker } from "./killable-worker";
 
 export interface ReliabilityStack extends BenchStack {
@@ -32,6 +32,8 @@ export interface ReliabilityOptions {
   worker?: (real: () => Promise<LambdaHandler>) => () => Promise<LambdaHandler>;
   gateway?: LocalStackOptions["gateway"];
   env?: Record<string, string>;
+  /** Where turns are generated (default: LOCAL_WORKER, else lambda). */
+  workerMode?: LocalWorkerMode;
 }
 
 export async function startReliabilityStack(options: ReliabilityOptions = {}): Promise<ReliabilityStack> {
@@ -47,6 +49,7 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
     tokensPerSecond: 400,
     timeToFirstTokenMs: 30,
     extra: {
+      worker: options.workerMode ?? workerModeFromEnv(),
       gateway: options.gateway,
       handlers: options.worker ? { worker: options.worker(realWorker) } : undefined,
       env: {
@@ -82,6 +85,8 @@ export async function startReliabilityStack(options: ReliabilityOptions = {}): P
       do {
         await bench.stack.gateway.idle();
         await bench.stack.functions.drain(5_000);
+        // LOCAL_WORKER=ecs: the turns run in the worker service process, fed by the job queue.
+        await bench.stack.workersIdle();
       } while (running() && Date.now() < deadline);
       await bench.stack.gateway.idle();
       if (running()) throw new Error("invocations still running after 30 s");
@@ -107,26 +112,27 @@ export interface SharedStack {
   killable: KillableWorker;
 }
 
-let users = 0;
-let released = 0;
-let shared: Promise<ReliabilityStack> | undefined;
+/** Per worker mode: files registered, files done, and the stack they share. */
+const sharedByMode = new Map<LocalWorkerMode, { users: number; released: number; stack?: Promise<ReliabilityStack> }>();
 const killable = new KillableWorker();
 
-export function sharedStack(): SharedStack {
-  users++;
+export function sharedStack(workerMode: LocalWorkerMode = workerModeFromEnv()): SharedStack {
+  const entry = sharedByMode.get(workerMode) ?? { users: 0, released: 0 };
+  sharedByMode.set(workerMode, entry);
+  entry.users++;
   let current: ReliabilityStack | undefined;
   before(async function () {
     this.timeout(120_000);
-    shared ??= startReliabilityStack({ worker: (real) => killable.wrap(real) });
-    current = await shared;
+    entry.stack ??= startReliabilityStack({ workerMode, worker: (real) => killable.wrap(real) });
+    current = await entry.stack;
   });
   after(async function () {
     this.timeout(30_000);
-    released++;
-    if (released >= users && shared) {
-      const stack = await shared;
-      shared = undefined;
-      killable.dispose();
+    entry.released++;
+    if (entry.released >= entry.users && entry.stack) {
+      const stack = await entry.stack;
+      entry.stack = undefined;
+      if ([...sharedByMode.values()].every((e) => e.stack === undefined)) killable.dispose();
       await stack.stop();
     }
   });

@@ -9,6 +9,7 @@ import { startLocalStack, type LocalStack } from "../../../runtime/local/stack";
 import type { BadTokenKind } from "../../../runtime/local/emulators/identity";
 import type { DeltaFrame, ServerFrame, TurnDoneFrame, TurnStartedFrame } from "../../../runtime/protocol";
 import { ChatClient } from "./client";
+import { modeTitle, workerModes } from "../../worker-modes";
 
 const isStarted = (f: ServerFrame): f is TurnStartedFrame => f.type === "turn.started";
 
@@ -28,13 +29,14 @@ function expectOrderedDeltas(deltas: DeltaFrame[]): void {
   expect(deltas.map((d) => d.seq)).to.deep.equal(deltas.map((_, i) => i), "seq 0, 1, 2, … without gaps");
 }
 
-describe("runtime integration: real handlers and SDK clients on the local stack", function () {
+for (const worker of workerModes()) describe(`runtime integration: real handlers and SDK clients on the local stack${modeTitle(worker)}`, function () {
   this.timeout(120_000);
   let stack: LocalStack;
   const clients: ChatClient[] = [];
 
   before(async () => {
     stack = await startLocalStack({
+      worker,
       dynamo: "dynamodb-local",
       ports: { web: 0 },
       staticDir: "/nonexistent",
@@ -104,6 +106,7 @@ describe("runtime integration: real handlers and SDK clients on the local stack"
     // Both sends handled, and every worker they started has finished: only then is "once" a fact.
     await stack.gateway.idle();
     await stack.functions.drain();
+    await stack.workersIdle();
     await stack.gateway.idle();
     expect(stack.functions.invocations.filter((i) => i.endedAt === undefined), "invocations still running").to.deep.equal([]);
     expect(stack.bedrock.requests.slice(requestsBefore).filter((r) => r.prompt.includes(frame.text))).to.have.length(1);
