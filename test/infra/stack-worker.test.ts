@@ -309,3 +309,42 @@ describe("infra stack: a code change rolls the worker service", function () {
     expect(two.containers).to.include(two.sha256);
   });
 });
+
+describe("infra stack: the worker service's names and sizes AWS accepts (long regions, a long stack name)", function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  before(async () => {
+    const config = { regions: ["ap-southeast-2", "ap-northeast-1"], worker: "ecs", workerNetwork: "nat" };
+    stack = new Stack((await buildStack(config, { ...bundleOptions(), stack: "customer-production-eu" })).resources);
+  });
+
+  // Physical names: the given name, else Pulumi's autoname `<logical>-<7 random chars>` (what the mocks record).
+  const RULES: { type: string; field: string; max: number; pattern: RegExp; source: string }[] = [
+    { type: W.queue, field: "name", max: 80, pattern: /^[A-Za-z0-9_-]+$/, source: "SQS CreateQueue QueueName" },
+    { type: W.cluster, field: "name", max: 255, pattern: /^[A-Za-z0-9_-]+$/, source: "ECS CreateCluster clusterName" },
+    { type: W.service, field: "name", max: 255, pattern: /^[A-Za-z0-9_-]+$/, source: "ECS CreateService serviceName" },
+    { type: W.taskDefinition, field: "family", max: 255, pattern: /^[A-Za-z0-9_-]+$/, source: "ECS RegisterTaskDefinition family" },
+    { type: W.securityGroup, field: "name", max: 255, pattern: /^[\x20-\x7e]+$/, source: "EC2 CreateSecurityGroup GroupName" },
+    { type: W.scalingPolicy, field: "name", max: 256, pattern: /^[\x20-\x7e]+$/, source: "Application Auto Scaling PutScalingPolicy PolicyName" },
+    { type: TYPES.role, field: "name", max: 64, pattern: /^[\w+=,.@-]+$/, source: "IAM CreateRole RoleName" },
+    { type: TYPES.bucket, field: "bucket", max: 63, pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, source: "S3 bucket naming rules" },
+  ];
+  for (const rule of RULES) {
+    it(`${rule.type.split(":").pop()} names fit ${rule.source} (≤ ${rule.max})`, () => {
+      const resources = stack.ofType(rule.type);
+      expect(resources).to.have.length.above(0);
+      for (const resource of resources) {
+        const name = String(resource.inputs[rule.field] ?? resource.state[rule.field]);
+        expect(name.length, name).to.be.at.most(rule.max);
+        expect(name, rule.source).to.match(rule.pattern);
+      }
+    });
+  }
+
+  it("keeps each task definition under ECS's 64 KiB (the bootstrap script and the environment included)", () => {
+    // ECS service quotas: "Task definition size", 64 KiB.
+    for (const task of stack.ofType(W.taskDefinition)) {
+      expect(Buffer.byteLength(JSON.stringify(task.inputs), "utf8")).to.be.below(64 * 1024);
+    }
+  });
+});
