@@ -5,6 +5,8 @@
  *   Nothing can connect in (no inbound rule), and there is no NAT gateway to pay for.
  * - `nat`: the tasks sit in private subnets without public addresses and go out through one NAT gateway in a public
  *   subnet (one per region, not per zone: a zone outage then also stops the other zone's egress; see the README).
+ * Either way DynamoDB and S3 are reached through gateway VPC endpoints, which cost nothing and keep that traffic off
+ * the NAT gateway's per-GB charge (VPC user guide, "Gateway endpoints").
  * Plain @pulumi/aws resources, not awsx.ec2.Vpc: awsx's components are remote and opaque under the tests' mocks.
  */
 import * as aws from "@pulumi/aws";
@@ -50,11 +52,21 @@ export class WorkerNetwork extends pulumi.ComponentResource {
     const publicSubnets = subnets("public", PUBLIC_CIDRS, publicRoutes.id);
 
     let taskSubnets = publicSubnets;
+    let taskRoutes = publicRoutes;
     if (args.mode === "nat") {
       const address = new aws.ec2.Eip(`${name}-nat-ip`, { domain: "vpc" }, parent);
       const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: address.id, subnetId: publicSubnets[0]!.id }, { ...parent, dependsOn: [gateway] });
       const privateRoutes = new aws.ec2.RouteTable(`${name}-private-routes`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] }, parent);
       taskSubnets = subnets("private", PRIVATE_CIDRS, privateRoutes.id);
+      taskRoutes = privateRoutes;
+    }
+    const region = aws.getRegionOutput({}, parent).region;
+    for (const service of ["dynamodb", "s3"]) {
+      new aws.ec2.VpcEndpoint(
+        `${name}-${service}`,
+        { vpcId: vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`, vpcEndpointType: "Gateway", routeTableIds: [taskRoutes.id] },
+        parent,
+      );
     }
 
     const securityGroup = new aws.ec2.SecurityGroup(

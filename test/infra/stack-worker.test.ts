@@ -215,6 +215,14 @@ for (const [title, config] of [
           else expect(route!.gatewayId).to.equal(stack.inRegion(W.internetGateway, region)[0]!.id);
         }
         expect(stack.inRegion(W.natGateway, region)).to.have.length(nat ? 1 : 0);
+        // DynamoDB and S3 through free gateway endpoints on the tasks' route table, never through the NAT's per-GB charge.
+        const taskRouteTables = network.subnets.map((subnetId) => stack.inRegion(W.association, region).find((a) => a.inputs.subnetId === subnetId)!.inputs.routeTableId);
+        const endpoints = stack.inRegion("aws:ec2/vpcEndpoint:VpcEndpoint", region);
+        expect(endpoints.map((e) => e.inputs.serviceName).sort()).to.deep.equal([`com.amazonaws.${region}.dynamodb`, `com.amazonaws.${region}.s3`]);
+        for (const endpoint of endpoints) {
+          expect(endpoint.inputs.vpcEndpointType).to.equal("Gateway");
+          expect(endpoint.inputs.routeTableIds).to.deep.equal([taskRouteTables[0]]);
+        }
         const subnetZones = stack.inRegion(W.subnet, region).filter((s) => network.subnets.includes(s.id)).map((s) => s.inputs.availabilityZone);
         expect(new Set(subnetZones).size, "two Availability Zones").to.equal(2);
       }
