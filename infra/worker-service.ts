@@ -91,10 +91,13 @@ export class WorkerService extends pulumi.ComponentResource {
       parent,
     );
     const bundleKey = `${BUNDLE_PREFIX}${args.bundle.sha256}.cjs`;
+    // Kept when a new bundle replaces it: ECS may still start tasks of the previous revision (a deployment that the
+    // circuit breaker rolls back, after `pulumi up` has finished). Old bundles cost cents; `forceDestroy` empties the
+    // bucket when the stack is destroyed.
     const bundleObject = new aws.s3.BucketObjectv2(
       `${name}-bundle`,
       { bucket: bucket.id, key: bundleKey, content: args.bundle.code, contentType: "application/javascript" },
-      parent,
+      { ...parent, retainOnDelete: true },
     );
 
     const logs = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays }, parent);

@@ -181,8 +181,36 @@ const taskRoleScoped: StackRule = {
   },
 };
 
+/** The Bedrock actions that run a model (ConverseStream is authorized by InvokeModelWithResponseStream). */
+const MODEL_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"];
+
+const tasksGuarded: StackRule = {
+  name: "ecs-model-callers-guarded",
+  description:
+    "Every ECS task definition whose task role may invoke a Bedrock model gives its containers GUARDRAIL_ID and " +
+    "GUARDRAIL_VERSION (the worker service's counterpart of model-callers-guarded).",
+  check(resources) {
+    const violations: Violation[] = [];
+    const roles = ofType(resources, T.role);
+    for (const task of ofType(resources, T.ecsTaskDefinition)) {
+      const role = roles.find((r) => refersTo(task, "taskRoleArn", r));
+      if (!role) continue;
+      if (!roleStatements(role, resources).some((s) => MODEL_ACTIONS.some((action) => statementGrants(s, action)))) continue;
+      const containers = json(task.props.containerDefinitions);
+      for (const container of (Array.isArray(containers) ? containers.filter(isRecord) : []) as ContainerView[]) {
+        const names = list(container.environment).map((v) => record(v).name);
+        const missing = ["GUARDRAIL_ID", "GUARDRAIL_VERSION"].filter((name) => !names.includes(name));
+        if (missing.length > 0) {
+          violations.push({ message: `${label(task)} container ${String(container.name)} may invoke a model but its environment lacks ${missing.join(", ")}`, urn: task.urn, name: task.name });
+        }
+      }
+    }
+    return violations;
+  },
+};
+
 /** Every rule of this file, by name: the worker-less stacks have nothing for them to judge. */
 export const workerResourceRules: readonly ResourceRule[] = [sqsEncrypted, sqsInRange, noInbound, fargateTask, fargateService];
-export const workerStackRules: readonly StackRule[] = [deadLetterQueues, taskRoleScoped];
+export const workerStackRules: readonly StackRule[] = [deadLetterQueues, taskRoleScoped, tasksGuarded];
 export const WORKER_RULE_NAMES: readonly string[] = [...workerResourceRules, ...workerStackRules].map((rule) => rule.name);
 

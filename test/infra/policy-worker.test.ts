@@ -131,6 +131,18 @@ describe("policy rules over the ECS worker", () => {
         expect(messages.join("\n")).to.match(/jobs-queue \(Queue\) has no dead-letter queue of this stack/);
       });
 
+      it("ecs-model-callers-guarded fails a task whose containers lost GUARDRAIL_ID", () => {
+        const views = copy(resources).map(stackView);
+        for (const task of views.filter((v) => v.type === T.ecsTaskDefinition)) {
+          const containers = JSON.parse(String(task.props.containerDefinitions)) as Container[];
+          for (const c of containers) c.environment = c.environment.filter((v) => v.name !== "GUARDRAIL_ID");
+          task.props.containerDefinitions = JSON.stringify(containers);
+        }
+        const messages = stackRule("ecs-model-callers-guarded").check(views).map((v) => v.message);
+        expect(messages).to.have.length(config.regions.length);
+        for (const message of messages) expect(message).to.match(/container worker may invoke a model but its environment lacks GUARDRAIL_ID$/);
+      });
+
       it("ecs-task-role-scoped fails a task role that reaches another region's queue or table", () => {
         const views = copy(resources).map(stackView);
         const task = views.find((v) => v.type === T.ecsTaskDefinition)!;

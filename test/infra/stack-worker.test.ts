@@ -186,6 +186,8 @@ for (const [title, config] of [
         const sha = createHash("sha256").update(String(object!.inputs.content), "utf8").digest("hex");
         expect(env.WORKER_BUNDLE_SHA256).to.equal(sha);
         expect(object!.inputs.key).to.equal(`worker-service/${sha}.cjs`);
+        // A rolled-back deployment still finds the previous bundle.
+        expect(object!.retainOnDelete).to.equal(true);
         const bucket = stack.inRegion(TYPES.bucket, region).find((b) => b.state.bucket === object!.inputs.bucket)!;
         expect(env.WORKER_BUNDLE_URL).to.equal(`https://${bucket.state.bucketRegionalDomainName}/worker-service/${sha}.cjs`);
         const block = stack.inRegion(TYPES.publicAccessBlock, region).find((b) => b.inputs.bucket === bucket.state.bucket);
