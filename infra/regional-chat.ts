@@ -121,8 +121,8 @@ export class RegionalChat extends pulumi.ComponentResource {
       [ENV.homeRegion]: config.primaryRegion,
       [ENV.userPoolId]: args.userPoolId,
       [ENV.userPoolClientId]: args.userPoolClientId,
-      ...(workerQueue
-        ? { [ENV.workerMode]: "ecs", [ENV.workerQueueUrl]: workerQueue.queueUrl, [ENV.workerQueueMaxReceives]: String(service!.queueMaxReceives) }
+      ...(service && workerQueue
+        ? { [ENV.workerMode]: "ecs", [ENV.workerQueueUrl]: workerQueue.queueUrl, [ENV.workerQueueMaxReceives]: String(service.queueMaxReceives) }
         : { [ENV.workerFunctionName]: workerName }),
       [ENV.logLevel]: config.logLevel,
       POWERTOOLS_SERVICE_NAME: "streaming-chat",
