@@ -154,6 +154,7 @@ export class WorkerService extends pulumi.ComponentResource {
               logDriver: "awslogs",
               // The EMF lines (in-flight turns) become metrics from these logs (CloudWatch user guide, "Using the
               // PutLogEvents API to send manually-created embedded metric format logs": no header needed).
+              // non-blocking: a slow log delivery must not stall stdout and with it every answer this process streams.
               options: { "awslogs-group": logGroup, "awslogs-region": logRegion, "awslogs-stream-prefix": "worker", mode: "non-blocking", "max-buffer-size": "4m" },
             },
           },
