@@ -10,7 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 export interface AlarmTargets {
   apiId: pulumi.Input<string>;
   stageName: pulumi.Input<string>;
-  functionNames: Record<"message" | "worker", pulumi.Input<string>>;
+  /** The worker function's is absent with `chat:worker: ecs` (worker-queue.ts alarms on the queue instead). */
+  functionNames: { message: pulumi.Input<string>; worker?: pulumi.Input<string> };
   /** The model id the region's worker calls (the metrics' ModelId dimension). */
   modelId: string;
   /** Tokens an hour (input, and output, each) that fire the token alarms. */
@@ -47,6 +48,7 @@ export function createAlarms(name: string, targets: AlarmTargets, parent: pulumi
     );
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
   for (const [fn, functionName] of Object.entries(targets.functionNames)) {
+    if (functionName === undefined) continue;
     alarms.push(alarm(`${fn}-errors`, `The ${fn} function failed`, "AWS/Lambda", "Errors", { FunctionName: functionName }));
     alarms.push(alarm(`${fn}-throttles`, `The ${fn} function was throttled`, "AWS/Lambda", "Throttles", { FunctionName: functionName }));
   }

@@ -5,11 +5,12 @@
  * credential providers Lambda never runs are left out (LAMBDA_UNUSED_PACKAGES). Each handler is bundled once per
  * process and the archive reused by every region.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
 import * as pulumi from "@pulumi/pulumi";
-import { ENTRY_POINTS, type EntryPointName } from "../runtime/env";
+import { ENTRY_POINTS, WORKER_SERVICE_ENTRY, type EntryPointName } from "../runtime/env";
 
 /** Where the handlers live, relative to the repository root. */
 export const HANDLER_DIR = path.join(__dirname, "..", "runtime", "handlers");
@@ -92,4 +93,45 @@ export function bundleSource(name: EntryPointName, dir: string = HANDLER_DIR): s
 /** True when every entry point named in runtime/env.ts exists (lets tests choose a stand-in bundler). */
 export function allHandlersPresent(): boolean {
   return ENTRY_POINTS.every((name) => fs.existsSync(path.join(HANDLER_DIR, `${name}.ts`)));
+}
+
+/** The worker service's bundle (`WORKER_SERVICE_ENTRY`): its JavaScript and the SHA-256 that names its S3 object. */
+export interface ServiceBundle {
+  code: string;
+  sha256: string;
+}
+
+export type ServiceBundler = () => ServiceBundle;
+
+let serviceBundle: ServiceBundle | undefined;
+
+/**
+ * esbuild options of the worker service: a long-running Node process in a container, so unlike the Lambda bundles
+ * nothing is left out: the AWS SDK's default credential chain must find the task role through the container
+ * credential provider (`@aws-sdk/credential-provider-http`, loaded by the chain with import()), and there is no
+ * runtime-provided SDK to fall back on.
+ */
+export function serviceEsbuildOptions(entry: string): esbuild.BuildOptions & { write: false; entryPoints: string[] } {
+  const options = esbuildOptions(entry);
+  // Bundled in, not external; import() stays a plain import so esbuild follows it into the bundle.
+  return { ...options, external: [], supported: {} };
+}
+
+/** The worker service's bundle from `root` (the repository unless a test says otherwise), built once per process. */
+export function bundleWorkerService(root: string = path.join(__dirname, "..")): ServiceBundle {
+  if (serviceBundle && root === path.join(__dirname, "..")) return serviceBundle;
+  const entry = path.join(root, WORKER_SERVICE_ENTRY);
+  if (!fs.existsSync(entry)) {
+    throw new Error(`cannot bundle the worker service: ${WORKER_SERVICE_ENTRY} does not exist (runtime/env.ts WORKER_SERVICE_ENTRY; chat:worker ecs needs it)`);
+  }
+  const [output] = esbuild.buildSync(serviceEsbuildOptions(entry)).outputFiles;
+  if (!output) throw new Error(`esbuild produced no output for ${entry}`);
+  const bundle = { code: output.text, sha256: createHash("sha256").update(output.text, "utf8").digest("hex") };
+  if (root === path.join(__dirname, "..")) serviceBundle = bundle;
+  return bundle;
+}
+
+/** True when the worker service's entry point exists (lets tests choose a stand-in bundle until it does). */
+export function workerServicePresent(): boolean {
+  return fs.existsSync(path.join(__dirname, "..", WORKER_SERVICE_ENTRY));
 }

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HandlerName } from "../runtime/env";
 import { LAMBDA_HANDLER } from "./bundle";
 import type { LogLevel, SystemLogLevel } from "./config";
-import { assumeRolePolicy, handlerPolicy, type PolicyTargets } from "./permissions";
+import { assumeRolePolicy, handlerPolicy, type PolicyTargets, type WorkerHandoff } from "./permissions";
 
 /** Asserted by the tests as strings: `tsc` cannot catch a wrong runtime name. */
 export const LAMBDA_RUNTIME = "nodejs22.x";
@@ -34,6 +34,8 @@ export interface ChatFunctionArgs {
   readonly functionName?: pulumi.Input<string>;
   /** Reserved concurrency: both a guarantee and a ceiling of simultaneous invocations. */
   readonly reservedConcurrency?: number;
+  /** Where the message handler hands turns to (`lambda` by default; `ecs`: the worker queue). */
+  readonly workerHandoff?: WorkerHandoff;
 }
 
 export class ChatFunction extends pulumi.ComponentResource {
@@ -49,7 +51,7 @@ export class ChatFunction extends pulumi.ComponentResource {
     const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com") }, { parent: this });
     this.policy = pulumi
       .all([pulumi.output(args.policyTargets), logs.arn])
-      .apply(([targets, logGroupArn]) => JSON.stringify(handlerPolicy(args.handler, { ...targets, logGroupArn })));
+      .apply(([targets, logGroupArn]) => JSON.stringify(handlerPolicy(args.handler, { ...targets, logGroupArn }, args.workerHandoff)));
     const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: this.policy }, { parent: this });
 
     this.function = new aws.lambda.Function(

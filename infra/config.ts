@@ -9,6 +9,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { regionMismatch } from "./model-routing";
+import {
+  FARGATE_STOP_TIMEOUT_MAX_SECONDS,
+  fargateMemoryChoices,
+  maxContextTokensPerJob,
+  SQS_MAX_RECEIVE_COUNT,
+} from "./worker-limits";
 
 /** The project's name in Pulumi.yaml: the CLI allows typed, defaulted keys only in the project's own namespace. */
 export const CONFIG_NAMESPACE = "chat";
@@ -31,6 +37,14 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 /** Cognito threat protection (UserPoolAddOns.AdvancedSecurityMode); audit and enforced need the Plus feature plan. */
 export const THREAT_PROTECTION_MODES = ["off", "audit", "enforced"] as const;
 export type ThreatProtectionMode = (typeof THREAT_PROTECTION_MODES)[number];
+
+/** Where generation runs: the worker Lambda (default) or the ECS Fargate worker service fed by an SQS queue. */
+export const WORKER_MODES = ["lambda", "ecs"] as const;
+export type WorkerMode = (typeof WORKER_MODES)[number];
+
+/** The worker service's networking: public subnets without NAT (default), or private subnets behind a NAT gateway. */
+export const WORKER_NETWORKS = ["public", "nat"] as const;
+export type WorkerNetwork = (typeof WORKER_NETWORKS)[number];
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -70,6 +84,24 @@ export interface CustomDomain {
   hostedZoneId: string;
   /** An ACM certificate in us-east-1 for `name`; when absent the program requests and DNS-validates one. */
   certificateArn?: string;
+}
+
+/** The ECS worker service (`chat:worker: ecs`), validated against the AWS limits in worker-limits.ts. */
+export interface WorkerServiceSettings {
+  /** Task CPU units and memory (MiB): one of Fargate's combinations. */
+  cpu: number;
+  memoryMb: number;
+  /** Turns one task generates at once (WORKER_TURNS_PER_TASK); the scaling target is a share of it. */
+  turnsPerTask: number;
+  minTasks: number;
+  maxTasks: number;
+  network: WorkerNetwork;
+  /** After SIGTERM, how long turns may go on (WORKER_DRAIN_MS), strictly below stopTimeoutSeconds. */
+  drainSeconds: number;
+  /** ECS sends SIGKILL this long after SIGTERM (container stopTimeout, at most 120 s on Fargate). */
+  stopTimeoutSeconds: number;
+  /** Receives before a job goes to the dead-letter queue (redrive maxReceiveCount and WORKER_QUEUE_MAX_RECEIVES). */
+  queueMaxReceives: number;
 }
 
 export interface ChatConfig {
@@ -130,6 +162,8 @@ export interface ChatConfig {
    */
   originSecretVersion: number;
   domain?: CustomDomain;
+  /** Where generation runs; `service` is set exactly when `mode` is `ecs`. */
+  worker: { mode: WorkerMode; service?: WorkerServiceSettings };
 }
 
 export class ConfigError extends Error {
@@ -194,6 +228,16 @@ export const CONFIG_KEYS = [
   "domainName",
   "hostedZoneId",
   "certificateArn",
+  "worker",
+  "workerCpu",
+  "workerMemory",
+  "workerTurnsPerTask",
+  "workerMinTasks",
+  "workerMaxTasks",
+  "workerNetwork",
+  "workerDrainSeconds",
+  "workerStopTimeoutSeconds",
+  "workerQueueMaxReceives",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -290,6 +334,13 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     }
   }
 
+  const worker = workerSettings(raw);
+  const contextBudgetTokens = int(raw, "contextBudgetTokens", 8000, 256, 1_000_000);
+  // With the worker service the turn's context travels in the SQS job, which must fit SQS's message size.
+  if (worker.mode === "ecs" && contextBudgetTokens > maxContextTokensPerJob()) {
+    throw new ConfigError("contextBudgetTokens", `an integer from 256 to ${maxContextTokensPerJob()} with ${CONFIG_NAMESPACE}:worker ecs (the context travels in an SQS message of at most 1 MiB)`, contextBudgetTokens);
+  }
+
   return {
     regions,
     primaryRegion: regions[0]!,
@@ -304,7 +355,7 @@ export function parseConfig(raw: RawConfig): ChatConfig {
       streamProcessingMode: oneOf(raw, "guardrailStreamMode", STREAM_MODES, "sync"),
     },
     maxOutputTokens: int(raw, "maxOutputTokens", 1024, 1, 64_000),
-    contextBudgetTokens: int(raw, "contextBudgetTokens", 8000, 256, 1_000_000),
+    contextBudgetTokens,
     flushIntervalMs: int(raw, "flushIntervalMs", 50, 0, 2000),
     stopPollMs: int(raw, "stopPollMs", 100, 20, 2000),
     historyRetentionDays: int(raw, "historyRetentionDays", 90, 0, 3650),
@@ -340,7 +391,52 @@ export function parseConfig(raw: RawConfig): ChatConfig {
     ...(domainName !== undefined && hostedZoneId !== undefined
       ? { domain: { name: domainName, hostedZoneId, ...(certificateArn !== undefined ? { certificateArn } : {}) } }
       : {}),
+    worker,
   };
+}
+
+/** `chat:worker` and, with `ecs`, the worker service's settings; the worker* keys are read only then. */
+function workerSettings(raw: RawConfig): ChatConfig["worker"] {
+  const mode = oneOf(raw, "worker", WORKER_MODES, "lambda");
+  if (mode === "lambda") return { mode };
+  const cpu = int(raw, "workerCpu", 512, 256, 16_384);
+  const memoryChoices = fargateMemoryChoices(cpu);
+  if (memoryChoices.length === 0) {
+    throw new ConfigError("workerCpu", "Fargate task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384", cpu);
+  }
+  const memoryMb = int(raw, "workerMemory", 1024, 512, 122_880);
+  if (!memoryChoices.includes(memoryMb)) {
+    throw new ConfigError("workerMemory", `MiB that Fargate pairs with ${cpu} CPU units: ${describeChoices(memoryChoices)}`, memoryMb);
+  }
+  const minTasks = int(raw, "workerMinTasks", 1, 1, 100);
+  const maxTasks = int(raw, "workerMaxTasks", 4, 1, 100);
+  if (maxTasks < minTasks) throw new ConfigError("workerMaxTasks", `an integer from ${CONFIG_NAMESPACE}:workerMinTasks (${minTasks}) to 100`, maxTasks);
+  const stopTimeoutSeconds = int(raw, "workerStopTimeoutSeconds", FARGATE_STOP_TIMEOUT_MAX_SECONDS, 2, FARGATE_STOP_TIMEOUT_MAX_SECONDS);
+  const drainSeconds = int(raw, "workerDrainSeconds", 100, 1, FARGATE_STOP_TIMEOUT_MAX_SECONDS);
+  // Turns still running when the drain ends are closed with turn.done before ECS sends SIGKILL.
+  if (drainSeconds >= stopTimeoutSeconds) {
+    throw new ConfigError("workerDrainSeconds", `an integer from 1 to ${stopTimeoutSeconds - 1} (below ${CONFIG_NAMESPACE}:workerStopTimeoutSeconds, ${stopTimeoutSeconds})`, drainSeconds);
+  }
+  return {
+    mode,
+    service: {
+      cpu,
+      memoryMb,
+      turnsPerTask: int(raw, "workerTurnsPerTask", 100, 1, 1000),
+      minTasks,
+      maxTasks,
+      network: oneOf(raw, "workerNetwork", WORKER_NETWORKS, "public"),
+      drainSeconds,
+      stopTimeoutSeconds,
+      queueMaxReceives: int(raw, "workerQueueMaxReceives", 5, SQS_MAX_RECEIVE_COUNT.min, SQS_MAX_RECEIVE_COUNT.max),
+    },
+  };
+}
+
+/** `1024, 2048, 3072` or `4096 to 16384 in steps of 1024`. */
+function describeChoices(choices: readonly number[]): string {
+  if (choices.length <= 4) return choices.join(", ");
+  return `${choices[0]} to ${choices[choices.length - 1]} in steps of ${choices[1]! - choices[0]!}`;
 }
 
 function parseFilters(entries: string[]): ContentFilter[] {

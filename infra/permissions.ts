@@ -36,6 +36,12 @@ export interface HandlerAccess {
   postsToPeerRegions: boolean;
   invokesWorker: boolean;
   invokesModel: boolean;
+  /** With `chat:worker: ecs`: puts jobs on the region's worker queue (sqs:SendMessage). */
+  sendsToWorkerQueue?: boolean;
+  /** The worker service: receives, deletes and releases jobs of the region's worker queue. */
+  consumesWorkerQueue?: boolean;
+  /** The worker service: reads its code bundle from the region's code bucket at start (worker-bootstrap.js). */
+  readsWorkerBundle?: boolean;
 }
 
 const none: HandlerAccess = {
@@ -106,7 +112,41 @@ export interface PolicyTargets {
   workerFunctionArn: string;
   modelId: string;
   guardrailArn: string;
+  /** With `chat:worker: ecs`: this region's worker queue. */
+  workerQueueArn?: string;
+  /** With `chat:worker: ecs`: the S3 ARN pattern of the worker service's bundles (`arn:aws:s3:::<bucket>/worker-service/*`). */
+  workerBundleArn?: string;
 }
+
+/** Where a turn's generation runs (config.ts WORKER_MODES). */
+export type WorkerHandoff = "lambda" | "ecs";
+
+/**
+ * A handler's access under a worker mode: with `ecs` the message handler puts jobs on the queue instead of invoking
+ * the worker function.
+ */
+export function handlerAccess(handler: HandlerName, worker: WorkerHandoff = "lambda"): HandlerAccess {
+  const access = HANDLER_ACCESS[handler];
+  if (worker === "ecs" && access.invokesWorker) return { ...access, invokesWorker: false, sendsToWorkerQueue: true };
+  return access;
+}
+
+/**
+ * The ECS worker service's task role: exactly the worker function's rights (the same generation code), plus the
+ * queue it long-polls (a job is deleted once claimed; released with ChangeMessageVisibility on shutdown) and its own
+ * code bundle. No log rights: the awslogs driver writes with the execution role.
+ */
+export const WORKER_SERVICE_ACCESS: HandlerAccess = {
+  ...HANDLER_ACCESS.worker,
+  // One process generates many turns: their stop requests and doorbells are one BatchGetItem a poll
+  // (runtime/store/dynamo-control-signals.ts; its own IAM action, DynamoDB API reference, BatchGetItem).
+  historyTable: [...HANDLER_ACCESS.worker.historyTable, "dynamodb:BatchGetItem"],
+  consumesWorkerQueue: true,
+  readsWorkerBundle: true,
+};
+
+/** SQS actions of the worker service on its queue (SSE-SQS needs no KMS rights: SQS developer guide, "Encryption at rest"). */
+export const WORKER_QUEUE_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"] as const;
 
 export function partitionOf(region: string): string {
   if (region.startsWith("cn-")) return "aws-cn";
@@ -115,14 +155,38 @@ export function partitionOf(region: string): string {
 }
 
 /** The policy document for one handler's role. */
-export function handlerPolicy(handler: HandlerName, t: PolicyTargets): PolicyDocument {
-  const access = HANDLER_ACCESS[handler];
+export function handlerPolicy(handler: HandlerName, t: PolicyTargets, worker: WorkerHandoff = "lambda"): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      // The function's own log group only (instead of AWSLambdaBasicExecutionRole's logs on "*").
+      { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${t.logGroupArn}:*`] },
+      ...accessStatements(handlerAccess(handler, worker), t),
+    ],
+  };
+}
+
+/** The worker service's task role policy (`t.logGroupArn` is not used: see WORKER_SERVICE_ACCESS). */
+export function workerServicePolicy(t: PolicyTargets): PolicyDocument {
+  return { Version: "2012-10-17", Statement: accessStatements(WORKER_SERVICE_ACCESS, t) };
+}
+
+/**
+ * The worker service's execution role: the ECS agent writes the containers' logs to their group. The images are
+ * public (ECR Public), pulled without credentials, so no ECR rights (instead of AmazonECSTaskExecutionRolePolicy's
+ * ecr:* and logs on "*").
+ */
+export function workerExecutionPolicy(logGroupArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "WriteServiceLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logGroupArn}:*`] }],
+  };
+}
+
+function accessStatements(access: HandlerAccess, t: PolicyTargets): Statement[] {
   const p = partitionOf(t.region);
   const tableArn = (name: string) => `arn:${p}:dynamodb:${t.region}:${t.account}:table/${name}`;
-  const statements: Statement[] = [
-    // The function's own log group only (instead of AWSLambdaBasicExecutionRole's logs on "*").
-    { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${t.logGroupArn}:*`] },
-  ];
+  const statements: Statement[] = [];
   if (access.connectionsTable.length > 0) {
     statements.push({ Sid: "ConnectionsTable", Effect: "Allow", Action: [...access.connectionsTable], Resource: [tableArn(t.connectionsTableName)] });
   }
@@ -170,13 +234,22 @@ export function handlerPolicy(handler: HandlerName, t: PolicyTargets): PolicyDoc
   if (access.invokesWorker) {
     statements.push({ Sid: "InvokeWorker", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [t.workerFunctionArn] });
   }
+  if (access.sendsToWorkerQueue || access.consumesWorkerQueue) {
+    if (t.workerQueueArn === undefined) throw new Error("the worker queue's ARN is needed for a policy that uses the queue (chat:worker ecs)");
+    if (access.sendsToWorkerQueue) statements.push({ Sid: "SendToWorkerQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [t.workerQueueArn] });
+    if (access.consumesWorkerQueue) statements.push({ Sid: "ConsumeWorkerQueue", Effect: "Allow", Action: [...WORKER_QUEUE_CONSUMER_ACTIONS], Resource: [t.workerQueueArn] });
+  }
+  if (access.readsWorkerBundle) {
+    if (t.workerBundleArn === undefined) throw new Error("the worker bundle's S3 ARN is needed for the worker service's policy");
+    statements.push({ Sid: "ReadWorkerBundle", Effect: "Allow", Action: ["s3:GetObject"], Resource: [t.workerBundleArn] });
+  }
   if (access.invokesModel) {
     statements.push(...modelStatements(t.modelId, t.region, t.account));
     // Invoking a model with a guardrail needs ApplyGuardrail on it (Bedrock user guide, "Set up permissions to use
     // guardrails for content filtering").
     statements.push({ Sid: "ApplyOwnGuardrail", Effect: "Allow", Action: ["bedrock:ApplyGuardrail"], Resource: [t.guardrailArn] });
   }
-  return { Version: "2012-10-17", Statement: statements };
+  return statements;
 }
 
 /** The action both streaming APIs need (InvokeModelWithResponseStream and ConverseStream). */

@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, type HandlerName } from "../runtime/env";
 import { historyTable } from "../runtime/store/schema";
-import type { HandlerBundler } from "./bundle";
+import type { HandlerBundler, ServiceBundler } from "./bundle";
 import { ChatFunction } from "./chat-function";
 import type { ChatConfig } from "./config";
 import { ChatGuardrail } from "./guardrail";
@@ -15,6 +15,8 @@ import { assumeRolePolicy, partitionOf } from "./permissions";
 import { createAlarms } from "./alarms";
 import { AlarmTopic } from "./alarm-topic";
 import { ROUTE_SELECTION_EXPRESSION, STAGE_NAME, WebSocketRoutes } from "./websocket-routes";
+import { WorkerQueue } from "./worker-queue";
+import { WorkerService } from "./worker-service";
 
 /** Timeout (s) and memory (MB) per handler: the worker streams for minutes, the others answer within seconds. */
 export const FUNCTION_SIZES: Readonly<Record<HandlerName, { timeoutSeconds: number; memoryMb: number }>> = {
@@ -45,6 +47,8 @@ export interface RegionalChatArgs {
   readonly originSecrets: pulumi.Input<string>;
   /** Every regional API of the stack (this one's is left out): the worker posts to clients that resumed a turn there. */
   readonly peerApis: pulumi.Input<{ region: string; apiId: string; stageName: string }[]>;
+  /** With `chat:worker: ecs`: builds the worker service's bundle (once per process, shared by every region). */
+  readonly workerServiceBundle?: ServiceBundler;
 }
 
 export class RegionalChat extends pulumi.ComponentResource {
@@ -55,7 +59,11 @@ export class RegionalChat extends pulumi.ComponentResource {
   public readonly apiDomain: pulumi.Output<string>;
   public readonly guardrailId: pulumi.Output<string>;
   public readonly guardrailVersion: pulumi.Output<string>;
-  public readonly functionNames: Record<HandlerName, pulumi.Output<string>>;
+  /** The worker function's name is absent with `chat:worker: ecs` (the worker service generates instead). */
+  public readonly functionNames: Record<Exclude<HandlerName, "worker">, pulumi.Output<string>> & { worker?: pulumi.Output<string> };
+  /** With `chat:worker: ecs`: the region's job queue and worker service. */
+  public readonly workerQueue?: WorkerQueue;
+  public readonly workerService?: WorkerService;
   /** The region's alarm topic (the primary's also receives the budget's notifications). */
   public readonly alarmTopicArn: pulumi.Output<string>;
 
@@ -73,6 +81,18 @@ export class RegionalChat extends pulumi.ComponentResource {
       parent,
     );
     const apiDomain = pulumi.interpolate`${api.id}.execute-api.${region}.amazonaws.com`;
+
+    const alarmTopic = new AlarmTopic(
+      `${name}-alarms`,
+      { ...(config.ceiling.alarmEmail !== undefined ? { email: config.ceiling.alarmEmail } : {}), publishers: args.alarmPublishers ?? [] },
+      parent,
+    );
+    // With `chat:worker: ecs` turns go through this region's job queue to the worker service, and the worker
+    // function is not created: nothing would invoke it, and its reserved concurrency would hold back account capacity.
+    const service = config.worker.service;
+    const workerQueue = service
+      ? new WorkerQueue(`${name}-jobs`, { maxReceives: service.queueMaxReceives, alarmTopicArn: alarmTopic.topicArn }, parent)
+      : undefined;
 
     // The worker's name is fixed so the message handler (and the worker itself) can be told it before it exists.
     const workerName = workerFunctionName();
@@ -101,7 +121,9 @@ export class RegionalChat extends pulumi.ComponentResource {
       [ENV.homeRegion]: config.primaryRegion,
       [ENV.userPoolId]: args.userPoolId,
       [ENV.userPoolClientId]: args.userPoolClientId,
-      [ENV.workerFunctionName]: workerName,
+      ...(service && workerQueue
+        ? { [ENV.workerMode]: "ecs", [ENV.workerQueueUrl]: workerQueue.queueUrl, [ENV.workerQueueMaxReceives]: String(service.queueMaxReceives) }
+        : { [ENV.workerFunctionName]: workerName }),
       [ENV.logLevel]: config.logLevel,
       POWERTOOLS_SERVICE_NAME: "streaming-chat",
     };
@@ -127,6 +149,7 @@ export class RegionalChat extends pulumi.ComponentResource {
       workerFunctionArn: workerArn,
       modelId,
       guardrailArn: guardrail.guardrailArn,
+      ...(workerQueue ? { workerQueueArn: workerQueue.queueArn } : {}),
     });
     const fn = (handler: HandlerName, functionName?: pulumi.Input<string>) =>
       new ChatFunction(
@@ -142,6 +165,7 @@ export class RegionalChat extends pulumi.ComponentResource {
           ...(functionName !== undefined ? { functionName } : {}),
           // The stack's ceiling: at most this many answers generate at once in the region.
           ...(handler === "worker" && config.ceiling.workerReservedConcurrency > 0 ? { reservedConcurrency: config.ceiling.workerReservedConcurrency } : {}),
+          ...(workerQueue ? { workerHandoff: "ecs" as const } : {}),
         },
         parent,
       );
@@ -150,14 +174,33 @@ export class RegionalChat extends pulumi.ComponentResource {
       connect: fn("connect"),
       disconnect: fn("disconnect"),
       message: fn("message"),
-      worker: fn("worker", workerName),
     };
-    // The worker is invoked asynchronously; a retry would generate the same answer twice.
-    new aws.lambda.FunctionEventInvokeConfig(
-      `${name}-worker-async`,
-      { functionName: functions.worker.function.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 300 },
-      parent,
-    );
+    const worker = workerQueue ? undefined : fn("worker", workerName);
+    if (worker) {
+      // The worker is invoked asynchronously; a retry would generate the same answer twice.
+      new aws.lambda.FunctionEventInvokeConfig(
+        `${name}-worker-async`,
+        { functionName: worker.function.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 300 },
+        parent,
+      );
+    }
+    if (workerQueue && service) {
+      if (!args.workerServiceBundle) throw new Error("chat:worker ecs needs the worker service's bundler (StackOptions.workerServiceBundle)");
+      this.workerQueue = workerQueue;
+      this.workerService = new WorkerService(
+        `${name}-worker`,
+        {
+          settings: service,
+          environment: chatEnvironment,
+          queue: { url: workerQueue.queueUrl, arn: workerQueue.queueArn, name: workerQueue.queueName },
+          policyTargets,
+          bundle: args.workerServiceBundle(),
+          metricNamespace: workerMetricNamespace(),
+          logRetentionDays: config.logRetentionDays,
+        },
+        parent,
+      );
+    }
 
     // API Gateway would create the stage's execution-log group itself on first use, kept forever and unmanaged;
     // created first under the same name, it is the program's, with retention (API Gateway developer guide, "Set up
@@ -186,15 +229,10 @@ export class RegionalChat extends pulumi.ComponentResource {
       },
       parent,
     );
-    const alarmTopic = new AlarmTopic(
-      `${name}-alarms`,
-      { ...(config.ceiling.alarmEmail !== undefined ? { email: config.ceiling.alarmEmail } : {}), publishers: args.alarmPublishers ?? [] },
-      parent,
-    );
     createAlarms(name, {
       apiId: api.id,
       stageName: routes.stageName,
-      functionNames: { message: functions.message.function.name, worker: functions.worker.function.name },
+      functionNames: { message: functions.message.function.name, ...(worker ? { worker: worker.function.name } : {}) },
       modelId,
       hourlyTokenAlarm: config.ceiling.hourlyTokenAlarm,
       topicArn: alarmTopic.topicArn,
@@ -212,7 +250,7 @@ export class RegionalChat extends pulumi.ComponentResource {
       connect: functions.connect.function.name,
       disconnect: functions.disconnect.function.name,
       message: functions.message.function.name,
-      worker: functions.worker.function.name,
+      ...(worker ? { worker: worker.function.name } : {}),
     };
     this.registerOutputs({
       region: this.region,
@@ -248,6 +286,15 @@ export class RegionalChat extends pulumi.ComponentResource {
 /** The log group API Gateway writes a stage's execution logs to. */
 export function executionLogGroupName(apiId: pulumi.Input<string>, stageName: string): pulumi.Output<string> {
   return pulumi.interpolate`API-Gateway-Execution-Logs_${apiId}/${stageName}`;
+}
+
+/**
+ * The CloudWatch namespace of the worker service's EMF metrics, one per stack: the in-flight metric's dimensions are
+ * fixed (runtime/env.ts WORKER_IN_FLIGHT_METRIC), so two stacks in one account and region would otherwise scale on
+ * each other's turns.
+ */
+export function workerMetricNamespace(project = pulumi.getProject(), stack = pulumi.getStack()): string {
+  return `StreamingChat/${project}-${stack}`;
 }
 
 /** The worker's fixed function name: `<project>-<stack>-worker`, at most 64 characters. */

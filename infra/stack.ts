@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { WebConfig } from "../runtime/protocol";
 import { ChatAuth } from "./auth";
-import { bundleHandler, type HandlerBundler } from "./bundle";
+import { bundleHandler, bundleWorkerService, type HandlerBundler, type ServiceBundler } from "./bundle";
 import type { ChatConfig } from "./config";
 import { EdgeCertificate, EdgeDnsRecords } from "./custom-domain";
 import { LatencyEndpoint, latencyOriginHost } from "./latency-endpoint";
@@ -28,6 +28,8 @@ export interface StackOptions {
   bundle?: HandlerBundler;
   /** The web client's build folder; dist/web by default. */
   webDistDir?: string;
+  /** With `chat:worker: ecs`, builds the worker service's bundle; esbuild over runtime/worker-service by default. */
+  workerServiceBundle?: ServiceBundler;
 }
 
 export interface RegionOutputs {
@@ -115,6 +117,7 @@ export function createStack(config: ChatConfig, options: StackOptions = {}): Sta
           bundle,
           originSecrets: originSecret.accepted,
           peerApis: regionalApis,
+          ...(config.worker.mode === "ecs" ? { workerServiceBundle: options.workerServiceBundle ?? (() => bundleWorkerService()) } : {}),
           ...(region === config.primaryRegion && config.ceiling.monthlyBudgetUsd > 0 ? { alarmPublishers: ["budgets.amazonaws.com"] } : {}),
         },
         { providers: { aws: providerOf(providers, region) } },

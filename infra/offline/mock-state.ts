@@ -133,6 +133,17 @@ export function mockResource(args: pulumi.runtime.MockResourceArgs, region: stri
       const result = createHash("sha256").update(`${args.name}|${keepers}`).digest("hex").slice(0, Number(inputs.length ?? 16));
       return { id: `${args.name}-id`, state: { ...base, result } };
     }
+    case "aws:sqs/queue:Queue": {
+      // A queue's id is its URL (SQS API reference, CreateQueue).
+      const url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${name}`;
+      return { id: url, state: { ...base, name, url, arn: arn("sqs", name) } };
+    }
+    case "aws:ecs/cluster:Cluster":
+      return { id: arn("ecs", `cluster/${name}`), state: { ...base, name, arn: arn("ecs", `cluster/${name}`) } };
+    case "aws:ecs/taskDefinition:TaskDefinition": {
+      const family = String(inputs.family);
+      return { id: family, state: { ...base, arn: arn("ecs", `task-definition/${family}:1`), revision: 1 } };
+    }
     default:
       return { id: `${args.name}-id`, state: { name, ...base, arn: arn("mock", `${args.type}/${name}`) } };
   }
@@ -147,6 +158,10 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, region: string | und
       return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
     case "aws:index/getRegion:getRegion":
       return region ? { name: region, region, id: region, endpoint: `ec2.${region}.amazonaws.com`, description: region } : undefined;
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return region
+        ? { id: region, names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: [1, 2, 3].map((n) => `${region.slice(0, 3)}-az${n}`), groupNames: [region] }
+        : undefined;
     default:
       return undefined;
   }

@@ -24,13 +24,16 @@ const T = {
   guardrail: "aws:bedrock/guardrail:Guardrail",
   userPool: "aws:cognito/userPool:UserPool",
   bucket: "aws:s3/bucket:Bucket",
+  queue: "aws:sqs/queue:Queue",
+  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
 } as const;
 
 /** Runs the program for `stack` (its Pulumi.<stack>.yaml) under mocks. The functions' code is not built. */
 export async function planStack(stack: string, root?: string): Promise<MockedRun> {
   const config = readStackConfig(stack, root);
   const noCode = () => new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => undefined;") });
-  return runMocked(() => createStack(readConfig(), { bundle: noCode }), config, { project: CONFIG_NAMESPACE, stack });
+  const noServiceCode = () => ({ code: "", sha256: "0".repeat(64) });
+  return runMocked(() => createStack(readConfig(), { bundle: noCode, workerServiceBundle: noServiceCode }), config, { project: CONFIG_NAMESPACE, stack });
 }
 
 export function renderPlan(stack: string, run: MockedRun): string {
@@ -118,23 +121,44 @@ function diagram(view: PlanView, regions: string[]): string[] {
       }
     }
     for (const fn of functions) lines.push(`    ${node("fn", fn.name)}[${label(`λ ${fn.name}`)}]`);
-    // What a function reaches is what its role's policy grants (infra/permissions.ts), not what its environment names.
-    for (const fn of functions) {
+    // With chat:worker ecs: the job queues, and the worker service whose task role consumes them.
+    const queues = view.inRegion(T.queue, region);
+    for (const queue of queues) lines.push(`    ${node("queue", queue.name)}[/${label(`SQS ${queue.name}`)}/]`);
+    // A task definition stands in for its task role (`role`), so the grants below read the same way as a function's.
+    const services = view.inRegion(T.taskDefinition, region).map((task): RecordedResource => {
+      const platform = (task.inputs.runtimePlatform ?? {}) as { cpuArchitecture?: string };
+      lines.push(`    ${node("svc", task.name)}[${label(`ECS Fargate ${task.name} (${String(platform.cpuArchitecture)}, ${String(task.inputs.cpu)} CPU units)`)}]`);
+      return { ...task, inputs: { ...task.inputs, role: task.inputs.taskRoleArn } };
+    });
+    for (const queue of queues) {
+      const redrive = typeof queue.inputs.redrivePolicy === "string" ? (JSON.parse(queue.inputs.redrivePolicy) as { deadLetterTargetArn?: string }) : {};
+      for (const target of queues.filter((q) => q.state.arn === redrive.deadLetterTargetArn)) {
+        lines.push(`    ${node("queue", queue.name)} -. "dead letters" .-> ${node("queue", target.name)}`);
+      }
+    }
+    // What a function or task reaches is what its role's policy grants (infra/permissions.ts), not what its environment names.
+    for (const fn of [...functions, ...services]) {
       const grants = view.grantsOf(fn);
+      for (const queue of queues) {
+        const on = (action: string) => grants.some((g) => g.actions.includes(action) && g.resources.includes(String(queue.state.arn)));
+        if (on("sqs:SendMessage")) lines.push(`    ${node("fn", fn.name)} -- job --> ${node("queue", queue.name)}`);
+        if (on("sqs:ReceiveMessage")) lines.push(`    ${node("queue", queue.name)} -- "long poll" --> ${node("svc", fn.name)}`);
+      }
+      const self = services.includes(fn) ? node("svc", fn.name) : node("fn", fn.name);
       const reaches = (action: string, arn: string) => grants.some((g) => g.actions.includes(action) && g.resources.some((r) => r === arn || r.startsWith(`${arn}/`)));
       for (const worker of functions.filter((f) => f !== fn && reaches("lambda:InvokeFunction", String(f.state.arn)))) {
-        lines.push(`    ${node("fn", fn.name)} -- invoke --> ${node("fn", worker.name)}`);
+        lines.push(`    ${self} -- invoke --> ${node("fn", worker.name)}`);
       }
       if (grants.some((g) => g.actions.includes("bedrock:InvokeModelWithResponseStream"))) {
-        const model = String(fn.inputs.environment?.variables?.[ENV.modelId] ?? "model");
-        lines.push(`    ${node("fn", fn.name)} -- stream --> ${node("bedrock", region)}[[${label(`Bedrock ${model}`)}]]`);
+        const model = String(fn.inputs.environment?.variables?.[ENV.modelId] ?? view.containerVariable(fn, ENV.modelId) ?? "model");
+        lines.push(`    ${self} -- stream --> ${node("bedrock", region)}[[${label(`Bedrock ${model}`)}]]`);
       }
       for (const guardrail of view.inRegion(T.guardrail, region).filter((g) => reaches("bedrock:ApplyGuardrail", String(g.state.guardrailArn)))) {
-        lines.push(`    ${node("fn", fn.name)} --> ${node("guardrail", region)}{{${label(`Guardrail ${guardrail.name}`)}}}`);
+        lines.push(`    ${self} --> ${node("guardrail", region)}{{${label(`Guardrail ${guardrail.name}`)}}}`);
       }
       const tableArn = (table: RecordedResource) => `arn:aws:dynamodb:${region}:${String(table.state.arn).split(":")[4]}:table/${String(table.state.name)}`;
       for (const table of tables.filter((t) => grants.some((g) => g.actions.some((a) => a.startsWith("dynamodb:")) && g.resources.some((r) => r.startsWith(tableArn(t)))))) {
-        outside.push(`  ${node("fn", fn.name)} --> ${node("table", table.name)}`);
+        outside.push(`  ${self} --> ${node("table", table.name)}`);
       }
       if (pool && authorizerUris.includes(fn.state.invokeArn)) outside.push(`  ${node("fn", fn.name)} -. "verifies tokens of" .-> ${node("pool", pool.name)}`);
     }
@@ -181,6 +205,13 @@ class PlanView {
       .map((statement) => statement as { Effect?: string; Action?: string | string[]; Resource?: string | string[] })
       .filter((statement) => statement.Effect === "Allow")
       .map((statement) => ({ actions: [statement.Action ?? []].flat(), resources: [statement.Resource ?? []].flat() }));
+  }
+
+  /** An environment variable of a task definition's first container. */
+  containerVariable(task: RecordedResource, name: string): string | undefined {
+    if (typeof task.inputs.containerDefinitions !== "string") return undefined;
+    const [container] = JSON.parse(task.inputs.containerDefinitions) as { environment?: { name: string; value: string }[] }[];
+    return container?.environment?.find((v) => v.name === name)?.value;
   }
 
   inRegion(type: string, region: string): RecordedResource[] {

@@ -5,6 +5,7 @@
 import { parsePolicyDocument, statementProblems, type Statement } from "./iam";
 import { T } from "./types";
 import { isRecord, list, record, text, texts, type ResourceRule, type ResourceView } from "./view";
+import { workerResourceRules } from "./worker-rules";
 
 /** The IAM documents a resource carries, with whether each is an identity policy (Resource scoping applies). */
 function policyDocuments(resource: ResourceView): { where: string; document: unknown; identityPolicy: boolean }[] {
@@ -454,4 +455,5 @@ export const resourceRules: readonly ResourceRule[] = [
   responseHeadersCsp,
   cloudfrontOriginSecret,
   connectRequiresEdge,
+  ...workerResourceRules,
 ];

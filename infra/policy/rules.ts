@@ -7,3 +7,4 @@ export { stackRules } from "./stack-rules";
 export { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, isUnscopedResource, isWildcardAction, parsePolicyDocument } from "./iam";
 export { T as TYPES } from "./types";
 export type { ResourceRule, ResourceView, StackResourceView, StackRule, Violation } from "./view";
+export { WORKER_RULE_NAMES } from "./worker-rules";

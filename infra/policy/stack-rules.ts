@@ -6,6 +6,7 @@ import { statementGrants } from "./iam";
 import { ofType, refersTo, roleStatements } from "./links";
 import { T } from "./types";
 import { label, record, text, type StackResourceView, type StackRule, type Violation } from "./view";
+import { workerStackRules } from "./worker-rules";
 
 const websocketConnectAuthorizer: StackRule = {
   name: "websocket-connect-authorized",
@@ -135,4 +136,4 @@ const bucketsBlocked: StackRule = {
   },
 };
 
-export const stackRules: readonly StackRule[] = [websocketConnectAuthorizer, modelCallersGuarded, lambdaLogsRetained, bucketsBlocked];
+export const stackRules: readonly StackRule[] = [websocketConnectAuthorizer, modelCallersGuarded, lambdaLogsRetained, bucketsBlocked, ...workerStackRules];

@@ -28,4 +28,10 @@ export const T = {
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
   bucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   accountPublicAccessBlock: "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
+  sqsQueue: "aws:sqs/queue:Queue",
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  vpcIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  ecsTaskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+  ecsService: "aws:ecs/service:Service",
 } as const;

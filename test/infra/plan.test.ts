@@ -69,6 +69,34 @@ describe("offline plan (npm run plan) of the dev stack", function () {
     expect(ok.stdout.trimEnd()).to.match(/<\/details>$/);
     const missing = cli("--stack", "nope");
     expect(missing.status).to.equal(1);
-    expect(missing.stderr).to.contain("no stack file Pulumi.nope.yaml (stacks with a file: dev)");
+    expect(missing.stderr).to.contain("no stack file Pulumi.nope.yaml (stacks with a file: dev, dev-ecs)");
+  });
+});
+
+describe("offline plan (npm run plan -- --stack dev-ecs): the ECS worker service", function () {
+  this.timeout(120_000);
+  let plan: string;
+  let run: MockedRun;
+
+  before(async () => {
+    run = await planStack("dev-ecs");
+    plan = renderPlan("dev-ecs", run);
+  });
+
+  it("draws message → job queue → (long poll) Fargate ARM64 service → Bedrock, guardrail and tables, with the dead-letter queue and no worker function", () => {
+    const mermaid = `${/```mermaid\n([\s\S]*?)\n```/.exec(plan)?.[1] ?? ""}\n`;
+    for (const region of devRegions) {
+      const queue = `queue_${id(`chat-${region}-jobs-queue`)}`;
+      const service = `svc_${id(`chat-${region}-worker-task`)}`;
+      expect(mermaid).to.contain(`fn_${id(`chat-${region}-message-fn`)} -- job --> ${queue}\n`);
+      expect(mermaid).to.contain(`${queue} -- "long poll" --> ${service}\n`);
+      expect(mermaid).to.contain(`${queue} -. "dead letters" .-> queue_${id(`chat-${region}-jobs-dlq`)}\n`);
+      expect(mermaid).to.contain(`${service}["ECS Fargate chat-${region}-worker-task (ARM64, 512 CPU units)"]`);
+      expect(mermaid).to.contain(`${service} -- stream --> bedrock_${id(region)}`);
+      expect(mermaid).to.contain(`${service} --> guardrail_${id(region)}`);
+      expect(mermaid).to.contain(`${service} --> table_chat_tables_history\n`);
+      expect(mermaid).to.not.contain(`chat-${region}-worker-fn`);
+      expect(plan).to.contain(`**RegionalChat chat-${region} › WorkerService chat-${region}-worker › WorkerNetwork chat-${region}-worker-net**`);
+    }
   });
 });

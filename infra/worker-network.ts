@@ -1,0 +1,90 @@
+/**
+ * Where one region's worker tasks run: a VPC of their own over two Availability Zones and a security group with no
+ * inbound rules (the tasks only call out: SQS, DynamoDB, Bedrock, @connections, S3, the image registry).
+ * - `public` (default): public subnets with a route to an internet gateway; each task gets a public IPv4 address.
+ *   Nothing can connect in (no inbound rule), and there is no NAT gateway to pay for.
+ * - `nat`: the tasks sit in private subnets without public addresses and go out through one NAT gateway in a public
+ *   subnet (one per region, not per zone: a zone outage then also stops the other zone's egress; see the README).
+ * Either way DynamoDB and S3 are reached through gateway VPC endpoints, which cost nothing and keep that traffic off
+ * the NAT gateway's per-GB charge (VPC user guide, "Gateway endpoints").
+ * Plain @pulumi/aws resources, not awsx.ec2.Vpc: awsx's components are remote and opaque under the tests' mocks.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { WorkerNetwork as NetworkMode } from "./config";
+
+export const VPC_CIDR = "10.40.0.0/16";
+const PUBLIC_CIDRS = ["10.40.0.0/20", "10.40.16.0/20"];
+const PRIVATE_CIDRS = ["10.40.128.0/20", "10.40.144.0/20"];
+
+export interface WorkerNetworkArgs {
+  /** `public` subnets with public IPs (no NAT), or `nat`: private subnets behind a NAT gateway. */
+  readonly mode: NetworkMode;
+}
+
+export class WorkerNetwork extends pulumi.ComponentResource {
+  /** The subnets the tasks run in. */
+  public readonly taskSubnetIds: pulumi.Output<string>[];
+  public readonly securityGroupId: pulumi.Output<string>;
+  /** Whether tasks get a public IPv4 address (needed to reach AWS APIs from a public subnet). */
+  public readonly assignPublicIp: boolean;
+
+  constructor(name: string, args: WorkerNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("chat:worker:WorkerNetwork", name, {}, opts);
+    const parent = { parent: this };
+    // Regional zones only (no Local or Wavelength Zones, which need opting in and lack Fargate).
+    const zones = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, parent).names;
+
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: VPC_CIDR, enableDnsSupport: true, enableDnsHostnames: true }, parent);
+    const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id }, parent);
+    const publicRoutes = new aws.ec2.RouteTable(`${name}-public-routes`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }] }, parent);
+    const subnets = (kind: "public" | "private", cidrs: string[], routeTableId: pulumi.Input<string>) =>
+      cidrs.map((cidrBlock, i) => {
+        const subnet = new aws.ec2.Subnet(
+          `${name}-${kind}-${i}`,
+          // Addresses are given per task (assignPublicIp), never to whatever else lands in the subnet.
+          { vpcId: vpc.id, cidrBlock, availabilityZone: zones.apply((names) => names[i % names.length]!), mapPublicIpOnLaunch: false },
+          parent,
+        );
+        new aws.ec2.RouteTableAssociation(`${name}-${kind}-${i}-routes`, { subnetId: subnet.id, routeTableId }, parent);
+        return subnet;
+      });
+    const publicSubnets = subnets("public", PUBLIC_CIDRS, publicRoutes.id);
+
+    let taskSubnets = publicSubnets;
+    let taskRoutes = publicRoutes;
+    if (args.mode === "nat") {
+      const address = new aws.ec2.Eip(`${name}-nat-ip`, { domain: "vpc" }, parent);
+      const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: address.id, subnetId: publicSubnets[0]!.id }, { ...parent, dependsOn: [gateway] });
+      const privateRoutes = new aws.ec2.RouteTable(`${name}-private-routes`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] }, parent);
+      taskSubnets = subnets("private", PRIVATE_CIDRS, privateRoutes.id);
+      taskRoutes = privateRoutes;
+    }
+    const region = aws.getRegionOutput({}, parent).region;
+    for (const service of ["dynamodb", "s3"]) {
+      new aws.ec2.VpcEndpoint(
+        `${name}-${service}`,
+        { vpcId: vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`, vpcEndpointType: "Gateway", routeTableIds: [taskRoutes.id] },
+        parent,
+      );
+    }
+
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-tasks`,
+      {
+        vpcId: vpc.id,
+        description: "Streaming chat worker tasks: outbound only",
+        // No inbound rule at all: nothing connects to a worker; answers leave through @connections.
+        ingress: [],
+        egress: [{ description: "AWS APIs and the image registry", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        revokeRulesOnDelete: true,
+      },
+      parent,
+    );
+
+    this.taskSubnetIds = taskSubnets.map((subnet) => subnet.id);
+    this.securityGroupId = securityGroup.id;
+    this.assignPublicIp = args.mode === "public";
+    this.registerOutputs({ securityGroupId: this.securityGroupId, taskSubnetIds: this.taskSubnetIds });
+  }
+}
