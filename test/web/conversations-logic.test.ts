@@ -54,6 +54,23 @@ describe("web conversations: export", () => {
     );
   });
 
+  it("a regenerated answer: the JSON keeps every version (supersededBy), the Markdown the current one and a count", () => {
+    const versions: TurnRecord[] = [
+      turns[0]!,
+      { turnId: "t2", sessionId: "s1", role: "assistant", text: "First try.", status: "complete", stopReason: "end_turn", parentTurnId: "t1", supersededBy: "t3", createdAt: "b", updatedAt: "b" },
+      { turnId: "t3", sessionId: "s1", role: "assistant", text: "Second try.", status: "complete", stopReason: "end_turn", parentTurnId: "t1", createdAt: "c", updatedAt: "c" },
+    ];
+    const doc = JSON.parse(exportJson(session("s1", "Greeting"), versions)) as { turns: TurnRecord[] };
+    expect(doc.turns.map((t) => [t.turnId, t.supersededBy ?? null, t.stopReason ?? null])).to.deep.equal([
+      ["t1", null, null],
+      ["t2", "t3", "end_turn"],
+      ["t3", null, "end_turn"],
+    ]);
+    const md = exportMarkdown(session("s1", "Greeting"), versions);
+    expect(md).to.not.contain("First try.");
+    expect(md).to.contain("## Assistant\n\nSecond try.\n\n_(regenerated: 1 earlier version in the JSON export)_\n");
+  });
+
   it("file names from the title: plain letters and dashes, short, never empty", () => {
     expect(exportFileName("Café: plans for 2027!", "md")).to.equal("cafe-plans-for-2027.md");
     expect(exportFileName("   ", "json")).to.equal("chat.json");

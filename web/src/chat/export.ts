@@ -15,8 +15,11 @@ export interface ConversationExport {
   turns: TurnRecord[];
 }
 
-/** The fields of a turn that an export keeps, in this order (TurnRecord without the paging fields). */
-const TURN_FIELDS = ["turnId", "sessionId", "role", "text", "status", "parentTurnId", "usage", "model", "createdAt", "updatedAt"] as const;
+/**
+ * The fields of a turn that an export keeps, in this order (TurnRecord without the paging fields). `supersededBy`
+ * marks an earlier version of a regenerated answer; `stopReason` says how an answer ended.
+ */
+const TURN_FIELDS = ["turnId", "sessionId", "role", "text", "status", "parentTurnId", "supersededBy", "stopReason", "usage", "model", "createdAt", "updatedAt"] as const;
 
 export function exportJson(session: SessionSummary, turns: readonly TurnRecord[], now = new Date()): string {
   const doc: ConversationExport = {
@@ -42,10 +45,16 @@ const STATUS_NOTE: Partial<Record<TurnRecord["status"], string>> = {
 
 export function exportMarkdown(session: SessionSummary, turns: readonly TurnRecord[], now = new Date()): string {
   const lines = [`# ${session.title.trim() || "Untitled chat"}`, "", `_Exported ${now.toISOString()} · started ${session.createdAt}_`, ""];
+  // The conversation as it reads now: each message with its current answer; earlier versions are in the JSON.
+  const earlier = new Map<string, number>();
+  for (const turn of turns) if (turn.supersededBy !== undefined && turn.parentTurnId) earlier.set(turn.parentTurnId, (earlier.get(turn.parentTurnId) ?? 0) + 1);
   for (const turn of turns) {
+    if (turn.supersededBy !== undefined) continue;
     lines.push(`## ${turn.role === "user" ? "You" : "Assistant"}`, "", turn.text.trimEnd() || "_(no text)_");
     const note = STATUS_NOTE[turn.status];
     if (note !== undefined) lines.push("", `_${note}_`);
+    const versions = turn.role === "assistant" && turn.parentTurnId ? (earlier.get(turn.parentTurnId) ?? 0) : 0;
+    if (versions > 0) lines.push("", `_(regenerated: ${versions} earlier ${versions === 1 ? "version" : "versions"} in the JSON export)_`);
     lines.push("");
   }
   return lines.join("\n");
