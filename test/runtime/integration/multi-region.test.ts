@@ -15,15 +15,28 @@ const REGIONS = ["us-east-1", "eu-west-1"];
 const isStarted = (f: ServerFrame): f is TurnStartedFrame => f.type === "turn.started";
 const send = (text: string, extra: Record<string, unknown> = {}) => ({ action: "send", clientMessageId: randomUUID(), text, ...extra });
 
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 20_000): Promise<T> {
+/** Probes until a value; `everyMs`: a probe that sends a frame waits longer, as a client would (the frame budget). */
+async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 20_000, everyMs = 25): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** The two-region stack every suite here starts (each with its own replication lag). */
+const TWO_REGIONS = {
+  regions: REGIONS,
+  ports: { web: 0 },
+  staticDir: "/nonexistent",
+  bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 200 } },
+  env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", LOG_LEVEL: "SILENT", POWERTOOLS_LOG_LEVEL: "SILENT" },
+} as const;
+
+/** How often a test asks for history while it waits for replication: within the per-connection frame budget. */
+const HISTORY_POLL_MS = 250;
 
 const deltasOf = (client: ChatClient, turnId: string) => client.of("delta").filter((d: DeltaFrame) => d.turnId === turnId);
 const textOf = (client: ChatClient, turnId: string) => deltasOf(client, turnId).map((d) => d.text).join("");
@@ -33,6 +46,8 @@ async function historyOf(client: ChatClient, sessionId: string): Promise<History
   const from = client.frames.length;
   client.send({ action: "history", sessionId });
   const answer = await until(() => client.frames.slice(from).find((f) => f.type === "history" || f.type === "error"), "the history answer");
+  // not_found: the session has not replicated here yet. Any other error is the test's own failure, said so.
+  if (answer.type === "error" && (answer as { code?: string }).code !== "not_found") throw new Error(`history refused: ${JSON.stringify(answer)}`);
   return answer.type === "history" ? answer : { type: "history", sessionId, turns: [] };
 }
 
@@ -43,14 +58,7 @@ for (const lagMs of [0, 1_000]) {
     const clients: ChatClient[] = [];
 
     before(async () => {
-      stack = await startLocalStack({
-        regions: REGIONS,
-        replicationLagMs: lagMs,
-        ports: { web: 0 },
-        staticDir: "/nonexistent",
-        bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 200 } },
-        env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", LOG_LEVEL: "SILENT", POWERTOOLS_LOG_LEVEL: "SILENT" },
-      });
+      stack = await startLocalStack({ ...TWO_REGIONS, replicationLagMs: lagMs });
     });
     after(async () => {
       for (const c of clients) c.close();
@@ -109,7 +117,7 @@ for (const lagMs of [0, 1_000]) {
       await until(() => deltasOf(us, started.turnId).length >= 1, "a delta");
       const eu = await connect("stopper", "eu-west-1");
       // Within the replication lag the turn may not be in eu-west-1 yet (stop would answer not_found): wait for it.
-      await until(async () => (await historyOf(eu, started.sessionId)).turns.some((t) => t.turnId === started.turnId), "the turn in eu-west-1");
+      await until(async () => (await historyOf(eu, started.sessionId)).turns.some((t) => t.turnId === started.turnId), "the turn in eu-west-1", 20_000, HISTORY_POLL_MS);
       eu.send({ action: "stop", turnId: started.turnId });
       const done = (await us.ending(started.turnId, 30_000)) as TurnDoneFrame;
       expect(done.stopReason).to.equal("stopped");
@@ -124,14 +132,7 @@ describe("runtime integration: a region lost mid-answer", function () {
   const clients: ChatClient[] = [];
 
   before(async () => {
-    stack = await startLocalStack({
-      regions: REGIONS,
-      replicationLagMs: 200,
-      ports: { web: 0 },
-      staticDir: "/nonexistent",
-      bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 200 } },
-      env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", LOG_LEVEL: "SILENT", POWERTOOLS_LOG_LEVEL: "SILENT" },
-    });
+    stack = await startLocalStack({ ...TWO_REGIONS, replicationLagMs: 200 });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -149,7 +150,7 @@ describe("runtime integration: a region lost mid-answer", function () {
     const us = await ChatClient.open(stack.regions[0]!.wsUrl, await stack.token("survivor"));
     clients.push(us);
     // A checkpoint has reached us-east-1; then eu-west-1 is lost (its gateway, functions and worker, all at once).
-    await until(async () => ((await historyOf(us, started.sessionId)).turns.find((t) => t.turnId === started.turnId)?.text.length ?? 0) > 0, "a checkpoint in us-east-1");
+    await until(async () => ((await historyOf(us, started.sessionId)).turns.find((t) => t.turnId === started.turnId)?.text.length ?? 0) > 0, "a checkpoint in us-east-1", 20_000, HISTORY_POLL_MS);
     stack.killRegion("eu-west-1");
     await until(() => eu.socket.readyState === eu.socket.CLOSED, "the socket to drop");
     await stack.replication!.settled();
