@@ -15,7 +15,7 @@ import { isStaleStreaming } from "./liveness";
 import { admit, releaseAdmission, type Caller } from "./quotas";
 import { estimateTokens } from "./context";
 import type { MessageClaim, Turn } from "./ports";
-import { assistantTurn, dispatch, touch, type StartTurnDeps } from "./start-turn";
+import { assistantTurn, dispatch, touch, userTurn, type StartTurnDeps } from "./start-turn";
 
 /** How many turns after the edited message are read at most (pages of the store's size). */
 const MAX_LATER_TURNS = 1000;
@@ -84,18 +84,7 @@ export async function editMessage(frame: EditFrame, caller: Caller, deps: StartT
     return announce(claim, frame.turnId);
   }
 
-  const userTurn: Turn = {
-    turnId: userTurnId,
-    sessionId,
-    userId: connection.userId,
-    role: "user",
-    text: frame.text,
-    status: "complete",
-    clientMessageId,
-    replaces: old.turnId,
-    createdAt: at,
-    updatedAt: at,
-  };
+  const question = userTurn({ sessionId, turnId: userTurnId, userId: connection.userId, text: frame.text, clientMessageId, at, replaces: old.turnId });
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
   const undo = async () => {
     await Promise.allSettled([
@@ -106,7 +95,7 @@ export async function editMessage(frame: EditFrame, caller: Caller, deps: StartT
     ]);
   };
   try {
-    await Promise.all([deps.history.putTurn(userTurn), deps.history.putTurn(assistant)]);
+    await Promise.all([deps.history.putTurn(question), deps.history.putTurn(assistant)]);
     // One edit of a message wins (two tabs editing it at once): the conditional mark decides.
     if (!(await deps.history.dropTurn(sessionId, old.turnId, userTurnId, at))) {
       throw new ChatError("bad_request", "that message was just changed elsewhere; reload the conversation to see the latest", ids);

@@ -112,6 +112,22 @@ export function assistantTurn(base: { sessionId: string; turnId: string; userId:
   };
 }
 
+/** The user's message as a turn (`replaces`: the user turn an `edit` replaces). */
+export function userTurn(base: { sessionId: string; turnId: string; userId: string; text: string; clientMessageId: string; at: string; replaces?: string }): Turn {
+  return {
+    turnId: base.turnId,
+    sessionId: base.sessionId,
+    userId: base.userId,
+    role: "user",
+    text: base.text,
+    status: "complete",
+    clientMessageId: base.clientMessageId,
+    ...(base.replaces !== undefined ? { replaces: base.replaces } : {}),
+    createdAt: base.at,
+    updatedAt: base.at,
+  };
+}
+
 export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartTurnDeps): Promise<void> {
   const { connection } = caller;
   const { clientMessageId } = frame;
@@ -178,17 +194,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
     return reannounce(claim);
   }
 
-  const userTurn: Turn = {
-    turnId: userTurnId,
-    sessionId,
-    userId: connection.userId,
-    role: "user",
-    text: frame.text,
-    status: "complete",
-    clientMessageId,
-    createdAt: at,
-    updatedAt: at,
-  };
+  const question = userTurn({ sessionId, turnId: userTurnId, userId: connection.userId, text: frame.text, clientMessageId, at });
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
   const title = summaryTitle(frame.text);
   // A new session's item is its owner record, so it is written with the turns; an existing session's last activity
@@ -196,7 +202,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   // would compete with the worker's claim) and a failure of it only leaves the order stale.
   const writes = await Promise.allSettled([
     isNewSession ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at }) : touch(deps, sessionId, at, assistantTurnId),
-    deps.history.putTurn(userTurn),
+    deps.history.putTurn(question),
     deps.history.putTurn(assistant),
   ]);
   const failed = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");
