@@ -5,7 +5,7 @@
  * still-streaming answers, their user messages and the turns an edit dropped are left out, so roles alternate user/assistant as the
  * Bedrock messages APIs require.
  */
-import type { HistoryStore, ModelMessage, Turn } from "./ports";
+import type { ContextTurn, HistoryStore, ModelMessage } from "./ports";
 
 /** Tokens a message costs beyond its text (role and turn markers). */
 const MESSAGE_OVERHEAD_TOKENS = 4;
@@ -40,7 +40,7 @@ export function utf8Bytes(text: string): number {
 /** How many turns the context query reads at most, whatever the budget (bounds latency and read cost). */
 export const MAX_CONTEXT_TURNS = 400;
 
-function usableAnswer(turn: Turn): boolean {
+function usableAnswer(turn: ContextTurn): boolean {
   return (
     turn.role === "assistant" &&
     turn.supersededBy === undefined &&
@@ -82,10 +82,10 @@ export async function contextBefore(
 }
 
 /** The newest usable exchanges of `turns` (newest first) that fit the budget beside the prompt, oldest first. */
-async function withHistory(prompt: string, turns: AsyncIterable<Turn>, budgetTokens: number, skip?: string): Promise<ModelMessage[]> {
+async function withHistory(prompt: string, turns: AsyncIterable<ContextTurn>, budgetTokens: number, skip?: string): Promise<ModelMessage[]> {
   let used = estimateTokens(prompt);
   const exchanges: ModelMessage[][] = [];
-  const answers = new Map<string, Turn>();
+  const answers = new Map<string, ContextTurn>();
   for await (const turn of turns) {
     if (turn.turnId === skip) continue;
     // An edit dropped it (and an answer whose user turn was dropped is never paired below).

@@ -95,7 +95,7 @@ export async function editMessage(frame: EditFrame, caller: Caller, deps: StartT
     ]);
   };
   try {
-    await Promise.all([deps.history.putTurn(question), deps.history.putTurn(assistant)]);
+    await deps.history.putNewTurns([question, assistant]);
     // One edit of a message wins (two tabs editing it at once): the conditional mark decides.
     if (!(await deps.history.dropTurn(sessionId, old.turnId, userTurnId, at))) {
       throw new ChatError("bad_request", "that message was just changed elsewhere; reload the conversation to see the latest", ids);

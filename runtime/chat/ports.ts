@@ -103,6 +103,12 @@ export interface Turn {
   updatedAt: string;
 }
 
+/** What the model context is built from (runtime/chat/context.ts): the fields `turnsUpTo` reads, and no more. */
+export type ContextTurn = Pick<Turn, "turnId" | "role" | "text" | "status" | "parentTurnId" | "supersededBy" | "droppedBy">;
+
+/** The fields of ContextTurn, for a store's projection. */
+export const CONTEXT_TURN_FIELDS = ["turnId", "role", "text", "status", "parentTurnId", "supersededBy", "droppedBy"] as const satisfies ReadonlyArray<keyof ContextTurn>;
+
 /** A connection that asked to follow a turn (`resume`), maybe in another region than the turn's worker. */
 export interface TurnWatcher {
   connectionId: string;
@@ -159,10 +165,20 @@ export interface HistoryStore {
   /** Creates a new session (the id is fresh). */
   createSession(session: Session): Promise<void>;
   touchSession(sessionId: string, at: string): Promise<void>;
+  /**
+   * The owner check of a `send` and its move to the top of the list in one conditional write: false (and nothing
+   * written) when the session does not exist or is not `userId`'s.
+   */
+  touchOwnSession(sessionId: string, userId: string, at: string): Promise<boolean>;
   /** Newest first. */
   listSessions(userId: string, limit: number): Promise<Session[]>;
   getTurn(sessionId: string, turnId: string): Promise<Turn | undefined>;
   putTurn(turn: Turn): Promise<void>;
+  /**
+   * A new exchange's items in one call: its turns, and the record of the session it starts. For fresh ids only
+   * (newSessionId, newTurnIds: time, random bits and the session), so the writes are unconditional.
+   */
+  putNewTurns(turns: Turn[], newSession?: Session): Promise<void>;
   deleteTurn(sessionId: string, turnId: string): Promise<void>;
   /** Oldest first, superseded turns left out; `cursor` continues a previous page. Throws InvalidCursor. */
   pageTurns(sessionId: string, limit: number, cursor?: string): Promise<TurnPage>;
@@ -170,9 +186,10 @@ export interface HistoryStore {
   cursorAfter(sessionId: string, turnId: string): string;
   /**
    * The turn `turnId` (first, when it exists) and then the turns created before it, newest first, at most `limit`
-   * of those (paged internally by a strongly consistent Query: the turn was usually written moments ago).
+   * of those (paged internally by a strongly consistent Query: the turn was usually written moments ago). Only the
+   * fields the model context is built from are read (ContextTurn).
    */
-  turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn>;
+  turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<ContextTurn>;
   /**
    * Records a stop request for a turn. It is an item of its own, not a field of the turn: a turn is written only by
    * the region that generates it (global tables resolve concurrent writes to one item by last writer wins).

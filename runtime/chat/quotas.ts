@@ -108,15 +108,19 @@ export async function admit(deps: QuotaDeps, caller: Caller, turnId: string, ids
   const { connection, receivedAt } = caller;
   const { userId, connectionId } = connection;
   const s = deps.settings;
+  // A connection is one user's: when its limit is no lower than the user's, the user's slot bounds it, and a slot of
+  // its own would be one more write per send that can never refuse.
+  const perConnection = s.maxConcurrentPerConnection < s.maxConcurrentPerUser;
   const [count, slot, userSlot, used] = await Promise.allSettled([
     deps.ledger.countMessage(userId, minuteKey(receivedAt), s.messagesPerMinute),
-    deps.connections.acquireSlot(connectionId, turnId, s.maxConcurrentPerConnection),
+    perConnection ? deps.connections.acquireSlot(connectionId, turnId, s.maxConcurrentPerConnection) : Promise.resolve(true),
     deps.ledger.acquireGeneration(userId, turnId, s.maxConcurrentPerUser),
     s.dailyTokenBudget > 0 ? deps.ledger.tokensUsed(userId, dayKey(receivedAt)) : Promise.resolve(0),
   ]);
   const held = {
     count: count.status === "fulfilled" && count.value,
-    slot: slot.status === "fulfilled" && slot.value,
+    // Only a slot this call wrote is given back.
+    slot: perConnection && slot.status === "fulfilled" && slot.value,
     userSlot: userSlot.status === "fulfilled" && userSlot.value,
   };
   const refuse = async (error: unknown): Promise<never> => {
@@ -140,7 +144,7 @@ export async function admit(deps: QuotaDeps, caller: Caller, turnId: string, ids
     );
   }
   try {
-    if (!held.slot) {
+    if (perConnection && !held.slot) {
       const freed = await reclaim(deps, {
         kind: "connection",
         id: connectionId,
@@ -161,7 +165,7 @@ export async function admit(deps: QuotaDeps, caller: Caller, turnId: string, ids
   } catch (error) {
     return refuse(error);
   }
-  if (!held.slot) {
+  if (perConnection && !held.slot) {
     return refuse(new ChatError("rate_limited", `at most ${s.maxConcurrentPerConnection} answers at a time per connection`, ids, CONCURRENCY_RETRY_MS));
   }
   if (!held.userSlot) {

@@ -128,7 +128,8 @@ export function userTurn(base: { sessionId: string; turnId: string; userId: stri
   };
 }
 
-export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartTurnDeps): Promise<void> {
+/** `attempt`: 1 when the send runs again because the original of a duplicate gave its claim back. */
+export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartTurnDeps, attempt = 0): Promise<void> {
   const { connection } = caller;
   const { clientMessageId } = frame;
   const ids = { clientMessageId };
@@ -148,65 +149,65 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   const [userTurnId, assistantTurnId] = newTurnIds(sessionId, now, 2) as [string, string];
 
   // Independent calls at once (the latency before the answer starts is their slowest, not their sum): the session's
-  // owner and the quotas. Then the claim on clientMessageId (a conditional put): a duplicate (client retry,
-  // reconnect) re-announces the turn it started and gives back the quota it took; it never starts a second one.
-  // The model context (the session's turns before this message) is read beside all of that and goes in the job;
-  // it is used only once the session is known to be the caller's and the turn is written.
+  // owner check, which also moves it to the top of the list (one conditional write; a send refused further on still
+  // moved it), the quotas, and the claim on clientMessageId (a conditional put). A send refused by a check gives
+  // back what the others took, its claim included. A duplicate (client retry, reconnect) gives back the quota it took
+  // and re-announces the turn its original started; it never starts a second one. The model context (the session's
+  // turns before this message) is read beside all of that and goes in the job; it is used only once the session is
+  // known to be the caller's and the turn is written.
   const existing = !isNewSession && isUuid(sessionId);
   const sid = sessionId;
   const context = existing
     ? prefetch(() => contextBefore(deps.history, { sessionId: sid, beforeTurnId: userTurnId }, frame.text, deps.settings.contextBudgetTokens), deps, assistantTurnId)
     : Promise.resolve([{ role: "user" as const, text: frame.text }]);
-  const [session, admission] = await Promise.allSettled([
-    existing ? deps.history.getSession(sessionId) : Promise.resolve(undefined),
+  const [owned, admission, claimed] = await Promise.allSettled([
+    existing ? deps.history.touchOwnSession(sessionId, connection.userId, at) : Promise.resolve(isNewSession),
     admit(deps, caller, assistantTurnId, ids),
+    deps.ledger.claim({ userId: connection.userId, clientMessageId, sessionId, userTurnId, assistantTurnId, createdAt: at }),
   ]);
-  const admitted = admission.status === "fulfilled";
-  /** Gives back what admit took (the slot and the counted message) when this send starts nothing. */
+  const ours = claimed.status === "fulfilled" && claimed.value === "claimed";
+  /** Gives back what this send took (the slots, the counted message, the claim) when it starts nothing. */
   const giveBack = async () => {
-    if (!admitted) return;
-    await releaseAdmission(deps, caller, assistantTurnId, true);
+    await Promise.allSettled([
+      admission.status === "fulfilled" ? releaseAdmission(deps, caller, assistantTurnId, true) : undefined,
+      ours ? deps.ledger.releaseClaim(connection.userId, clientMessageId) : undefined,
+    ]);
   };
+  if (claimed.status === "fulfilled" && claimed.value !== "claimed") {
+    const original = claimed.value;
+    deps.log.info("duplicate clientMessageId; re-announcing its turn", { connectionId: connection.connectionId, turnId: original.assistantTurnId });
+    await giveBack();
+    // The original may still be running its checks: it either writes its turn or gives its claim back.
+    const outcome = await originalOutcome(deps, original);
+    if (outcome !== "released") return reannounce(original);
+    if (attempt === 0) return sendMessage(frame, caller, deps, 1);
+    throw new ChatError("busy", "that message is being sent on another connection; try again", ids);
+  }
   const refusal =
-    session.status === "rejected"
-      ? session.reason
-      : !isNewSession && (!session.value || session.value.userId !== connection.userId)
+    owned.status === "rejected"
+      ? owned.reason
+      : !owned.value
         ? notFound("session", ids)
-        : undefined;
+        : admission.status === "rejected"
+          ? admission.reason
+          : claimed.status === "rejected"
+            ? claimed.reason
+            : undefined;
   if (refusal !== undefined) {
     await giveBack();
     throw refusal;
-  }
-  if (admission.status === "rejected") {
-    // A duplicate of a message whose answer still holds the slot (or a concurrent duplicate holding the quota this
-    // one needed) is a duplicate, not a refusal.
-    const duplicate = admission.reason instanceof ChatError ? await deps.ledger.getClaim(connection.userId, clientMessageId) : undefined;
-    if (duplicate) return reannounce(duplicate);
-    throw admission.reason;
-  }
-  const claim = await deps.ledger.claim({ userId: connection.userId, clientMessageId, sessionId, userTurnId, assistantTurnId, createdAt: at }).catch(async (error: unknown) => {
-    await giveBack();
-    throw error;
-  });
-  if (claim !== "claimed") {
-    deps.log.info("duplicate clientMessageId; re-announcing its turn", { connectionId: connection.connectionId, turnId: claim.assistantTurnId });
-    await giveBack();
-    return reannounce(claim);
   }
 
   const question = userTurn({ sessionId, turnId: userTurnId, userId: connection.userId, text: frame.text, clientMessageId, at });
   const assistant = assistantTurn({ sessionId, turnId: assistantTurnId, userId: connection.userId, parentTurnId: userTurnId, clientMessageId, at }, deps, caller);
   const title = summaryTitle(frame.text);
-  // A new session's item is its owner record, so it is written with the turns; an existing session's last activity
-  // (the order of the session list) is moved beside them too, so no store call follows the worker's start (where it
-  // would compete with the worker's claim) and a failure of it only leaves the order stale.
-  const writes = await Promise.allSettled([
-    isNewSession ? deps.history.createSession({ sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at }) : touch(deps, sessionId, at, assistantTurnId),
-    deps.history.putTurn(question),
-    deps.history.putTurn(assistant),
-  ]);
-  const failed = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");
-  if (failed) {
+  // One call for the exchange's items; a new session's item (its owner record) goes with them.
+  const newSession = isNewSession ? { sessionId, userId: connection.userId, title, createdAt: at, updatedAt: at } : undefined;
+  const written = await deps.history.putNewTurns([question, assistant], newSession).then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  if (written) {
     // Nothing was started: undo what was written and free the clientMessageId so the client's retry can start it.
     await Promise.allSettled([
       deps.history.deleteTurn(sid, userTurnId),
@@ -214,11 +215,31 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
       deps.ledger.releaseClaim(connection.userId, clientMessageId),
       releaseAdmission(deps, caller, assistantTurnId),
     ]);
-    throw failed.reason;
+    throw written.error;
   }
 
   await announce(deps, connection.connectionId, started(sessionId, assistantTurnId, userTurnId, clientMessageId, deps.settings.region));
   await dispatch(deps, caller, assistant, clientMessageId, context);
+}
+
+/** How long a duplicate send waits for its original to write its turn or give its claim back (a handler's checks take milliseconds). */
+const ORIGINAL_WAIT_MS = 3_000;
+const ORIGINAL_POLL_MS = 100;
+
+/**
+ * What became of the send that claimed a clientMessageId: `written` once its assistant turn exists, `released` when it
+ * was refused and gave the claim back (the duplicate then starts the answer itself), `unknown` after the wait (it is
+ * re-announced; a turn that never appears ends as failed once stale, read.ts).
+ */
+async function originalOutcome(deps: StartTurnDeps, claim: MessageClaim): Promise<"written" | "released" | "unknown"> {
+  const deadline = deps.clock.now() + ORIGINAL_WAIT_MS;
+  for (;;) {
+    const [turn, still] = await Promise.all([deps.history.getTurn(claim.sessionId, claim.assistantTurnId), deps.ledger.getClaim(claim.userId, claim.clientMessageId)]);
+    if (turn) return "written";
+    if (!still || still.assistantTurnId !== claim.assistantTurnId) return "released";
+    if (deps.clock.now() >= deadline) return "unknown";
+    await deps.clock.sleep(ORIGINAL_POLL_MS);
+  }
 }
 
 /** Moves the session to the top of the list; a failure only leaves the order stale, so it is logged, not thrown. */

@@ -5,19 +5,15 @@
  * Deletes replicate to every region of a global table like any other write (DynamoDB developer guide, "Global
  * tables: how it works").
  */
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Turn } from "../chat/ports";
-import { DYNAMO_TIMEOUT_MS, epochSeconds, isConditionFailure, timeout } from "./dynamo";
+import { DYNAMO_TIMEOUT_MS, batchWrite, epochSeconds, isConditionFailure, timeout } from "./dynamo";
 import { STOP_TTL_SECONDS, sessionKey, stopKey, toTurn, turnKey } from "./dynamo-history";
 import { historyTable } from "./schema";
 
 const PK = historyTable.hashKey.name;
 const SK = historyTable.rangeKey!.name;
 const TTL = historyTable.ttlAttribute;
-/** BatchWriteItem takes at most 25 put or delete requests (DynamoDB API reference, BatchWriteItem). */
-const BATCH = 25;
-/** Rounds of re-sending unprocessed deletes before giving up (the caller sees an error and can retry). */
-const MAX_ROUNDS = 8;
 
 type Item = Record<string, unknown>;
 type Key = Record<string, string>;
@@ -106,17 +102,6 @@ export class DynamoErase {
   }
 
   private async deleteKeys(keys: Key[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += BATCH) {
-      let requests = keys.slice(i, i + BATCH).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let round = 0; requests.length > 0; round++) {
-        if (round >= MAX_ROUNDS) throw new Error(`could not delete ${requests.length} items of a session`);
-        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** round)));
-        const { UnprocessedItems } = await this.client().send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-          timeout(DYNAMO_TIMEOUT_MS),
-        );
-        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      }
-    }
+    await batchWrite(this.client(), this.tableName, keys.map((Key) => ({ DeleteRequest: { Key } })));
   }
 }

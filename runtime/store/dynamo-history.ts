@@ -13,7 +13,9 @@ import {
 import type { StopReason, TurnStatus, Usage } from "../protocol";
 import { ChatError } from "../chat/errors";
 import {
+  CONTEXT_TURN_FIELDS,
   InvalidCursor,
+  type ContextTurn,
   type HistoryStore,
   type Session,
   type Turn,
@@ -22,7 +24,7 @@ import {
   type TurnResult,
   type TurnWatcher,
 } from "../chat/ports";
-import { DYNAMO_TIMEOUT_MS, epochSeconds, isConditionFailure, timeout } from "./dynamo";
+import { DYNAMO_TIMEOUT_MS, batchWrite, epochSeconds, isConditionFailure, timeout } from "./dynamo";
 import { DynamoErase } from "./dynamo-erase";
 import { historyTable } from "./schema";
 
@@ -65,6 +67,18 @@ export function toTurn(item: Item): Turn {
   const turn: Record<string, unknown> = {};
   for (const field of TURN_FIELDS) if (item[field] !== undefined && item[field] !== null) turn[field] = item[field];
   return turn as unknown as Turn;
+}
+
+/** Every field of ContextTurn, as names for a ProjectionExpression (`text`, `role` and `status` are reserved words). */
+const CONTEXT_PROJECTION = {
+  names: Object.fromEntries(CONTEXT_TURN_FIELDS.map((field, i) => [`#c${i}`, field])),
+  expression: CONTEXT_TURN_FIELDS.map((_, i) => `#c${i}`).join(", "),
+};
+
+function toContextTurn(item: Item): ContextTurn {
+  const turn: Record<string, unknown> = {};
+  for (const field of CONTEXT_TURN_FIELDS) if (item[field] !== undefined && item[field] !== null) turn[field] = item[field];
+  return turn as unknown as ContextTurn;
 }
 
 function toWatcher(item: Item): TurnWatcher {
@@ -141,6 +155,18 @@ export class DynamoHistoryStore implements HistoryStore {
     return this.retentionDays > 0 ? { [TTL]: epochSeconds(this.now()) + this.retentionDays * 86_400 } : {};
   }
 
+  private sessionItem(session: Session): Item {
+    return {
+      ...sessionKey(session.sessionId),
+      sessionId: session.sessionId,
+      [SESSIONS_INDEX.hashKey.name]: session.userId,
+      [SESSIONS_INDEX.rangeKey!.name]: session.updatedAt,
+      title: session.title,
+      createdAt: session.createdAt,
+      ...this.expiry(),
+    };
+  }
+
   async getSession(sessionId: string): Promise<Session | undefined> {
     const { Item } = await this.client().send(
       new GetCommand({ TableName: this.tableName, Key: sessionKey(sessionId), ConsistentRead: true }),
@@ -153,15 +179,7 @@ export class DynamoHistoryStore implements HistoryStore {
     await this.client().send(
       new PutCommand({
         TableName: this.tableName,
-        Item: {
-          ...sessionKey(session.sessionId),
-          sessionId: session.sessionId,
-          [SESSIONS_INDEX.hashKey.name]: session.userId,
-          [SESSIONS_INDEX.rangeKey!.name]: session.updatedAt,
-          title: session.title,
-          createdAt: session.createdAt,
-          ...this.expiry(),
-        },
+        Item: this.sessionItem(session),
         ConditionExpression: `attribute_not_exists(${PK})`,
       }),
       timeout(DYNAMO_TIMEOUT_MS),
@@ -181,6 +199,27 @@ export class DynamoHistoryStore implements HistoryStore {
       }),
       timeout(DYNAMO_TIMEOUT_MS),
     );
+  }
+
+  async touchOwnSession(sessionId: string, userId: string, at: string): Promise<boolean> {
+    const expiry = this.expiry();
+    try {
+      await this.client().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: sessionKey(sessionId),
+          UpdateExpression: TTL in expiry ? "SET #last = :at, #ttl = :ttl" : "SET #last = :at",
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#last": SESSIONS_INDEX.rangeKey!.name, "#owner": SESSIONS_INDEX.hashKey.name, ...(TTL in expiry ? { "#ttl": TTL } : {}) },
+          ExpressionAttributeValues: { ":at": at, ":owner": userId, ...(TTL in expiry ? { ":ttl": expiry[TTL] } : {}) },
+        }),
+        timeout(DYNAMO_TIMEOUT_MS),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async listSessions(userId: string, limit: number): Promise<Session[]> {
@@ -218,6 +257,12 @@ export class DynamoHistoryStore implements HistoryStore {
     );
   }
 
+  async putNewTurns(turns: Turn[], newSession?: Session): Promise<void> {
+    const items: Item[] = turns.map((turn) => ({ ...turnKey(turn.sessionId, turn.turnId), ...turn, ...this.expiry() }));
+    if (newSession) items.push(this.sessionItem(newSession));
+    await batchWrite(this.client(), this.tableName, items.map((Item) => ({ PutRequest: { Item } })));
+  }
+
   async deleteTurn(sessionId: string, turnId: string): Promise<void> {
     await this.client().send(new DeleteCommand({ TableName: this.tableName, Key: turnKey(sessionId, turnId) }), timeout(DYNAMO_TIMEOUT_MS));
   }
@@ -252,7 +297,7 @@ export class DynamoHistoryStore implements HistoryStore {
     return encodeCursor(turnKey(sessionId, turnId))!;
   }
 
-  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn> {
+  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<ContextTurn> {
     let startKey: Item | undefined;
     let seen = 0;
     do {
@@ -261,8 +306,11 @@ export class DynamoHistoryStore implements HistoryStore {
           TableName: this.tableName,
           // BETWEEN is inclusive: the turn itself comes first (newest first), then the turns before it.
           KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :first AND :upTo",
-          ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+          ExpressionAttributeNames: { "#pk": PK, "#sk": SK, ...CONTEXT_PROJECTION.names },
           ExpressionAttributeValues: { ":pk": `SESSION#${sessionId}`, ":first": "TURN#", ":upTo": `TURN#${turnId}` },
+          // Only what the context is built from: the rest of a turn (usage, ids, times) is most of its bytes, and
+          // every byte read is parsed by this function before the model call.
+          ProjectionExpression: CONTEXT_PROJECTION.expression,
           ScanIndexForward: false,
           // Read-your-writes: the message handler wrote the turn, and maybe the previous answer, just before.
           ConsistentRead: true,
@@ -273,7 +321,7 @@ export class DynamoHistoryStore implements HistoryStore {
         timeout(DYNAMO_TIMEOUT_MS),
       );
       for (const item of Items ?? []) {
-        const turn = toTurn(item);
+        const turn = toContextTurn(item);
         if (turn.turnId === turnId) {
           yield turn;
           continue;

@@ -38,9 +38,10 @@ describe("runtime/chat: per-user budgets, usage, kill switch, frame budget", () 
       expect(refused).to.have.length(10);
       for (const e of refused) expect(e).to.include({ code: "rate_limited" }).and.have.property("retryAfterMs").above(0);
       expect(outcomes.filter((o) => o.error === "rate_limited")).to.have.length(10);
-      // Refusals hold nothing: no connection slot, no counted message, no user turn written.
+      // Refusals hold nothing: no counted message, no user turn written. No connection holds a slot of its own
+      // either: its limit (2) is not lower than the user's, which bounds it.
       const slots = [...w.connections.items.values()].reduce((n, i) => n + i.activeTurns.size, 0);
-      expect(slots).to.equal(2);
+      expect(slots).to.equal(0);
       expect([...w.ledger.counters.values()].reduce((a, b) => a + b, 0)).to.equal(2);
       expect([...w.history.turns.values()]).to.have.length(4);
       expect(w.ledger.generating.get("alice")?.size).to.equal(2);

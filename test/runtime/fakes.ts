@@ -1,6 +1,8 @@
 /** In-memory implementations of every runtime port, for unit tests of the chat use cases. */
 import type { ServerFrame } from "../../runtime/protocol";
 import {
+  CONTEXT_TURN_FIELDS,
+  type ContextTurn,
   InvalidCursor,
   type ChatMetrics,
   type Clock,
@@ -83,6 +85,13 @@ export class MemoryHistory implements HistoryStore {
     if (!s) throw Object.assign(new Error("no such session"), { name: "ConditionalCheckFailedException" });
     s.updatedAt = at;
   }
+  async touchOwnSession(sessionId: string, userId: string, at: string) {
+    this.count("touchOwnSession");
+    const s = this.sessions.get(sessionId);
+    if (!s || s.userId !== userId) return false;
+    s.updatedAt = at;
+    return true;
+  }
   async listSessions(userId: string, limit: number) {
     this.count("listSessions");
     return [...this.sessions.values()]
@@ -100,6 +109,11 @@ export class MemoryHistory implements HistoryStore {
     this.count("putTurn");
     this.turns.set(this.key(turn.sessionId, turn.turnId), clone(turn));
   }
+  async putNewTurns(turns: Turn[], newSession?: Session) {
+    this.count("putNewTurns");
+    for (const turn of turns) this.turns.set(this.key(turn.sessionId, turn.turnId), clone(turn));
+    if (newSession) this.sessions.set(newSession.sessionId, clone(newSession));
+  }
   async deleteTurn(sessionId: string, turnId: string) {
     this.count("deleteTurn");
     this.turns.delete(this.key(sessionId, turnId));
@@ -115,12 +129,15 @@ export class MemoryHistory implements HistoryStore {
   cursorAfter(_sessionId: string, turnId: string): string {
     return `after:${turnId}`;
   }
-  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<Turn> {
+  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<ContextTurn> {
     this.count("turnsUpTo");
+    // Only the projected fields, as the store reads them: a use case that needs more fails here too.
+    const project = (t: Turn): ContextTurn =>
+      Object.fromEntries(CONTEXT_TURN_FIELDS.filter((f) => t[f] !== undefined).map((f) => [f, t[f]])) as unknown as ContextTurn;
     const self = this.turns.get(this.key(sessionId, turnId));
-    if (self) yield clone(self);
+    if (self) yield project(self);
     const older = this.sessionTurns(sessionId).filter((t) => t.turnId < turnId).reverse().slice(0, limit);
-    for (const t of older) yield clone(t);
+    for (const t of older) yield project(t);
   }
   readonly stops = new Map<string, string>();
   async requestStop(sessionId: string, turnId: string, at: string) {

@@ -39,19 +39,19 @@ describe("runtime/chat: the hand-off to the worker carries the model context", (
     const c = await w.connect("c1", "alice");
     const sessionId = await firstExchange(w, c);
 
-    const { gate, started } = together(["turnsUpTo", "getSession", "countMessage"]);
+    const { gate, started } = together(["turnsUpTo", "touchOwnSession", "countMessage"]);
     const { history, ledger } = w;
     const turnsUpTo = history.turnsUpTo.bind(history);
-    const getSession = history.getSession.bind(history);
+    const touchOwnSession = history.touchOwnSession.bind(history);
     const countMessage = ledger.countMessage.bind(ledger);
     history.turnsUpTo = async function* (...args) {
       await gate("turnsUpTo");
       yield* turnsUpTo(...args);
     };
-    history.getSession = async (...args) => (await gate("getSession"), getSession(...args));
+    history.touchOwnSession = async (...args) => (await gate("touchOwnSession"), touchOwnSession(...args));
     ledger.countMessage = async (...args) => (await gate("countMessage"), countMessage(...args));
     expect(await w.frame(c, send("q2", { sessionId }))).to.deep.equal({ action: "send" });
-    expect([...started].sort()).to.deep.equal(["countMessage", "getSession", "turnsUpTo"]);
+    expect([...started].sort()).to.deep.equal(["countMessage", "touchOwnSession", "turnsUpTo"]);
 
     const [queued] = w.queue.jobs;
     expect(queued!.context).to.deep.equal([

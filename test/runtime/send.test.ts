@@ -76,6 +76,82 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     });
   }
 
+  it("a duplicate sent while its original is still writing waits for the original's turn and re-announces it", async () => {
+    const w = createWorld();
+    const c1 = await w.connect("c1", "alice");
+    const c2 = await w.connect("c2", "alice");
+    const frame = send("once");
+    // The original's writes wait until the duplicate has looked for the turn at least once (and found none).
+    const { history } = w;
+    const putNewTurns = history.putNewTurns.bind(history);
+    const getTurn = history.getTurn.bind(history);
+    let looked!: () => void;
+    const duplicateLooked = new Promise<void>((resolve) => (looked = resolve));
+    history.getTurn = async (...args) => {
+      const turn = await getTurn(...args);
+      if (!turn) looked();
+      return turn;
+    };
+    history.putNewTurns = async (...args) => (await duplicateLooked, putNewTurns(...args));
+    const original = w.frame(c1, frame);
+    const duplicate = w.frame(c2, frame);
+    expect(await Promise.all([original, duplicate])).to.deep.equal([{ action: "send" }, { action: "send" }]);
+    const [first] = w.sender.of("turn.started", "c1");
+    expect(w.sender.of("turn.started", "c2").map((s) => s.turnId)).to.deep.equal([first!.turnId]);
+    expect(w.queue.jobs).to.have.length(1);
+    expect([...w.ledger.counters.values()]).to.deep.equal([1], "the duplicate gave back the message it counted");
+  });
+
+  it("a duplicate whose original is refused after claiming the message starts the answer itself", async () => {
+    const w = createWorld({ maxConcurrentPerConnection: 1 });
+    const c1 = await w.connect("c1", "alice");
+    await w.frame(c1, send("busy")); // c1's one slot is held by an answer still streaming
+    const c2 = await w.connect("c2", "alice"); // the client reconnected and sends the message again
+    const frame = send("retry me");
+    // The original claims first; the duplicate tries its claim before the original's refusal gives the claim back.
+    const { ledger } = w;
+    const claim = ledger.claim.bind(ledger);
+    let originalClaimed!: () => void;
+    let duplicateTried!: () => void;
+    const claimed = new Promise<void>((resolve) => (originalClaimed = resolve));
+    const tried = new Promise<void>((resolve) => (duplicateTried = resolve));
+    let calls = 0;
+    ledger.claim = async (arg) => {
+      const call = calls++;
+      if (call === 0) {
+        const result = await claim(arg);
+        originalClaimed();
+        await tried;
+        return result;
+      }
+      if (call === 1) {
+        await claimed;
+        const result = await claim(arg);
+        duplicateTried();
+        return result;
+      }
+      return claim(arg);
+    };
+    const [original, duplicate] = await Promise.all([w.frame(c1, frame), w.frame(c2, frame)]);
+    expect(original.error).to.equal("rate_limited");
+    expect(duplicate).to.deep.equal({ action: "send" });
+    const [started] = w.sender.of("turn.started", "c2");
+    expect(started).to.include({ clientMessageId: frame.clientMessageId });
+    expect(w.queue.jobs.map((j) => j.turnId)).to.include(started!.turnId).and.have.length(2);
+    expect(w.history.sessionTurns(started!.sessionId).map((t) => t.role)).to.deep.equal(["user", "assistant"]);
+    expect((await ledger.getClaim("alice", frame.clientMessageId))?.assistantTurnId).to.equal(started!.turnId);
+  });
+
+  it("writes a connection's own slot only when its limit is lower than the user's (the user's slot bounds it otherwise)", async () => {
+    for (const [perConnection, perUser, held] of [[2, 2, 0], [3, 2, 0], [1, 2, 1]] as const) {
+      const w = createWorld({ maxConcurrentPerConnection: perConnection, maxConcurrentPerUser: perUser });
+      const c = await w.connect("c1", "alice");
+      await w.frame(c, send("hi"));
+      expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(held, `${perConnection} per connection, ${perUser} per user`);
+      expect(w.ledger.generating.get("alice")?.size).to.equal(1);
+    }
+  });
+
   it("a duplicate or a refused send gives back the quota it took while checking (checks run in parallel)", async () => {
     const w = createWorld({ messagesPerMinute: 2, maxConcurrentPerConnection: 1 });
     const c = await w.connect("c1", "alice");
@@ -94,7 +170,7 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     expect((await w.frame(await w.connect("c2", "alice"), send("third"))).error).to.equal("rate_limited");
   });
 
-  it("runs the session read and the quota writes at once", async () => {
+  it("runs the owner check, the quota writes and the message claim at once", async () => {
     const w = createWorld();
     const c = await w.connect("c1", "alice");
     await w.frame(c, send("first"));
@@ -109,15 +185,15 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
       if (started.size === 3) release();
       await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} ran alone`)), 2_000))]);
     };
-    const { ledger, history, connections } = w;
+    const { ledger, history } = w;
     const countMessage = ledger.countMessage.bind(ledger);
-    const getSession = history.getSession.bind(history);
-    const acquireSlot = connections.acquireSlot.bind(connections);
+    const touchOwnSession = history.touchOwnSession.bind(history);
+    const claim = ledger.claim.bind(ledger);
     ledger.countMessage = async (...args) => (await gate("countMessage"), countMessage(...args));
-    history.getSession = async (...args) => (await gate("getSession"), getSession(...args));
-    connections.acquireSlot = async (...args) => (await gate("acquireSlot"), acquireSlot(...args));
+    history.touchOwnSession = async (...args) => (await gate("touchOwnSession"), touchOwnSession(...args));
+    ledger.claim = async (...args) => (await gate("claim"), claim(...args));
     expect(await w.frame(c, send("second", { sessionId }))).to.deep.equal({ action: "send" });
-    expect([...started].sort()).to.deep.equal(["acquireSlot", "countMessage", "getSession"]);
+    expect([...started].sort()).to.deep.equal(["claim", "countMessage", "touchOwnSession"]);
   });
 
   it("the same clientMessageId from another user is another message", async () => {
@@ -228,7 +304,7 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
   it("answers internal and keeps nothing half-done when a history write fails", async () => {
     const w = createWorld();
     const c = await w.connect("c1", "alice");
-    w.history.faults.fail("putTurn", 1);
+    w.history.faults.fail("putNewTurns", 1);
     const frame = send("hi");
     expect((await w.frame(c, frame)).error).to.equal("internal");
     expect(w.ledger.claims.size).to.equal(0, "the client's retry can start the message");
@@ -242,7 +318,7 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
   it("a store failure during send is answered internal naming the clientMessageId (a failed stop names no turn)", async () => {
     const w = createWorld({ scripts: [[{ type: "hang" }]] });
     const c = await w.connect("c1", "alice");
-    w.history.faults.fail("createSession", 1);
+    w.history.faults.fail("putNewTurns", 1);
     const frame = send("hi");
     expect((await w.frame(c, frame)).error).to.equal("internal");
     expect(w.sender.of("error")).to.deep.equal([{ type: "error", code: "internal", message: "something went wrong; try again", clientMessageId: frame.clientMessageId }]);

@@ -227,6 +227,42 @@ for (const implementation of implementations) {
       expect(beforeNew).to.deep.equal(["#8", "#7", "#6", "#5", "#4", "#3", "#2", "#1", "#0"], "a turn not written yet: every turn before it");
     });
 
+    it("putNewTurns writes an exchange (and the session it starts) in one call; turnsUpTo reads only the context's fields", async () => {
+      const sessionId = randomUUID();
+      const at = new Date().toISOString();
+      const [userId, answerId] = newTurnIds(sessionId, Date.now(), 2) as [string, string];
+      const question = turn(sessionId, userId, "user", { text: "q" });
+      const answer = turn(sessionId, answerId, "assistant", { text: "", status: "streaming", parentTurnId: userId, model: "m", region: "us-east-1", connectionId: "c1" });
+      await history.putNewTurns([question, answer], { sessionId, userId: "alice", title: "q", createdAt: at, updatedAt: at });
+      expect(await history.getSession(sessionId)).to.deep.equal({ sessionId, userId: "alice", title: "q", createdAt: at, updatedAt: at });
+      expect(await history.getTurn(sessionId, userId)).to.deep.equal(question);
+      expect(await history.getTurn(sessionId, answerId)).to.deep.equal(answer);
+      const [later] = newTurnIds(sessionId, Date.now(), 1);
+      await history.putNewTurns([turn(sessionId, later!, "user", { text: "q2" })]);
+      expect(await history.getTurn(sessionId, later!)).to.include({ text: "q2" });
+
+      const read = [];
+      for await (const t of history.turnsUpTo(sessionId, answerId, 10)) read.push(t);
+      expect(read).to.deep.equal([
+        { turnId: answerId, role: "assistant", text: "", status: "streaming", parentTurnId: userId },
+        { turnId: userId, role: "user", text: "q", status: "complete" },
+      ]);
+    });
+
+    it("touchOwnSession moves only the owner's existing session, in one conditional write", async () => {
+      const sessionId = randomUUID();
+      const at = new Date(Date.now() - 60_000).toISOString();
+      await history.createSession({ sessionId, userId: "alice", title: "t", createdAt: at, updatedAt: at });
+      const now = new Date().toISOString();
+      expect(await history.touchOwnSession(sessionId, "bob", now)).to.equal(false);
+      expect((await history.getSession(sessionId))?.updatedAt).to.equal(at, "another user's send moved nothing");
+      expect(await history.touchOwnSession(sessionId, "alice", now)).to.equal(true);
+      expect((await history.getSession(sessionId))?.updatedAt).to.equal(now);
+      const missing = randomUUID();
+      expect(await history.touchOwnSession(missing, "alice", now)).to.equal(false);
+      expect(await history.getSession(missing)).to.equal(undefined, "a session that does not exist is not created");
+    });
+
     it("edit and continue: dropTurn marks an ended turn once; reopenTurn reopens an unchanged one; control is cleared", async () => {
       const sessionId = randomUUID();
       const [userId, answerId, liveId] = newTurnIds(sessionId, Date.now(), 3) as [string, string, string];
