@@ -111,6 +111,18 @@ export function callTarget(body: Buffer): string {
       .map((t) => Object.entries(t).map(([op, w]) => `${op} ${kind(w.Item ?? w.Key)}`).join(""))
       .join(" + ");
   }
+  if (input.RequestItems && typeof input.RequestItems === "object") {
+    // BatchWriteItem / BatchGetItem: the kinds of item each table's requests touch.
+    return Object.values(input.RequestItems as Record<string, unknown>)
+      .flatMap((requests) =>
+        Array.isArray(requests)
+          ? (requests as Array<{ PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } }>).map((r) =>
+              r.PutRequest ? `put ${kind(r.PutRequest.Item)}` : `delete ${kind(r.DeleteRequest?.Key)}`,
+            )
+          : ((requests as { Keys?: unknown[] }).Keys ?? []).map((key) => kind(key)),
+      )
+      .join(" + ");
+  }
   if (typeof input.IndexName === "string") return input.IndexName;
   if (input.KeyConditionExpression !== undefined) {
     const values = (input.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>;

@@ -7,6 +7,7 @@
  *   and for every chunk (which includes the coalescing wait), coalesced (50 ms) against one post per chunk.
  */
 import { runAnswer, type AnswerSample } from "./answers";
+import type { LocalWorkerMode } from "../runtime/local/stack";
 import { ChatClient } from "./client";
 import { startBenchStack, type BenchStack } from "./harness";
 import { verdict, type BenchOptions, type Section } from "./report";
@@ -80,9 +81,7 @@ export function storeTimeNote(f: { turns: number; preModelP50: number; freshP50:
     `(in-region DynamoDB answers in single-digit milliseconds) that depth alone is about ${fmt(onAws)} on AWS, ` +
     `${onAws > f.targetMs ? "more" : "less"} than the ${fmt(f.targetMs)} target. ` +
     (onAws > f.targetMs
-      ? `Meeting it needs fewer calls in sequence before the model request: the claim and the turn items in one ` +
-        `TransactWriteItems (and the quota counters with them where the user's home region is this one); the worker already ` +
-        `gets the context in the job instead of reading it again.`
+      ? `Meeting it needs fewer calls in sequence before the model request.`
       : `The rest of the interval is Lambda and gateway time on this machine.`)
   );
 }
@@ -94,13 +93,16 @@ function breakdown(bench: BenchStack, samples: AnswerSample[]): Breakdown {
     const invocations = bench.stack.functions.invocations.filter((i) => inWindow(toPerf(i.startedAt)));
     const message = invocations.find((i) => i.functionName === "message");
     const worker = invocations.find((i) => i.functionName === "worker");
-    const calls = (bench.dynamo?.calls ?? []).filter((c) => inWindow(c.startedAt) && c.endedAt <= s.request.arrivedAt + 1);
+    // The proxy stamps on this process's clock: a call that started before the send (the previous turn's) is not this send's.
+    const calls = (bench.dynamo?.calls ?? []).filter((c) => c.startedAt >= s.turn.sentAt && c.endedAt <= s.request.arrivedAt + 1);
     return {
       // Date.now() stamps (1 ms steps) against performance.now(): a sub-millisecond hop can read slightly negative.
       toMessage: message ? Math.max(0, toPerf(message.startedAt) - s.turn.sentAt) : NaN,
       messageRun: message?.endedAt ? message.endedAt - message.startedAt : NaN,
       toWorker: worker && message ? worker.startedAt - message.startedAt : NaN,
       workerToModel: worker ? s.request.arrivedAt - toPerf(worker.startedAt) : NaN,
+      // The worker service (ecs) is no Lambda: from the message handler's end (its enqueue) to the model request.
+      messageEndToModel: message?.endedAt ? s.request.arrivedAt - toPerf(message.endedAt) : NaN,
       dynamoCalls: calls.length,
       sequence: callsInSequence(calls),
       dynamoMs: calls.reduce((sum, c) => sum + (c.endedAt - c.startedAt), 0),
@@ -117,10 +119,12 @@ function breakdown(bench: BenchStack, samples: AnswerSample[]): Breakdown {
   const typical = [...parts].sort((a, b) => a.preModelMs - b.preModelMs)[Math.floor(parts.length / 2)];
   const med = (pick: (p: (typeof parts)[number]) => number) => median(parts.map(pick).filter(Number.isFinite));
   const m = (pick: (p: (typeof parts)[number]) => number) => fmt(med(pick));
+  const worker = Number.isFinite(med((p) => p.toWorker))
+    ? `message start → worker start ${m((p) => p.toWorker)}, worker start → model request ${m((p) => p.workerToModel)}`
+    : `message Lambda end (the job enqueued) → model request ${m((p) => p.messageEndToModel)}`;
   return {
     text:
-      `send → message Lambda start ${m((p) => p.toMessage)}, message Lambda run ${m((p) => p.messageRun)}, message start → worker start ` +
-      `${m((p) => p.toWorker)}, worker start → model request ${m((p) => p.workerToModel)}; ${med((p) => p.dynamoCalls)} DynamoDB ` +
+      `send → message Lambda start ${m((p) => p.toMessage)}, message Lambda run ${m((p) => p.messageRun)}, ${worker}; ${med((p) => p.dynamoCalls)} DynamoDB ` +
       `calls in the window, ${med((p) => p.sequence)} of them in sequence, taking ${m((p) => p.dynamoMs)} in total and covering ${m((p) => p.coveredMs)} of wall time ` +
       `(medians per send; Lambda start/end are recorded at 1 ms resolution); the calls of the median send (${fmt(typical?.preModelMs ?? NaN)}), ` +
       `in the order they started, ms after the send: ${typical?.ops ?? ""}`,
@@ -158,6 +162,7 @@ async function preModel(bench: BenchStack, client: ChatClient, count: number, se
   for (let i = 0; i < count; i++) {
     // The previous worker's last writes (slot release) must not fall into this send's window.
     await bench.stack.functions.drain(5_000);
+    await bench.stack.workersIdle(5_000);
     samples.push(await runAnswer(bench, client, 10, "pm", sessionId));
   }
   return samples;
@@ -187,8 +192,19 @@ interface PreModelRound {
   historyMessages: number;
 }
 
-async function preModelRound(n: number): Promise<PreModelRound> {
-  const bench = await startBenchStack({ flushIntervalMs: FLUSH_MS, timeToFirstTokenMs: 20, tokensPerSecond: 2000, dynamoProxy: true, extra: { env: { CONTEXT_BUDGET_TOKENS: "8000" } } });
+/**
+ * One round on a fresh stack in a worker mode. `record`: DynamoDB behind the recording proxy, for the breakdown of
+ * calls; its own hop (an HTTP request in and one out per call, on this process's thread) adds to every call, so the
+ * timed rounds run without it.
+ */
+async function preModelRound(n: number, worker: LocalWorkerMode, record: boolean): Promise<PreModelRound> {
+  const bench = await startBenchStack({
+    flushIntervalMs: FLUSH_MS,
+    timeToFirstTokenMs: 20,
+    tokensPerSecond: 2000,
+    dynamoProxy: record,
+    extra: { worker, env: { CONTEXT_BUDGET_TOKENS: "8000" } },
+  });
   try {
     const client = await ChatClient.connect(bench.stack.wsUrl, await bench.stack.token("latency"));
     await runAnswer(bench, client, 10, "warm");
@@ -212,29 +228,47 @@ async function preModelRound(n: number): Promise<PreModelRound> {
   }
 }
 
+const WORKER_MODES: LocalWorkerMode[] = ["lambda", "ecs"];
+
+/** The timed rounds and the recorded round of one worker mode. */
+interface ModeRounds {
+  worker: LocalWorkerMode;
+  timed: PreModelRound[];
+  recorded: PreModelRound;
+}
+
 export async function latencyBenchmark(options: BenchOptions): Promise<Section> {
   const n = options.quick ? 5 : 40;
   // Each round is a fresh stack; the figures are medians over the rounds (this machine is shared, so one round can
-  // land on a busy minute).
+  // land on a busy minute). One more round per mode runs behind the recording proxy, for the breakdown of calls.
   const roundCount = options.quick ? 1 : 3;
   const notes: string[] = [];
-  const rounds: PreModelRound[] = [];
-  for (let r = 1; r <= roundCount; r++) {
-    options.log(`latency: pre-model (0 and 100 turns of history), ping floor, round ${r} of ${roundCount}`);
-    rounds.push(await preModelRound(n));
+  const modes: ModeRounds[] = [];
+  for (const worker of WORKER_MODES) {
+    const timed: PreModelRound[] = [];
+    for (let r = 1; r <= roundCount; r++) {
+      options.log(`latency: pre-model (0 and ${HISTORY_TURNS} turns of history), worker ${worker}, round ${r} of ${roundCount}`);
+      timed.push(await preModelRound(n, worker, false));
+    }
+    options.log(`latency: pre-model, worker ${worker}, the round behind the recording proxy`);
+    modes.push({ worker, timed, recorded: await preModelRound(n, worker, true) });
   }
-  const p50s = (pick: (r: PreModelRound) => number[]) => rounds.map((r) => summarize(pick(r)).p50);
-  const pooled = (pick: (r: PreModelRound) => number[]) => summarize(rounds.flatMap(pick));
-  const deepP50s = p50s((r) => r.deep.map((s) => s.preModelMs));
-  const freshP50s = p50s((r) => r.fresh.map((s) => s.preModelMs));
-  // The round whose 100-turn p50 is the median one speaks for the breakdown.
-  const middle = rounds[deepP50s.indexOf([...deepP50s].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!)]!;
-  const { freshWhere, deepWhere, historyMessages } = middle;
-  const pingS = { p50: median(p50s((r) => r.ping)), p99: pooled((r) => r.ping).p99 };
-  const freshS = { p50: median(freshP50s), p99: pooled((r) => r.fresh.map((s) => s.preModelMs)).p99 };
-  const deepS = { p50: median(deepP50s), p99: pooled((r) => r.deep.map((s) => s.preModelMs)).p99 };
-  const calls = (pick: (r: PreModelRound) => Breakdown) =>
-    `${median(rounds.map((r) => pick(r).dynamoCalls))}, ${median(rounds.map((r) => pick(r).sequence))} in sequence`;
+  const p50s = (rounds: PreModelRound[], pick: (r: PreModelRound) => number[]) => rounds.map((r) => summarize(pick(r)).p50);
+  const pooled = (rounds: PreModelRound[], pick: (r: PreModelRound) => number[]) => summarize(rounds.flatMap(pick));
+  const deepMs = (r: PreModelRound) => r.deep.map((s) => s.preModelMs);
+  const freshMs = (r: PreModelRound) => r.fresh.map((s) => s.preModelMs);
+  const figures = modes.map(({ worker, timed, recorded }) => ({
+    worker,
+    recorded,
+    deepP50s: p50s(timed, deepMs),
+    freshP50s: p50s(timed, freshMs),
+    deep: { p50: median(p50s(timed, deepMs)), p99: pooled(timed, deepMs).p99 },
+    fresh: { p50: median(p50s(timed, freshMs)), p99: pooled(timed, freshMs).p99 },
+    recordedDeepP50: summarize(deepMs(recorded)).p50,
+  }));
+  const lambdaRounds = modes[0]!.timed;
+  const pingS = { p50: median(p50s(lambdaRounds, (r) => r.ping)), p99: pooled(lambdaRounds, (r) => r.ping).p99 };
+  const historyMessages = Math.min(...modes.flatMap((m) => [...m.timed, m.recorded].map((r) => r.historyMessages)));
   options.log("latency: relay, coalesced and per chunk");
   const relayC = await relay(FLUSH_MS, options.quick ? 3 : 15);
   const relayP = await relay(0, options.quick ? 3 : 15);
@@ -243,16 +277,19 @@ export async function latencyBenchmark(options: BenchOptions): Promise<Section> 
   const firstP = summarize(relayP.map((s) => s.relayMs[0]).filter((x) => x !== undefined));
   const everyC = summarize(relayC.flatMap((s) => s.relayMs));
   const everyP = summarize(relayP.flatMap((s) => s.relayMs));
-  if (deepS.p50 > PRE_MODEL_TARGET_MS) {
-    notes.push(storeTimeNote({ turns: HISTORY_TURNS, preModelP50: deepS.p50, freshP50: freshS.p50, pingP50: pingS.p50, targetMs: PRE_MODEL_TARGET_MS, where: deepWhere }));
-  }
-  if (rounds.length > 1) {
+  for (const f of figures) {
+    if (f.deep.p50 > PRE_MODEL_TARGET_MS) {
+      notes.push(`Worker ${f.worker}: ${storeTimeNote({ turns: HISTORY_TURNS, preModelP50: f.recordedDeepP50, freshP50: summarize(freshMs(f.recorded)).p50, pingP50: pingS.p50, targetMs: PRE_MODEL_TARGET_MS, where: f.recorded.deepWhere })}`);
+    }
     notes.push(
-      `Pre-model p50 in each round (fresh stack): ${HISTORY_TURNS} turns ${deepP50s.map((v) => fmt(v)).join(", ")}; new session ` +
-        `${freshP50s.map((v) => fmt(v)).join(", ")}. The table quotes their medians, and p99 over all ${rounds.length * n} sends of a row.`,
+      `Worker ${f.worker}, pre-model p50 in each timed round (fresh stack): ${HISTORY_TURNS} turns ${f.deepP50s.map((v) => fmt(v)).join(", ")}; new session ` +
+        `${f.freshP50s.map((v) => fmt(v)).join(", ")}. The table quotes their medians, and p99 over all ${f.deepP50s.length * n} sends of a row. ` +
+        `Behind the recording proxy the same sends took ${fmt(f.recordedDeepP50)} (${HISTORY_TURNS} turns, p50): the proxy's own hop costs about ` +
+        `${fmt(Math.max(0, f.recordedDeepP50 - f.deep.p50))} of this process's time per send, so it is kept out of the timed rounds.`,
+      `Worker ${f.worker}, ${HISTORY_TURNS} turns (the recorded round): ${f.recorded.deepWhere.text}.`,
+      `Worker ${f.worker}, new session (the recorded round): ${f.recorded.freshWhere.text}.`,
     );
   }
-  notes.push(`Pre-model, ${HISTORY_TURNS} turns (the median round): ${deepWhere.text}.`, `Pre-model, new session (the median round): ${freshWhere.text}.`);
   if (everyC.p99 > FLUSH_MS + 10) {
     notes.push(
       `Every-chunk relay p99 ${fmt(everyC.p99)} exceeds the flush interval + 10 ms (p50 ${fmt(everyC.p50)}; one post per chunk: p99 ` +
@@ -260,31 +297,36 @@ export async function latencyBenchmark(options: BenchOptions): Promise<Section> 
         `this process's event loop — compare the event-loop delay in "While it ran" below, measured over the same period.`,
     );
   }
+  const calls = (where: Breakdown) => `${where.dynamoCalls}, ${where.sequence} in sequence`;
   return {
     name: "latency",
     title: "Pre-model and relay latency (1 chat)",
     baselineLabel: "0 turns of history / one post per chunk",
     method:
       `One chat on a fresh local stack (FLUSH_INTERVAL_MS=${FLUSH_MS}, STOP_POLL_MS=100, default CONTEXT_BUDGET_TOKENS=8000), two warm-up ` +
-      `answers first. Pre-model, in ${rounds.length} round${rounds.length > 1 ? "s, each on a fresh stack" : ""}: ${n} sends in new sessions and ${n} sends in a session seeded through the protocol with ` +
-      `${HISTORY_TURNS} turns (${HISTORY_TURNS / 2} questions and answers of ~60 tokens; the model request carried ${historyMessages} messages), ` +
+      `answers first. Pre-model, per worker mode (lambda: the worker function; ecs: the worker service polling the SQS emulator in its own ` +
+      `process), in ${roundCount} timed round${roundCount > 1 ? "s, each on a fresh stack" : ""} and one more behind a recording proxy for ` +
+      `the breakdown of DynamoDB calls: ${n} sends in new sessions and ${n} sends in a session seeded through the protocol with ` +
+      `${HISTORY_TURNS} turns (${HISTORY_TURNS / 2} questions and answers of ~60 tokens; the model request carried at least ${historyMessages} messages), ` +
       `timed from the client's send to the emulator's arrival of the request (one clock: performance.now() in one process). ` +
       `Relay: ${relayC.length} answers of 200 tokens at 80 tokens/s; a chunk's time is when the emulator wrote it, the client's is the ` +
       `arrival of the delta frame that completed its text.`,
     rows: [
       { metric: "ping → pong round trip p50 / p99 (floor)", value: `${fmt(pingS.p50)} / ${fmt(pingS.p99)}`, baseline: "" },
-      {
-        metric: `pre-model latency p50 / p99, ${HISTORY_TURNS} turns of history`,
-        value: `${fmt(deepS.p50)} / ${fmt(deepS.p99)}`,
-        baseline: `${fmt(freshS.p50)} / ${fmt(freshS.p99)} (0 turns)`,
-        target: `p50 ≤ ${PRE_MODEL_TARGET_MS} ms`,
-        verdict: verdict(deepS.p50 <= PRE_MODEL_TARGET_MS),
-      },
-      {
-        metric: `DynamoDB calls between the send and the model request (median per send), ${HISTORY_TURNS} turns of history`,
-        value: calls((r) => r.deepWhere),
-        baseline: `${calls((r) => r.freshWhere)} (0 turns)`,
-      },
+      ...figures.flatMap((f) => [
+        {
+          metric: `worker ${f.worker}: pre-model latency p50 / p99, ${HISTORY_TURNS} turns of history`,
+          value: `${fmt(f.deep.p50)} / ${fmt(f.deep.p99)}`,
+          baseline: `${fmt(f.fresh.p50)} / ${fmt(f.fresh.p99)} (0 turns)`,
+          target: `p50 ≤ ${PRE_MODEL_TARGET_MS} ms`,
+          verdict: verdict(f.deep.p50 <= PRE_MODEL_TARGET_MS),
+        },
+        {
+          metric: `worker ${f.worker}: DynamoDB calls between the send and the model request (median per send), ${HISTORY_TURNS} turns of history`,
+          value: calls(f.recorded.deepWhere),
+          baseline: `${calls(f.recorded.freshWhere)} (0 turns)`,
+        },
+      ]),
       {
         metric: "first-chunk relay p50 / p99",
         value: `${fmt(firstC.p50)} / ${fmt(firstC.p99)}`,
