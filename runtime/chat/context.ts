@@ -5,6 +5,7 @@
  * still-streaming answers, their user messages and the turns an edit dropped are left out, so roles alternate user/assistant as the
  * Bedrock messages APIs require.
  */
+import type { ContextReach } from "./context-reach";
 import type { ContextTurn, HistoryStore, ModelMessage } from "./ports";
 
 /** Tokens a message costs beyond its text (role and turn markers). */
@@ -64,29 +65,38 @@ export async function buildContext(
     await turns.return?.();
     return undefined;
   }
-  return withHistory(first.value.text, { [Symbol.asyncIterator]: () => turns }, budgetTokens);
+  return (await withHistory(first.value.text, { [Symbol.asyncIterator]: () => turns }, budgetTokens)).messages;
 }
 
 /**
  * The messages for a prompt that is not stored yet (the message handler builds them while it writes the turn, and
- * carries them to the worker in the job): the turns before `beforeTurnId`, then the prompt.
+ * carries them to the worker in the job): the turns before `beforeTurnId`, then the prompt. `reach` sizes the
+ * Query's first page from the session's last context and learns this one's.
  */
 export async function contextBefore(
   history: HistoryStore,
   at: { sessionId: string; beforeTurnId: string },
   prompt: string,
   budgetTokens: number,
+  reach?: ContextReach,
 ): Promise<ModelMessage[]> {
-  const earlier = history.turnsUpTo(at.sessionId, at.beforeTurnId, MAX_CONTEXT_TURNS);
-  return withHistory(prompt, earlier, budgetTokens, at.beforeTurnId);
+  const earlier = history.turnsUpTo(at.sessionId, at.beforeTurnId, MAX_CONTEXT_TURNS, reach?.firstPage(at.sessionId));
+  const { messages, read } = await withHistory(prompt, earlier, budgetTokens, at.beforeTurnId);
+  reach?.record(at.sessionId, read);
+  return messages;
 }
 
-/** The newest usable exchanges of `turns` (newest first) that fit the budget beside the prompt, oldest first. */
-async function withHistory(prompt: string, turns: AsyncIterable<ContextTurn>, budgetTokens: number, skip?: string): Promise<ModelMessage[]> {
+/**
+ * The newest usable exchanges of `turns` (newest first) that fit the budget beside the prompt, oldest first; `read`:
+ * how many turns were looked at before the budget was spent or the turns ended.
+ */
+async function withHistory(prompt: string, turns: AsyncIterable<ContextTurn>, budgetTokens: number, skip?: string): Promise<{ messages: ModelMessage[]; read: number }> {
   let used = estimateTokens(prompt);
+  let read = 0;
   const exchanges: ModelMessage[][] = [];
   const answers = new Map<string, ContextTurn>();
   for await (const turn of turns) {
+    read++;
     if (turn.turnId === skip) continue;
     // An edit dropped it (and an answer whose user turn was dropped is never paired below).
     if (turn.droppedBy !== undefined) continue;
@@ -105,7 +115,7 @@ async function withHistory(prompt: string, turns: AsyncIterable<ContextTurn>, bu
       { role: "assistant", text: answer.text },
     ]);
   }
-  return [...exchanges.reverse().flat(), { role: "user", text: prompt }];
+  return { messages: [...exchanges.reverse().flat(), { role: "user", text: prompt }], read };
 }
 
 /**

@@ -187,9 +187,10 @@ export interface HistoryStore {
   /**
    * The turn `turnId` (first, when it exists) and then the turns created before it, newest first, at most `limit`
    * of those (paged internally by a strongly consistent Query: the turn was usually written moments ago). Only the
-   * fields the model context is built from are read (ContextTurn).
+   * fields the model context is built from are read (ContextTurn). `firstPage`: how many turns the first read asks
+   * for (default a full page); the pages after it are full.
    */
-  turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<ContextTurn>;
+  turnsUpTo(sessionId: string, turnId: string, limit: number, firstPage?: number): AsyncIterable<ContextTurn>;
   /**
    * Records a stop request for a turn. It is an item of its own, not a field of the turn: a turn is written only by
    * the region that generates it (global tables resolve concurrent writes to one item by last writer wins).

@@ -22,6 +22,7 @@ import type {
   UserLedger,
 } from "./ports";
 import { buildContext, contextBefore, estimateTokens } from "./context";
+import type { ContextReach } from "./context-reach";
 import { withContext } from "./job-size";
 import { summaryTitle } from "./titles";
 
@@ -34,6 +35,8 @@ export interface StartTurnDeps {
   operator: OperatorSwitch;
   clock: Clock;
   log: Log;
+  /** How far back each session's last context reached, in this container (sizes the next context Query). */
+  contextReach?: ContextReach;
   settings: QuotaSettings & {
     region: string;
     modelId: string;
@@ -158,7 +161,7 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   const existing = !isNewSession && isUuid(sessionId);
   const sid = sessionId;
   const context = existing
-    ? prefetch(() => contextBefore(deps.history, { sessionId: sid, beforeTurnId: userTurnId }, frame.text, deps.settings.contextBudgetTokens), deps, assistantTurnId)
+    ? prefetch(() => contextBefore(deps.history, { sessionId: sid, beforeTurnId: userTurnId }, frame.text, deps.settings.contextBudgetTokens, deps.contextReach), deps, assistantTurnId)
     : Promise.resolve([{ role: "user" as const, text: frame.text }]);
   const [owned, admission, claimed] = await Promise.allSettled([
     existing ? deps.history.touchOwnSession(sessionId, connection.userId, at) : Promise.resolve(isNewSession),

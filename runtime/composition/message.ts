@@ -4,6 +4,7 @@ import { sqsClient } from "../aws/sqs-client";
 import { SqsGenerationQueue } from "../aws/sqs-queue";
 import { LambdaGenerationQueue } from "../aws/worker-queue";
 import { systemClock } from "../chat/clock";
+import { ContextReach } from "../chat/context-reach";
 import { FrameBudget } from "../chat/frame-budget";
 import { CachedOperatorSwitch } from "../chat/operator-switch";
 import { dynamo } from "../aws/dynamo-client";
@@ -28,6 +29,7 @@ export function messageDependencies(): MessageDeps {
       cfg.worker.mode === "ecs" ? new SqsGenerationQueue(sqsClient, cfg.worker.queueUrl) : new LambdaGenerationQueue(lambdaClient, cfg.worker.functionName),
     operator: new CachedOperatorSwitch(new DynamoOperatorSwitch(dynamo, cfg.historyTable), cfg.operatorSwitchCacheMs, Date.now, runtimeLog()),
     frameBudget: new FrameBudget(cfg.frameBudget),
+    contextReach: new ContextReach(),
     clock: systemClock,
     log: runtimeLog(),
     metrics: createMetrics(),

@@ -297,9 +297,10 @@ export class DynamoHistoryStore implements HistoryStore {
     return encodeCursor(turnKey(sessionId, turnId))!;
   }
 
-  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<ContextTurn> {
+  async *turnsUpTo(sessionId: string, turnId: string, limit: number, firstPage = CONTEXT_PAGE_TURNS): AsyncIterable<ContextTurn> {
     let startKey: Item | undefined;
     let seen = 0;
+    let page = Math.max(1, firstPage);
     do {
       const { Items, LastEvaluatedKey }: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.client().send(
         new QueryCommand({
@@ -316,7 +317,7 @@ export class DynamoHistoryStore implements HistoryStore {
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
           // One more than the turns wanted: the turn itself (on later pages it only bounds the read).
-          Limit: Math.min(CONTEXT_PAGE_TURNS, limit - seen) + 1,
+          Limit: Math.min(page, CONTEXT_PAGE_TURNS, limit - seen) + 1,
         }),
         timeout(DYNAMO_TIMEOUT_MS),
       );
@@ -330,6 +331,7 @@ export class DynamoHistoryStore implements HistoryStore {
         yield turn;
       }
       startKey = LastEvaluatedKey;
+      page = CONTEXT_PAGE_TURNS;
     } while (startKey && seen < limit);
   }
 

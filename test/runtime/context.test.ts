@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { buildContext, estimateTokens } from "../../runtime/chat/context";
+import { buildContext, contextBefore, estimateTokens } from "../../runtime/chat/context";
+import { ContextReach } from "../../runtime/chat/context-reach";
 import type { Turn } from "../../runtime/chat/ports";
 import { MemoryHistory } from "./fakes";
 
@@ -97,5 +98,32 @@ describe("runtime/chat/context: the history sent to the model", () => {
     expect(await buildContext(history, { sessionId: SESSION, turnId: "t9999" }, 10_000)).to.equal(undefined);
     const answer = [...history.turns.values()].find((t) => t.role === "assistant")!;
     expect(await buildContext(history, answer, 10_000)).to.equal(undefined);
+  });
+});
+
+describe("runtime/chat/context-reach: the first page of a session's next context", () => {
+  it("asks for a full page until the session's context was built once, then for about as far as it reached", async () => {
+    // 30 exchanges of ~100 bytes each: a 1,000-token budget takes about 9 of them.
+    const turns = Array.from({ length: 30 }, (_, i) => exchange(`q${i} ${"x".repeat(40)}`, `a${i} ${"y".repeat(40)}`)).flat();
+    const history = await seed(turns);
+    const reach = new ContextReach();
+    const next = turn("user", "now");
+    const first = await contextBefore(history, { sessionId: SESSION, beforeTurnId: next.turnId }, "now", 1_000, reach);
+    const second = await contextBefore(history, { sessionId: SESSION, beforeTurnId: next.turnId }, "now", 1_000, reach);
+    expect(second).to.deep.equal(first, "the first page changes what is read, never the context");
+    // Newest first: the exchanges that fit, then the answer and the question of the one that did not.
+    const read = first.length - 1 + 2;
+    expect(history.firstPages).to.deep.equal([undefined, read + 2 + Math.max(4, Math.ceil(read / 4))]);
+  });
+
+  it("forgets the session used longest ago once it holds its capacity", () => {
+    const reach = new ContextReach(2);
+    reach.record("a", 10);
+    reach.record("b", 20);
+    expect(reach.firstPage("a")).to.equal(16); // a is used again: b is now the oldest
+    reach.record("c", 30);
+    expect(reach.firstPage("b")).to.equal(undefined);
+    expect(reach.firstPage("a")).to.equal(16);
+    expect(reach.firstPage("c")).to.equal(40);
   });
 });

@@ -129,8 +129,11 @@ export class MemoryHistory implements HistoryStore {
   cursorAfter(_sessionId: string, turnId: string): string {
     return `after:${turnId}`;
   }
-  async *turnsUpTo(sessionId: string, turnId: string, limit: number): AsyncIterable<ContextTurn> {
+  /** The `firstPage` of each turnsUpTo call (the fake reads everything at once). */
+  readonly firstPages: Array<number | undefined> = [];
+  async *turnsUpTo(sessionId: string, turnId: string, limit: number, firstPage?: number): AsyncIterable<ContextTurn> {
     this.count("turnsUpTo");
+    this.firstPages.push(firstPage);
     // Only the projected fields, as the store reads them: a use case that needs more fails here too.
     const project = (t: Turn): ContextTurn =>
       Object.fromEntries(CONTEXT_TURN_FIELDS.filter((f) => t[f] !== undefined).map((f) => [f, t[f]])) as unknown as ContextTurn;

@@ -214,6 +214,9 @@ for (const implementation of implementations) {
       const upTo: string[] = [];
       for await (const t of history.turnsUpTo(sessionId, ids[6]!, 100)) upTo.push(t.text);
       expect(upTo).to.deep.equal(["#6", "#5", "#4", "#3", "#2", "#1", "#0"], "the turn, then the older ones newest first, without the session item");
+      const smallFirstPage: string[] = [];
+      for await (const t of history.turnsUpTo(sessionId, ids[6]!, 100, 2)) smallFirstPage.push(t.text);
+      expect(smallFirstPage).to.deep.equal(upTo, "a small first page is followed by more pages");
       const bounded: string[] = [];
       for await (const t of history.turnsUpTo(sessionId, ids[8]!, 3)) bounded.push(t.text);
       expect(bounded).to.deep.equal(["#8", "#7", "#6", "#5"]);

@@ -1,4 +1,5 @@
 /** Wires the chat use cases to in-memory fakes: a small world in which tests connect, send frames and run jobs. */
+import { ContextReach } from "../../runtime/chat/context-reach";
 import { randomUUID } from "node:crypto";
 import { systemClock } from "../../runtime/chat/clock";
 import { openConnection } from "../../runtime/chat/connect";
@@ -49,6 +50,7 @@ export function createWorld(options: WorldOptions = {}) {
   const model = new ScriptedModel(options.scripts ?? [[text("Hello"), text(", "), text("world."), ...endTurn]]);
 
   const messageDeps: MessageDeps = {
+    contextReach: new ContextReach(),
     history,
     ledger,
     connections,
