@@ -10,7 +10,7 @@ export interface LevelMeasure {
   streams: number;
   relayP99Ms: number;
   failures: number;
-  /** Sum of the answers' send → turn.done, s. */
+  /** Answers × the unloaded answer duration (bench/workers.ts), s. */
   streamSeconds: number;
   /** CPU the worker service process used while the level ran, ms. */
   workerCpuMs: number;
@@ -51,7 +51,10 @@ export function capacityFindings(c: Capacity, boundMs: number, goal: number, mac
   const byLevel = c.levels.map((x) => `${x.level.streams}: ${fmt(x.cpuMsPerStreamSecond, "ms")}`).join(", ");
   const notes = [
     `Streams per vCPU: the goal (≥ ${goal}) needs the worker to spend at most ${fmt(budgetMs, "ms")} of CPU per stream-second at a level whose relay p99 is ≤ ${boundMs} ms. ` +
-      `Worker CPU per stream-second by level: ${byLevel}; it falls with concurrency because a busy process shares each wake-up (socket reads, timers) among many turns.`,
+      `Worker CPU per stream-second by level: ${byLevel}` +
+      (c.levels.length > 1 && c.levels.at(-1)!.cpuMsPerStreamSecond < c.levels[0].cpuMsPerStreamSecond
+        ? "; it falls with concurrency, as a busy process shares each wake-up (socket reads, timers) among many turns."
+        : "."),
   ];
   if (c.goalMet && c.best) {
     notes.push(`Goal met at ${c.best.level.streams} streams: ${fmt(c.best.perVcpu, "")} streams per vCPU with relay p99 ${fmt(c.best.level.relayP99Ms)}.`);

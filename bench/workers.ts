@@ -49,8 +49,6 @@ interface LevelResult {
   samples: AnswerSample[];
   /** Turn written by the message handler → claimed by a worker, ms. */
   claimMs: number[];
-  /** Sum of the answers' send → turn.done, s. */
-  streamSeconds: number;
   /** This process (gateway, handlers, emulators, clients; the Lambda worker too). */
   load: LoopLoad;
   /** The worker service process (ecs only). */
@@ -115,13 +113,11 @@ async function runLevel(mode: LocalWorkerMode, streams: number, seconds: number,
       }
     }
     await Promise.all(clients.map((c) => c.close()));
-    const streamSeconds = samples.reduce((s, x) => s + ((x.turn.done?.at ?? x.turn.sentAt) - x.turn.sentAt) / 1000, 0);
     const result: LevelResult = {
       mode,
       streams,
       samples,
       claimMs,
-      streamSeconds,
       load,
       seconds: wallSeconds,
       failures,
@@ -138,18 +134,17 @@ async function runLevel(mode: LocalWorkerMode, streams: number, seconds: number,
 const relayP99 = (r: LevelResult) => summarize(r.samples.flatMap((s) => s.relayMs)).p99;
 const gapP99 = (r: LevelResult) => summarize(r.samples.flatMap((s) => s.gapsMs)).p99;
 const answerMs = (r: LevelResult) => median(r.samples.filter((s) => s.turn.done).map((s) => s.turn.done!.at - s.turn.sentAt));
-/** This process's CPU (gateway, handlers, emulators, clients; in lambda mode the worker too) per stream-second. */
-const benchCpuPerStreamSecond = (r: LevelResult) => (r.load.cpuCores * r.seconds * 1000) / Math.max(1, r.streamSeconds);
+const answered = (r: LevelResult) => r.samples.filter((s) => s.turn.done).length;
 
 export const LEVELS = [10, 25, 50, 100, 200];
 export const QUICK_LEVELS = [10, 50];
 
-function measureOf(r: LevelResult): LevelMeasure {
+function measureOf(r: LevelResult, answerSeconds: number): LevelMeasure {
   return {
     streams: r.streams,
     relayP99Ms: relayP99(r),
     failures: r.failures,
-    streamSeconds: r.streamSeconds,
+    streamSeconds: answered(r) * answerSeconds,
     workerCpuMs: r.worker!.cpuMs,
     workerCores: r.worker!.cores,
     benchCores: r.load.cpuCores,
@@ -168,6 +163,12 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
       results.set(`${mode}${streams}`, await runLevel(mode, streams, seconds, options));
     }
   }
+  // A stream-second is a second of an answer at the pace of the least loaded level: answers × that level's median
+  // answer (send → turn.done). Where the machine is short of CPU, answers wait in the queue and stream slower; their
+  // wall time would credit the worker with streams it was not serving (at 200 streams, three times as many).
+  const answerSeconds = answerMs(results.get(`ecs${levels[0]}`)!) / 1000;
+  const perStreamSecond = (cpuMs: number, r: LevelResult) => cpuMs / Math.max(0.001, answered(r) * answerSeconds);
+  const benchCpuMs = (r: LevelResult) => r.load.cpuCores * r.seconds * 1000;
   const rows: Row[] = [];
   for (const streams of levels) {
     const ecs = results.get(`ecs${streams}`)!;
@@ -175,8 +176,16 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
     rows.push(
       { metric: `${streams} streams: relay p99 (every chunk)`, value: fmt(relayP99(ecs)), baseline: fmt(relayP99(lambda)), target: `≤ ${RELAY_P99_TARGET_MS} ms`, verdict: verdict(relayP99(ecs) <= RELAY_P99_TARGET_MS) },
       { metric: `${streams} streams: inter-frame gap p50 / p99`, value: `${fmt(median(ecs.samples.flatMap((s) => s.gapsMs)))} / ${fmt(gapP99(ecs))}`, baseline: `${fmt(median(lambda.samples.flatMap((s) => s.gapsMs)))} / ${fmt(gapP99(lambda))}` },
-      { metric: `${streams} streams: worker CPU per stream-second`, value: fmt(ecs.worker!.cpuMs / Math.max(1, ecs.streamSeconds)), baseline: "in this process (next row)" },
-      { metric: `${streams} streams: this process's CPU per stream-second (gateway, handlers, emulators, clients)`, value: fmt(benchCpuPerStreamSecond(ecs)), baseline: `${fmt(benchCpuPerStreamSecond(lambda))} (worker included)` },
+      {
+        metric: `${streams} streams: worker CPU per answer / per stream-second`,
+        value: `${fmt(ecs.worker!.cpuMs / Math.max(1, answered(ecs)))} / ${fmt(perStreamSecond(ecs.worker!.cpuMs, ecs))}`,
+        baseline: "in this process (next row)",
+      },
+      {
+        metric: `${streams} streams: this process's CPU per stream-second (gateway, handlers, emulators, clients)`,
+        value: fmt(perStreamSecond(benchCpuMs(ecs), ecs)),
+        baseline: `${fmt(perStreamSecond(benchCpuMs(lambda), lambda))} (worker included)`,
+      },
       {
         metric: `${streams} streams: cores used by the worker / this process (its event-loop delay p99; load average)`,
         value: `${ecs.worker!.cores.toFixed(2)} / ${ecs.load.cpuCores.toFixed(2)} (${fmt(ecs.load.delayP99Ms)}; ${ecs.load.loadAverage.toFixed(1)})`,
@@ -187,9 +196,9 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
       { metric: `${streams} streams: answers (failed)`, value: `${ecs.samples.length} (${ecs.failures})`, baseline: `${lambda.samples.length} (${lambda.failures})` },
     );
   }
-  // Streams per vCPU: average concurrent streams (stream-seconds ÷ wall time) ÷ the worker's cores, i.e. stream-seconds
-  // per CPU-second, at the highest level whose relay p99 met the bound with no failed answer (./worker-capacity.ts).
-  const found = capacity(levels.map((n) => measureOf(results.get(`ecs${n}`)!)), RELAY_P99_TARGET_MS, STREAMS_PER_VCPU_GOAL);
+  // Streams per vCPU: stream-seconds per CPU-second of the worker (average concurrent streams ÷ its cores), at the
+  // highest level whose relay p99 met the bound with no failed answer (./worker-capacity.ts).
+  const found = capacity(levels.map((n) => measureOf(results.get(`ecs${n}`)!, answerSeconds)), RELAY_P99_TARGET_MS, STREAMS_PER_VCPU_GOAL);
   const best = found.best;
   // Without a level within the bound, the cost uses the lowest figure measured (the conservative one).
   const measuredPerVcpu = best?.perVcpu ?? Math.min(...found.levels.map((x) => x.perVcpu));
@@ -245,7 +254,9 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
       `message as soon as the previous answer ended, for ${seconds} s; answers of ${TOKENS} tokens at ${TOKENS_PER_SECOND} tokens/s, ` +
       `FLUSH_INTERVAL_MS=50, STOP_POLL_MS=100. \`value\` is the ECS worker service (LOCAL_WORKER=ecs: its own process, long-polling fauxqs), ` +
       `\`baseline\` the worker function. Worker CPU is the worker service process's (from /proc), this process's is everything else on the stack ` +
-      `(gateway, handlers, emulators, dynalite, clients). Streams per vCPU: average concurrent streams (stream-seconds ÷ wall time) ÷ the worker's cores. ` +
+      `(gateway, handlers, emulators, dynalite, clients). A stream-second is a second of an answer at the lowest level's pace (answers × its median ` +
+      `send → turn.done), so queueing at a starved level is not counted as streams carried; streams per vCPU = stream-seconds ÷ the worker's CPU-seconds ` +
+      `(average concurrent streams ÷ the worker's cores). ` +
       `Enqueue → claim is the turn's createdAt (message handler) → generationStartedAt (worker's claim), ` +
       `read back from the history table. Command: \`npm run bench -- --only workers\`.`,
     rows,
