@@ -70,6 +70,16 @@ export function capacityFindings(c: Capacity, boundMs: number, goal: number, mac
       `${best} No level brought the worker to ${fmt(budgetMs, "ms")} per stream-second: at ${top.level.streams} streams it spent ${fmt(top.cpuMsPerStreamSecond, "ms")} ` +
         `(${fmt(top.perVcpu, "")} streams per vCPU by its CPU alone), so the worker's own cost misses the goal on this machine, whatever the load generator does.`,
     );
+    const firstMiss = c.levels.find((x) => !x.withinBound);
+    if (firstMiss) {
+      const { level } = firstMiss;
+      notes.push(
+        `The relay bound itself was missed from ${level.streams} streams on (p99 ${fmt(level.relayP99Ms)}${level.failures ? `, ${level.failures} failed answers` : ""}), ` +
+          `while the worker used ${level.workerCores.toFixed(2)} cores and this process (gateway, handlers, emulators, clients on one thread) ${level.benchCores.toFixed(2)}, ` +
+          `with an event-loop delay p99 of ${fmt(level.loopDelayP99Ms)}, on a machine whose load average was ${level.loadAverage.toFixed(1)} on ${machineCores} cores ` +
+          `shared with other work: one run's tail there moves with that load from run to run (compare the Lambda column, same stack without a worker process).`,
+      );
+    }
     return notes;
   }
   for (const x of cheapEnough.filter((y) => !y.withinBound)) {
@@ -79,8 +89,8 @@ export function capacityFindings(c: Capacity, boundMs: number, goal: number, mac
       `${best} At ${level.streams} streams the worker's CPU alone would carry ${fmt(x.perVcpu, "")} streams per vCPU (${fmt(x.cpuMsPerStreamSecond, "ms")} per stream-second), ` +
         `but relay p99 was ${fmt(level.relayP99Ms)}${level.failures ? ` with ${level.failures} failed answers` : ""}: this process (gateway, handlers, emulators, ${level.streams} clients on one thread) ` +
         `used ${level.benchCores.toFixed(2)} cores with an event-loop delay p99 of ${fmt(level.loopDelayP99Ms)}, the worker ${level.workerCores.toFixed(2)}, together ${used.toFixed(2)} of the machine's ` +
-        `${machineCores} cores, whose load average was ${level.loadAverage.toFixed(1)} with the other work on it. The tail is queueing in the load generator and the machine, so this machine ` +
-        `cannot show the goal; the level that would needs the load generator on other cores.`,
+        `${machineCores} cores, whose load average was ${level.loadAverage.toFixed(1)} with the other work on it. The worker's CPU was not the limit there; showing the goal ` +
+        `needs the load generator (this process) on other cores than the worker's.`,
     );
   }
   return notes;
