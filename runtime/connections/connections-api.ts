@@ -179,11 +179,6 @@ export class ConnectionsApi {
     return this.call("DELETE", connectionId, Buffer.alloc(0), signal);
   }
 
-  /** Closes the idle keep-alive sockets. */
-  destroy(): void {
-    this.agent.destroy();
-  }
-
   private async call(method: string, connectionId: string, body: Buffer, signal: AbortSignal): Promise<ConnectionAnswer> {
     const path = `${this.basePath}/@connections/${escapeUri(connectionId)}`;
     let retryCost: number | undefined;
