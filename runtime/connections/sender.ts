@@ -1,15 +1,13 @@
 /**
  * ConnectionSender over the API Gateway @connections API (PostToConnection, DeleteConnection). A closed socket
  * answers 410 GoneException (API Gateway developer guide, "Use @connections commands in your backend service").
+ * The SDK client of each endpoint resolves its region, endpoint and credentials (the function's or the container's
+ * chain); the requests themselves go through ./connections-api.ts, a signed post without the SDK's per-call machinery.
  */
-import {
-  DeleteConnectionCommand,
-  PostToConnectionCommand,
-  type ApiGatewayManagementApiClient,
-} from "@aws-sdk/client-apigatewaymanagementapi";
+import type { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { ServerFrame } from "../protocol";
 import type { ConnectionRoute, ConnectionSender, PostResult } from "../chat/ports";
-import { timeout } from "../aws/timeout";
+import { ConnectionsApi } from "./connections-api";
 
 export const POST_TIMEOUT_MS = 5_000;
 
@@ -19,28 +17,43 @@ export function isGone(error: unknown): boolean {
   return e.name === "GoneException" || e.$metadata?.httpStatusCode === 410;
 }
 
+/** The @connections API that an SDK client is configured for. */
+export async function connectionsApiOf(client: ApiGatewayManagementApiClient): Promise<ConnectionsApi> {
+  const { config } = client;
+  const endpoint = await config.endpoint?.();
+  if (!endpoint) throw new Error("the @connections client has no endpoint (CONNECTIONS_ENDPOINT)");
+  const port = endpoint.port === undefined ? "" : `:${endpoint.port}`;
+  return new ConnectionsApi({
+    endpoint: new URL(`${endpoint.protocol}//${endpoint.hostname}${port}${endpoint.path}`),
+    region: await config.region(),
+    credentials: () => config.credentials(),
+  });
+}
+
 export class ApiGatewayConnectionSender implements ConnectionSender {
+  private readonly apis = new WeakMap<ApiGatewayManagementApiClient, Promise<ConnectionsApi>>();
+
   /** `client(route)`: the @connections client for a connection in another region; without one, this region's. */
   constructor(private readonly client: (route?: ConnectionRoute) => ApiGatewayManagementApiClient) {}
 
   async post(connectionId: string, frame: ServerFrame, route?: ConnectionRoute): Promise<PostResult> {
-    try {
-      await this.client(route).send(
-        new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(JSON.stringify(frame)) }),
-        timeout(POST_TIMEOUT_MS),
-      );
-      return "ok";
-    } catch (error) {
-      if (isGone(error)) return "gone";
-      throw error;
-    }
+    const api = await this.api(route);
+    return api.post(connectionId, JSON.stringify(frame), AbortSignal.timeout(POST_TIMEOUT_MS));
   }
 
   async close(connectionId: string): Promise<void> {
-    try {
-      await this.client().send(new DeleteConnectionCommand({ ConnectionId: connectionId }), timeout(POST_TIMEOUT_MS));
-    } catch (error) {
-      if (!isGone(error)) throw error;
+    const api = await this.api();
+    await api.delete(connectionId, AbortSignal.timeout(POST_TIMEOUT_MS));
+  }
+
+  private api(route?: ConnectionRoute): Promise<ConnectionsApi> {
+    const client = this.client(route);
+    let api = this.apis.get(client);
+    if (!api) {
+      api = connectionsApiOf(client);
+      this.apis.set(client, api);
+      api.catch(() => this.apis.delete(client));
     }
+    return api;
   }
 }

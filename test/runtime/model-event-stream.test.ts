@@ -1,0 +1,146 @@
+/**
+ * runtime/model/event-stream.ts and BedrockModelStream's own decoding of InvokeModelWithResponseStream: messages
+ * encoded by the SDK's codec (@smithy/eventstream-codec) decode the same whatever the chunking, a damaged or cut
+ * message is refused; against the Bedrock emulator with the real SDK client, the raw body is what gets decoded, the
+ * events equal the SDK's own decoding, and in-stream exceptions, errors before the stream and aborts end as before.
+ */
+import { BedrockRuntimeClient, InvokeModelWithResponseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
+import { EventStreamCodec } from "@smithy/eventstream-codec";
+import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
+import { expect } from "chai";
+import { ModelError, type ModelEvent } from "../../runtime/chat/ports";
+import type { ModelConfig } from "../../runtime/config";
+import { BedrockEmulator } from "../../runtime/local/emulators/bedrock";
+import { BedrockModelStream, captureRawBody } from "../../runtime/model/bedrock";
+import { EventStreamDecoder } from "../../runtime/model/event-stream";
+import { parseInvokeChunk } from "../../runtime/model/invoke-formats";
+import { waitFor } from "../local/helpers";
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+const CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+
+const messages = [
+  codec.encode({
+    headers: {
+      ":event-type": { type: "string", value: "chunk" },
+      ":message-type": { type: "string", value: "event" },
+      flag: { type: "boolean", value: true },
+      off: { type: "boolean", value: false },
+      small: { type: "byte", value: 7 },
+      short: { type: "short", value: 300 },
+      count: { type: "integer", value: 70000 },
+      at: { type: "timestamp", value: new Date("2026-12-05T00:00:00Z") },
+      id: { type: "uuid", value: "3f1c2a3e-1111-4222-8333-444455556666" },
+      raw: { type: "binary", value: new Uint8Array([1, 2, 3]) },
+      "é": { type: "string", value: "ünïcode" },
+    },
+    body: fromUtf8('{"bytes":"eyJhIjoxfQ=="}'),
+  }),
+  codec.encode({ headers: { ":message-type": { type: "string", value: "exception" }, ":exception-type": { type: "string", value: "throttlingException" } }, body: fromUtf8("{}") }),
+  codec.encode({ headers: {}, body: new Uint8Array(0) }),
+];
+const stream = Buffer.concat(messages);
+
+describe("runtime/model/event-stream: the event stream decoder", () => {
+  it("decodes the SDK codec's messages whatever the chunk boundaries", () => {
+    for (const size of [1, 2, 3, 7, 16, 64, stream.length]) {
+      const decoder = new EventStreamDecoder();
+      const decoded = [];
+      for (let at = 0; at < stream.length; at += size) decoded.push(...decoder.push(stream.subarray(at, at + size)));
+      decoder.end();
+      expect(decoded.map((m) => m.headers)).to.deep.equal([
+        { ":event-type": "chunk", ":message-type": "event", "é": "ünïcode" },
+        { ":message-type": "exception", ":exception-type": "throttlingException" },
+        {},
+      ]);
+      expect(decoded.map((m) => m.payload.toString("utf8"))).to.deep.equal(['{"bytes":"eyJhIjoxfQ=="}', "{}", ""]);
+    }
+  });
+
+  it("refuses a damaged message and reports a stream cut inside one", () => {
+    const damaged = Buffer.from(messages[0]);
+    damaged[damaged.length - 6] ^= 1;
+    expect(() => new EventStreamDecoder().push(damaged)).to.throw(ModelError).with.property("code", "MalformedChunk");
+    const decoder = new EventStreamDecoder();
+    expect(decoder.push(stream.subarray(0, messages[0].length + 5))).to.have.length(1);
+    expect(() => decoder.end()).to.throw(ModelError).that.deep.includes({ code: "IncompleteStream", retryable: true });
+  });
+});
+
+describe("runtime/model/bedrock: Invoke streams decoded from the raw body (Bedrock emulator, real SDK client)", function () {
+  this.timeout(15_000);
+  let bedrock: BedrockEmulator;
+  let client: BedrockRuntimeClient;
+  const config: ModelConfig = { modelId: CLAUDE, api: "InvokeModelWithResponseStream", family: "anthropic", guardrail: undefined, maxOutputTokens: 1024 };
+  const request = (text: string, signal = new AbortController().signal) => ({ messages: [{ role: "user" as const, text }], maxOutputTokens: 200, signal });
+  const collect = async (events: AsyncIterable<ModelEvent>) => {
+    const out: ModelEvent[] = [];
+    for await (const e of events) out.push(e);
+    return out;
+  };
+  const failure = (events: AsyncIterable<ModelEvent>) => collect(events).then(() => null, (e: unknown) => e);
+
+  before(async () => {
+    bedrock = await new BedrockEmulator({ timing: { timeToFirstTokenMs: 5, tokensPerSecond: 2000 } }).start();
+    client = new BedrockRuntimeClient({ endpoint: bedrock.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+  });
+  after(async () => {
+    client.destroy();
+    await bedrock.stop();
+  });
+
+  it("takes the raw body of a 200 (the SDK's decoded body is left empty)", async () => {
+    const command = new InvokeModelWithResponseStreamCommand({ modelId: CLAUDE, body: JSON.stringify({ anthropic_version: "bedrock-2023-05-31", max_tokens: 50, messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] }) });
+    const raw = captureRawBody(command);
+    const response = await client.send(command);
+    const body = raw();
+    expect(body).to.not.equal(undefined);
+    const sdkParts = [];
+    for await (const part of response.body!) sdkParts.push(part);
+    expect(sdkParts).to.have.length(0);
+    const decoder = new EventStreamDecoder();
+    let chunks = 0;
+    for await (const data of body!) chunks += decoder.push(data).length;
+    expect(chunks).to.be.greaterThan(3);
+  });
+
+  it("yields the events the SDK's own decoding yields, with the emulator's text", async () => {
+    // The emulator answers a repeated conversation anew, so each path is checked against its own request's record.
+    const prompt = "explain event streams [[tokens:60]]";
+    const ours = await collect(new BedrockModelStream(() => client, config).stream(request(prompt)));
+    const ourRecord = bedrock.requests.at(-1)!;
+    const sdk: ModelEvent[] = [];
+    const response = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: CLAUDE, body: JSON.stringify(ourRecord.body) }));
+    for await (const part of response.body!) if (part.chunk?.bytes) sdk.push(...parseInvokeChunk("anthropic", part.chunk.bytes));
+    const sdkRecord = bedrock.requests.at(-1)!;
+    const text = (events: ModelEvent[]) => events.flatMap((e) => (e.type === "text" ? [e.text] : [])).join("");
+    // The other events, with the token counts each answer reported replaced by whether they match its record.
+    const rest = (events: ModelEvent[], record: typeof ourRecord) =>
+      events.filter((e) => e.type !== "text").map((e) => (e.type === "usage" && e.outputTokens !== undefined ? { ...e, outputTokens: e.outputTokens === record.outputTokens } : e));
+    expect(text(ours)).to.equal(ourRecord.text);
+    expect(text(sdk)).to.equal(sdkRecord.text);
+    expect(rest(ours, ourRecord)).to.deep.equal(rest(sdk, sdkRecord));
+    expect(rest(ours, ourRecord)).to.deep.include({ type: "stop", reason: "end_turn" });
+  });
+
+  it("throws in-stream exceptions and errors before the stream as the same ModelErrors", async () => {
+    bedrock.script({ fault: "throttle-in-stream", afterTokens: 3 }, { fault: "model-stream-error", afterTokens: 3 }, { fault: "throttle-before" });
+    const model = new BedrockModelStream(() => client, config);
+    expect(await failure(model.stream(request("a")))).to.be.instanceOf(ModelError).that.deep.includes({ code: "ThrottlingException", retryable: true });
+    expect(await failure(model.stream(request("b")))).to.be.instanceOf(ModelError).that.deep.includes({ code: "ModelStreamErrorException", retryable: false });
+    expect(await failure(model.stream(request("c")))).to.be.instanceOf(ModelError).that.deep.includes({ code: "ThrottlingException", retryable: true });
+  });
+
+  it("ends silently when the caller aborts, and the emulator sees the stream closed", async () => {
+    bedrock.script({ fault: "slow", tokensPerSecond: 40 });
+    const controller = new AbortController();
+    const out: ModelEvent[] = [];
+    for await (const e of new BedrockModelStream(() => client, config).stream(request("slowly [[tokens:300]]", controller.signal))) {
+      out.push(e);
+      if (out.filter((x) => x.type === "text").length === 3) controller.abort();
+    }
+    expect(out.filter((x) => x.type === "text")).to.have.length(3);
+    const record = bedrock.requests.at(-1)!;
+    await waitFor(() => record.outcome === "aborted", 3_000, "the emulator to see the abort");
+  });
+});
