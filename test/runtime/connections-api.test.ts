@@ -4,7 +4,7 @@
  * a closed connection answers "gone" and a delete closes it; against a stand-in server, throttling, 5xx and network
  * errors are retried as the SDK's standard strategy does, other refusals are not, and a skewed clock is corrected.
  */
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
+import { NodeSha256 } from "../sdk-sha256";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -17,23 +17,6 @@ import { GatewayEmulator } from "../../runtime/local/emulators/gateway";
 import { fixtureHandlers } from "../local/fixtures/gateway-handlers";
 import { openSocket, waitFor } from "../local/helpers";
 
-const bytes = (data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
-  typeof data === "string" ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-
-/** The SDK signer's hash: node:crypto behind its Checksum interface. */
-class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {}
-}
 
 const SESSION = { accessKeyId: "ASIAEXAMPLEKEY", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", sessionToken: "IQoJb3JpZ2luX2VjEXAMPLE//token+/=" };
 const frame = (seq: number) => ({ type: "delta" as const, turnId: "01JTURN", seq, text: `text ${seq}` });
