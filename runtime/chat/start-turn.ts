@@ -236,12 +236,15 @@ const ORIGINAL_POLL_MS = 100;
  */
 async function originalOutcome(deps: StartTurnDeps, claim: MessageClaim): Promise<"written" | "released" | "unknown"> {
   const deadline = deps.clock.now() + ORIGINAL_WAIT_MS;
-  for (;;) {
-    const [turn, still] = await Promise.all([deps.history.getTurn(claim.sessionId, claim.assistantTurnId), deps.ledger.getClaim(claim.userId, claim.clientMessageId)]);
-    if (turn) return "written";
-    if (!still || still.assistantTurnId !== claim.assistantTurnId) return "released";
+  // The claim was read a moment ago (it is how this send knows it is a duplicate): the turn is looked at first.
+  for (let wait = false; ; wait = true) {
+    if (wait) {
+      await deps.clock.sleep(ORIGINAL_POLL_MS);
+      const still = await deps.ledger.getClaim(claim.userId, claim.clientMessageId);
+      if (!still || still.assistantTurnId !== claim.assistantTurnId) return "released";
+    }
+    if (await deps.history.getTurn(claim.sessionId, claim.assistantTurnId)) return "written";
     if (deps.clock.now() >= deadline) return "unknown";
-    await deps.clock.sleep(ORIGINAL_POLL_MS);
   }
 }
 
