@@ -5,10 +5,10 @@
  */
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
-import { startLocalStack, type LocalStack } from "../../../runtime/local/stack";
 import type { ErrorFrame, ServerFrame, SessionsFrameOut, TurnDoneFrame, TurnStartedFrame } from "../../../runtime/protocol";
-import { ChatClient } from "./client";
+import type { ChatClient } from "./client";
 import { sessionItems } from "./session-items";
+import { suiteStack } from "./suite-stack";
 
 const isStarted = (f: ServerFrame): f is TurnStartedFrame => f.type === "turn.started";
 const send = (text: string, extra: Record<string, unknown> = {}) => ({ action: "send", clientMessageId: randomUUID(), text, ...extra });
@@ -36,27 +36,13 @@ const endsOf = (client: ChatClient, turnId: string) => client.frames.filter((f) 
 
 describe("runtime integration: rename and delete of sessions (one region)", function () {
   this.timeout(120_000);
-  let stack: LocalStack;
-  const clients: ChatClient[] = [];
-
-  before(async () => {
-    stack = await startLocalStack({
-      ports: { web: 0 },
-      staticDir: "/nonexistent",
-      bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 300 } },
-      env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", ...QUIET },
-    });
+  const suite = suiteStack({
+    ports: { web: 0 },
+    staticDir: "/nonexistent",
+    bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 300 } },
+    env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", ...QUIET },
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await stack?.stop();
-  });
-
-  async function connect(user: string): Promise<ChatClient> {
-    const client = await ChatClient.open(stack.wsUrl, await stack.token(user));
-    clients.push(client);
-    return client;
-  }
+  const connect = (user: string) => suite.connect(user);
 
   it("renames a session and answers the list; others' sessions are not_found; bad titles are bad_request", async () => {
     const alice = await connect("alice-rename");
@@ -87,19 +73,19 @@ describe("runtime integration: rename and delete of sessions (one region)", func
     alice.send(send("First question [[tokens:5]]"));
     const first = await alice.waitFor(isStarted);
     await alice.ending(first.turnId);
-    stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
+    suite.stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
     alice.send(send("A long answer to delete midway [[tokens:400]]", { sessionId: first.sessionId }));
     const started = await until(() => alice.of("turn.started").find((f) => f.turnId !== first.turnId), "the second turn");
     await until(() => alice.of("delta").some((d) => d.turnId === started.turnId), "a delta");
-    expect(await sessionItems(stack, first.sessionId)).to.have.length.greaterThan(4);
+    expect(await sessionItems(suite.stack, first.sessionId)).to.have.length.greaterThan(4);
 
     const answer = await ask(alice, { action: "delete", sessionId: first.sessionId });
     expect(answer.type).to.equal("sessions");
     expect((answer as SessionsFrameOut).sessions.map((s) => s.sessionId)).to.not.include(first.sessionId);
     const done = (await alice.ending(started.turnId, 30_000)) as TurnDoneFrame;
     expect(done).to.include({ type: "turn.done", stopReason: "stopped" });
-    await until(async () => (await sessionItems(stack, first.sessionId)).length === 0, "no item left", 30_000);
-    expect(stack.bedrock.requests.find((r) => r.prompt.includes("delete midway"))!.outcome).to.equal("aborted");
+    await until(async () => (await sessionItems(suite.stack, first.sessionId)).length === 0, "no item left", 30_000);
+    expect(suite.stack.bedrock.requests.find((r) => r.prompt.includes("delete midway"))!.outcome).to.equal("aborted");
     expect(endsOf(alice, started.turnId)).to.have.length(1);
     expect(await ask(alice, { action: "history", sessionId: first.sessionId })).to.include({ type: "error", code: "not_found" });
   });
@@ -108,43 +94,29 @@ describe("runtime integration: rename and delete of sessions (one region)", func
 describe("runtime integration: delete in two regions (LOCAL_REGIONS=us-east-1,eu-west-1)", function () {
   this.timeout(120_000);
   const REGIONS = ["us-east-1", "eu-west-1"];
-  let stack: LocalStack;
-  const clients: ChatClient[] = [];
-
-  before(async () => {
-    stack = await startLocalStack({
-      regions: REGIONS,
-      replicationLagMs: 300,
-      ports: { web: 0 },
-      staticDir: "/nonexistent",
-      bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 300 } },
-      env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", ...QUIET },
-    });
+  const suite = suiteStack({
+    regions: REGIONS,
+    replicationLagMs: 300,
+    ports: { web: 0 },
+    staticDir: "/nonexistent",
+    bedrock: { timing: { timeToFirstTokenMs: 30, tokensPerSecond: 300 } },
+    env: { FLUSH_INTERVAL_MS: "20", STOP_POLL_MS: "50", MESSAGES_PER_MINUTE: "500", ...QUIET },
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await stack?.stop();
-  });
-
-  async function connect(user: string, region: string): Promise<ChatClient> {
-    const client = await ChatClient.open(stack.regions.find((r) => r.region === region)!.wsUrl, await stack.token(user));
-    clients.push(client);
-    return client;
-  }
+  const connect = (user: string, region: string) => suite.connect(user, region);
 
   it("a delete in eu-west-1 of a session generating in us-east-1: the answer stops there, and no item is left in either region", async () => {
     const us = await connect("roamer", "us-east-1");
     us.send(send("Something to keep [[tokens:5]]"));
     const first = await us.waitFor(isStarted);
     await us.ending(first.turnId);
-    stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
+    suite.stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
     us.send(send("A long answer deleted from abroad [[tokens:400]]", { sessionId: first.sessionId }));
     const started = await until(() => us.of("turn.started").find((f) => f.turnId !== first.turnId), "the second turn");
     await until(() => us.of("delta").some((d) => d.turnId === started.turnId), "a delta");
 
     const eu = await connect("roamer", "eu-west-1");
     // Within the replication lag the session may not be in eu-west-1 yet: a delete then answers not_found.
-    await until(async () => (await sessionItems(stack, first.sessionId, "eu-west-1")).some((sk) => sk.endsWith(started.turnId)), "the turn in eu-west-1");
+    await until(async () => (await sessionItems(suite.stack, first.sessionId, "eu-west-1")).some((sk) => sk.endsWith(started.turnId)), "the turn in eu-west-1");
     const answer = await ask(eu, { action: "delete", sessionId: first.sessionId });
     expect(answer.type).to.equal("sessions");
     expect((answer as SessionsFrameOut).sessions.map((s) => s.sessionId)).to.not.include(first.sessionId);
@@ -152,10 +124,10 @@ describe("runtime integration: delete in two regions (LOCAL_REGIONS=us-east-1,eu
     const done = (await us.ending(started.turnId, 30_000)) as TurnDoneFrame;
     expect(done).to.include({ type: "turn.done", stopReason: "stopped" });
     expect(endsOf(us, started.turnId)).to.have.length(1);
-    await until(async () => (await sessionItems(stack, first.sessionId, "us-east-1")).length === 0, "nothing left in us-east-1", 30_000);
-    await stack.replication!.settled();
-    for (const region of REGIONS) expect(await sessionItems(stack, first.sessionId, region), region).to.deep.equal([]);
-    expect(stack.replication!.failures).to.deep.equal([]);
+    await until(async () => (await sessionItems(suite.stack, first.sessionId, "us-east-1")).length === 0, "nothing left in us-east-1", 30_000);
+    await suite.stack.replication!.settled();
+    for (const region of REGIONS) expect(await sessionItems(suite.stack, first.sessionId, region), region).to.deep.equal([]);
+    expect(suite.stack.replication!.failures).to.deep.equal([]);
     // Both regions answer as if it never was.
     expect(await ask(us, { action: "history", sessionId: first.sessionId })).to.include({ type: "error", code: "not_found" });
     const list = await ask(us, { action: "sessions" });

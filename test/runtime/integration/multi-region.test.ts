@@ -7,9 +7,9 @@ import { expect } from "chai";
 import { ageLastWrite } from "./age-turn";
 import { randomUUID } from "node:crypto";
 import { SILENT_WORKER_MS } from "../../../runtime/chat/liveness";
-import { startLocalStack, type LocalStack } from "../../../runtime/local/stack";
 import type { DeltaFrame, HistoryFrameOut, ServerFrame, TurnDoneFrame, TurnStartedFrame, WebConfig } from "../../../runtime/protocol";
-import { ChatClient } from "./client";
+import type { ChatClient } from "./client";
+import { suiteStack } from "./suite-stack";
 
 const REGIONS = ["us-east-1", "eu-west-1"];
 const isStarted = (f: ServerFrame): f is TurnStartedFrame => f.type === "turn.started";
@@ -54,26 +54,12 @@ async function historyOf(client: ChatClient, sessionId: string): Promise<History
 for (const lagMs of [0, 1_000]) {
   describe(`runtime integration: two regions, replication lag ${lagMs} ms`, function () {
     this.timeout(120_000);
-    let stack: LocalStack;
-    const clients: ChatClient[] = [];
-
-    before(async () => {
-      stack = await startLocalStack({ ...TWO_REGIONS, replicationLagMs: lagMs });
-    });
-    after(async () => {
-      for (const c of clients) c.close();
-      await stack?.stop();
-    });
-
-    async function connect(user: string, region: string): Promise<ChatClient> {
-      const client = await ChatClient.open(stack.regions.find((r) => r.region === region)!.wsUrl, await stack.token(user));
-      clients.push(client);
-      return client;
-    }
+    const suite = suiteStack({ ...TWO_REGIONS, replicationLagMs: lagMs });
+    const connect = (user: string, region: string) => suite.connect(user, region);
 
     it("runs a gateway per region behind the page's origin, and the page's config lists every region", async () => {
-      const config = (await (await fetch(`${stack.webUrl}config.json`)).json()) as WebConfig;
-      expect(config.regions).to.deep.equal(REGIONS.map((region) => ({ region, url: `${stack.webUrl.replace("http", "ws")}ws/${region}` })));
+      const config = (await (await fetch(`${suite.stack.webUrl}config.json`)).json()) as WebConfig;
+      expect(config.regions).to.deep.equal(REGIONS.map((region) => ({ region, url: `${suite.stack.webUrl.replace("http", "ws")}ws/${region}` })));
       for (const region of REGIONS) {
         const client = await connect("greeter", region);
         client.send(send(`Hello from ${region} [[tokens:5]]`));
@@ -85,7 +71,7 @@ for (const lagMs of [0, 1_000]) {
 
     it("a turn generating in one region streams to a client that resumed it in the other: the missed text, the tail, one end", async () => {
       const us = await connect("traveller", "us-east-1");
-      stack.bedrock.script({ fault: "slow", tokensPerSecond: 40 });
+      suite.stack.bedrock.script({ fault: "slow", tokensPerSecond: 40 });
       us.send(send("A long story to follow abroad [[tokens:120]]"));
       const started = await us.waitFor(isStarted);
       await until(() => deltasOf(us, started.turnId).length >= 2, "two deltas");
@@ -101,17 +87,17 @@ for (const lagMs of [0, 1_000]) {
       const deltas = deltasOf(eu, started.turnId);
       expect(deltas.map((d) => d.seq), "seq continues the client's, no gap, no repeat").to.deep.equal(deltas.map((_, i) => lastSeq + 1 + i));
       expect(eu.of("turn.done").filter((d) => d.turnId === started.turnId)).to.have.length(1);
-      await stack.replication!.settled();
+      await suite.stack.replication!.settled();
       const saved = (await historyOf(eu, started.sessionId)).turns.find((t) => t.turnId === started.turnId)!;
       expect(saved.status).to.equal("complete");
       expect(had + textOf(eu, started.turnId), "client text == history text").to.equal(saved.text);
-      const model = stack.bedrock.requests.find((r) => r.prompt.includes("A long story to follow abroad"))!;
+      const model = suite.stack.bedrock.requests.find((r) => r.prompt.includes("A long story to follow abroad"))!;
       expect(model.outcome, "the model was not stopped by the drop").to.equal("complete");
     });
 
     it("stop from the other region ends the generation there", async () => {
       const us = await connect("stopper", "us-east-1");
-      stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
+      suite.stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
       us.send(send("Something long to stop from afar [[tokens:400]]"));
       const started = await us.waitFor(isStarted);
       await until(() => deltasOf(us, started.turnId).length >= 1, "a delta");
@@ -121,39 +107,28 @@ for (const lagMs of [0, 1_000]) {
       eu.send({ action: "stop", turnId: started.turnId });
       const done = (await us.ending(started.turnId, 30_000)) as TurnDoneFrame;
       expect(done.stopReason).to.equal("stopped");
-      expect(stack.bedrock.requests.find((r) => r.prompt.includes("Something long to stop from afar"))!.outcome).to.equal("aborted");
+      expect(suite.stack.bedrock.requests.find((r) => r.prompt.includes("Something long to stop from afar"))!.outcome).to.equal("aborted");
     });
   });
 }
 
 describe("runtime integration: a region lost mid-answer", function () {
   this.timeout(120_000);
-  let stack: LocalStack;
-  const clients: ChatClient[] = [];
-
-  before(async () => {
-    stack = await startLocalStack({ ...TWO_REGIONS, replicationLagMs: 200 });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await stack?.stop();
-  });
+  const suite = suiteStack({ ...TWO_REGIONS, replicationLagMs: 200 });
 
   it("the session is in the surviving region, and the cut answer shows as interrupted, never complete, and can be regenerated", async () => {
-    const eu = await ChatClient.open(stack.regions[1]!.wsUrl, await stack.token("survivor"));
-    clients.push(eu);
-    stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
+    const eu = await suite.connect("survivor", "eu-west-1");
+    suite.stack.bedrock.script({ fault: "slow", tokensPerSecond: 20 });
     eu.send(send("An answer that will be cut [[tokens:400]]"));
     const started = await eu.waitFor(isStarted);
     expect(started.region).to.equal("eu-west-1");
     await until(() => deltasOf(eu, started.turnId).length >= 2, "deltas");
-    const us = await ChatClient.open(stack.regions[0]!.wsUrl, await stack.token("survivor"));
-    clients.push(us);
+    const us = await suite.connect("survivor", "us-east-1");
     // A checkpoint has reached us-east-1; then eu-west-1 is lost (its gateway, functions and worker, all at once).
     await until(async () => ((await historyOf(us, started.sessionId)).turns.find((t) => t.turnId === started.turnId)?.text.length ?? 0) > 0, "a checkpoint in us-east-1", 20_000, HISTORY_POLL_MS);
-    stack.killRegion("eu-west-1");
+    suite.stack.killRegion("eu-west-1");
     await until(() => eu.socket.readyState === eu.socket.CLOSED, "the socket to drop");
-    await stack.replication!.settled();
+    await suite.stack.replication!.settled();
 
     const history = await historyOf(us, started.sessionId);
     const cut = history.turns.find((t) => t.turnId === started.turnId)!;
@@ -162,7 +137,7 @@ describe("runtime integration: a region lost mid-answer", function () {
 
     // Once the worker has been silent past the rule, the turn reads as interrupted (its updatedAt is moved back
     // instead of waiting SILENT_WORKER_MS).
-    await ageLastWrite(stack, started.sessionId, started.turnId, SILENT_WORKER_MS + 1_000);
+    await ageLastWrite(suite.stack, started.sessionId, started.turnId, SILENT_WORKER_MS + 1_000);
     us.send({ action: "resume", turnId: started.turnId, afterSeq: -1, offset: cut.text.length });
     const done = (await us.ending(started.turnId)) as TurnDoneFrame;
     expect(done.stopReason, "ended, not complete").to.equal("error");
