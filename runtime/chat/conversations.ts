@@ -3,10 +3,11 @@
  * `not_found`, exactly as one that does not exist.
  *
  * Delete erases every item of the session in this region's replica (global tables replicate deletes), except what a
- * live worker still needs: an answer generating now gets an erase request (a stop that says "then erase"), and its
- * worker, which may run in another region, stops, sends its `turn.done` and erases the turn and its control items
- * itself, after its last write (runtime/chat/generate.ts). The worker's writes to the turn are conditional on the
- * turn still streaming, so once the delete has reached its region nothing re-creates the turn.
+ * live worker still needs: an answer generating now (or queued) gets an erase request (a stop that says "then
+ * erase") and keeps its turn item, and its worker, which may run in another region, claims it as usual, stops, sends
+ * its one `turn.done` and erases the turn and its control items itself, after its last write
+ * (runtime/chat/generate.ts). A second delivery of the job finds the turn claimed and sends nothing; once the worker
+ * has erased the turn, nothing re-creates it (the worker's writes are conditional on the turn still streaming).
  * One window is left open: an answer in another region that ends by itself after the delete but before the delete
  * and the erase request have replicated there (within the replication lag, about a second) is saved there and
  * replicates back (last writer wins). It stays invisible (its session item is gone: not listed, history not_found)

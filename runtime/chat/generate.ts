@@ -172,16 +172,9 @@ export async function generateTurn(
   }
   hooks.onClaimed?.();
   if (!turn) {
+    // Another delivery claimed it, or it ended or was erased: whoever claimed it sends its one end. (A session deleted
+    // before the worker started keeps the turn for its worker, ./conversations.ts: that claim stops at once.)
     log.info("turn already generated or closed; nothing to do", ids);
-    // Its session was deleted before the worker started (the erase request is all that is left to erase): the
-    // client still gets the turn's one end, and the slots taken for it are free again.
-    if (await eraseIfSessionDeleted(job, deps)) {
-      await Promise.allSettled([
-        deps.sender.post(job.connectionId, { type: "turn.done", turnId: job.turnId, stopReason: "stopped", usage: { inputTokens: 0, outputTokens: 0 }, ttftMs: null }),
-        deps.ledger.releaseGeneration(job.userId, job.turnId),
-        deps.connections.releaseSlot(job.connectionId, job.turnId),
-      ]);
-    }
     return { turnId: job.turnId, status: "skipped", frames: 0, text: "" };
   }
   const prepared: Prepared = { stopRequested: stopRequested.status === "fulfilled" && stopRequested.value, context };
@@ -522,17 +515,15 @@ class Generation {
  * write and the end frame, the turn and its control items go, in the region that wrote them. Checked after every
  * ending, not only a stop: an erase request that came after the last poll is still honoured.
  */
-async function eraseIfSessionDeleted(job: GenerationJob, deps: GenerateDeps): Promise<boolean> {
+async function eraseIfSessionDeleted(job: GenerationJob, deps: GenerateDeps): Promise<void> {
   const ids = { connectionId: job.connectionId, turnId: job.turnId };
   try {
-    if (!(await deps.history.eraseRequested(job.sessionId, job.turnId))) return false;
+    if (!(await deps.history.eraseRequested(job.sessionId, job.turnId))) return;
     await deps.history.eraseTurn(job.sessionId, job.turnId);
     deps.log.info("turn erased: its session was deleted", ids);
-    return true;
   } catch (error) {
     // Left behind: the turn's items expire with the history retention, the erase request within a day.
     deps.log.warn("erasing the turn of a deleted session failed", { ...ids, error: describe(error) });
-    return false;
   }
 }
 

@@ -239,10 +239,10 @@ export interface HistoryStore {
   /** Whether the turn's stop request asks for the turn to be erased (strongly consistent read). */
   eraseRequested(sessionId: string, turnId: string): Promise<boolean>;
   /**
-   * Deletes every item of a session (its own item, turns, control items), except the erase requests of
-   * `keepEraseRequestsOf`, which the generating workers still have to read.
+   * Deletes every item of a session (its own item, turns, control items), except, for each of `liveTurns`, the turn
+   * and its erase request: its worker still generates it, ends it once (`turn.done`) and then erases both (eraseTurn).
    */
-  eraseSession(sessionId: string, keepEraseRequestsOf: readonly string[]): Promise<void>;
+  eraseSession(sessionId: string, liveTurns: readonly string[]): Promise<void>;
   /** Deletes a turn and all its control items (stop or erase request, watchers, acknowledgements). */
   eraseTurn(sessionId: string, turnId: string): Promise<void>;
 }

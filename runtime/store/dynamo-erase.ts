@@ -66,8 +66,8 @@ export class DynamoErase {
     return Item?.erase === true;
   }
 
-  async eraseSession(sessionId: string, keepEraseRequestsOf: readonly string[]): Promise<void> {
-    const keep = new Set(keepEraseRequestsOf.map((turnId) => stopKey(sessionId, turnId)[SK]));
+  async eraseSession(sessionId: string, liveTurns: readonly string[]): Promise<void> {
+    const keep = new Set(liveTurns.flatMap((turnId) => [turnKey(sessionId, turnId)[SK], stopKey(sessionId, turnId)[SK]]));
     // The session's own item first: from then on it is out of the user's list and every read of it is not_found.
     await this.deleteKeys([sessionKey(sessionId) as Key]);
     const items = await this.query(sessionId, "");

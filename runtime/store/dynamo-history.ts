@@ -144,8 +144,8 @@ export class DynamoHistoryStore implements HistoryStore {
   eraseRequested(sessionId: string, turnId: string): Promise<boolean> {
     return this.erase.eraseRequested(sessionId, turnId);
   }
-  eraseSession(sessionId: string, keepEraseRequestsOf: readonly string[]): Promise<void> {
-    return this.erase.eraseSession(sessionId, keepEraseRequestsOf);
+  eraseSession(sessionId: string, liveTurns: readonly string[]): Promise<void> {
+    return this.erase.eraseSession(sessionId, liveTurns);
   }
   eraseTurn(sessionId: string, turnId: string): Promise<void> {
     return this.erase.eraseTurn(sessionId, turnId);

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { MAX_TITLE_LENGTH } from "../../runtime/protocol";
 import { systemClock } from "../../runtime/chat/clock";
+import { generateTurn } from "../../runtime/chat/generate";
 import { SILENT_WORKER_MS } from "../../runtime/chat/liveness";
 import type { ModelStep } from "./fakes";
 import { createWorld, endTurn, send, text, wait, type World } from "./world";
@@ -124,7 +125,7 @@ describe("runtime/chat/conversations: rename and delete", () => {
     const sessionId = await session(w, c);
     await w.frame(c, { action: "delete", sessionId });
     const [outcome] = await w.runJobs();
-    expect(outcome!.status).to.equal("skipped");
+    expect(outcome).to.include({ status: "stopped", stopReason: "stopped" });
     expect(w.model.requests).to.have.length(0);
     expect(w.history.itemsOf(sessionId)).to.deep.equal([]);
     // The turn still ends once for the client, and its slots are free again.
@@ -134,6 +135,29 @@ describe("runtime/chat/conversations: rename and delete", () => {
     ]);
     expect(await w.ledger.generationHolders("alice")).to.deep.equal([]);
     expect(await w.connections.slotHolders(c)).to.deep.equal([]);
+  });
+
+  it("a job delivered twice at a delete ends its turn once, before either delivery claimed it or while one generates", async () => {
+    const hang: ModelStep = { type: "hang" };
+    for (const when of ["before the claim", "while generating"] as const) {
+      const w = createWorld({ scripts: [[text("Once upon "), wait(5), text("a time"), hang]], generate: { checkpointMs: 10 } });
+      const c = await w.connect("c1", "alice");
+      const sessionId = await session(w, c, "Tell me a long story");
+      const turnId = w.sender.of("turn.started", c)[0]!.turnId;
+      const job = w.queue.jobs.shift()!;
+      const deliver = () => generateTurn(structuredClone(job), () => 900_000, w.generateDeps);
+      let first: Promise<unknown> | undefined;
+      if (when === "while generating") {
+        first = deliver();
+        await until(() => w.sender.of("delta", c).length > 0, "a delta");
+      }
+      expect((await w.frame(c, { action: "delete", sessionId })).error, when).to.equal(undefined);
+      await Promise.all([first ?? deliver(), deliver()]);
+      const ends = w.sender.frames.filter((f) => (f.frame.type === "turn.done" || f.frame.type === "error") && f.frame.turnId === turnId);
+      expect(ends.map((f) => f.frame.type), when).to.deep.equal(["turn.done"]);
+      expect(w.history.itemsOf(sessionId), when).to.deep.equal([]);
+      expect(await w.ledger.generationHolders("alice"), when).to.deep.equal([]);
+    }
   });
 
   it("a streaming turn whose worker is gone is erased by the delete itself", async () => {

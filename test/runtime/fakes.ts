@@ -252,12 +252,13 @@ export class MemoryHistory implements HistoryStore {
     this.count("eraseRequested");
     return this.eraseRequests.has(this.key(sessionId, turnId));
   }
-  async eraseSession(sessionId: string, keepEraseRequestsOf: readonly string[]) {
+  async eraseSession(sessionId: string, liveTurns: readonly string[]) {
     this.count("eraseSession");
     this.sessions.delete(sessionId);
-    const keep = new Set(keepEraseRequestsOf.map((turnId) => this.key(sessionId, turnId)));
+    const keep = new Set(liveTurns.map((turnId) => this.key(sessionId, turnId)));
     for (const map of [this.turns, this.stops, this.watchers, this.acks] as Map<string, unknown>[]) {
-      for (const key of [...map.keys()]) if (key.startsWith(`${sessionId}/`) && !(map === this.stops && keep.has(key))) map.delete(key);
+      const kept = map === this.turns || map === this.stops;
+      for (const key of [...map.keys()]) if (key.startsWith(`${sessionId}/`) && !(kept && keep.has(key))) map.delete(key);
     }
     for (const key of [...this.eraseRequests]) if (key.startsWith(`${sessionId}/`) && !keep.has(key)) this.eraseRequests.delete(key);
   }
