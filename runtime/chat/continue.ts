@@ -12,7 +12,7 @@
 import type { ContinueFrame, TurnStartedFrame } from "../protocol";
 import { ChatError, notFound } from "./errors";
 import { sessionOfTurn } from "./ids";
-import { admit, releaseAdmission, type Caller } from "./quotas";
+import { admit, holdsConnectionSlot, releaseAdmission, type Caller } from "./quotas";
 import type { Turn } from "./ports";
 import type { StartTurnDeps } from "./start-turn";
 
@@ -75,6 +75,7 @@ export async function continueAnswer(frame: ContinueFrame, caller: Caller, deps:
       userId: connection.userId,
       receivedAt: caller.receivedAt,
       continuation: { firstSeq },
+      ...(holdsConnectionSlot(deps.settings) ? {} : { connectionSlot: false as const }),
     });
   } catch (error) {
     deps.log.error("could not invoke the worker", { connectionId: connection.connectionId, turnId: turn.turnId, error: error instanceof Error ? error.name : "unknown" });

@@ -496,7 +496,7 @@ class Generation {
 
     try {
       if (this.senderGone) await connections.delete(this.job.connectionId);
-      else await connections.releaseSlot(this.job.connectionId, this.job.turnId);
+      else if (this.job.connectionSlot !== false) await connections.releaseSlot(this.job.connectionId, this.job.turnId);
     } catch (error) {
       log.warn("updating the connection failed", { ...this.ids, error: describe(error) });
     }

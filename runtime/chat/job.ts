@@ -18,6 +18,7 @@ export function parseJob(event: unknown): GenerationJob | undefined {
     userId: e.userId as string,
     receivedAt: e.receivedAt,
     ...continuationOf(e.continuation),
+    ...(e.connectionSlot === false ? { connectionSlot: false as const } : {}),
     ...(context ? { context } : {}),
   };
 }

@@ -308,6 +308,8 @@ export interface GenerationJob {
   receivedAt: number;
   /** `continue`: the turn's saved text is the model's prefill and the deltas for `connectionId` start at `firstSeq`. */
   continuation?: { firstSeq: number };
+  /** false: admission took no slot of the connection's own (./quotas.ts), so the worker has none to release. */
+  connectionSlot?: false;
   /**
    * The messages for the model, ending with the user message answered, when the message handler read them and they
    * fit the transport (./job-size.ts); absent, the worker reads them itself.

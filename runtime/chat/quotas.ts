@@ -100,6 +100,15 @@ export async function releaseAdmission(deps: Pick<QuotaDeps, "ledger" | "connect
 }
 
 /**
+ * Whether admission holds a slot of the connection's own. A connection is one user's: when its limit is no lower
+ * than the user's, the user's slot bounds it, and a slot of its own would be one more write per send (and one more
+ * release per answer) that can never refuse.
+ */
+export function holdsConnectionSlot(s: QuotaSettings): boolean {
+  return s.maxConcurrentPerConnection < s.maxConcurrentPerUser;
+}
+
+/**
  * Applies every limit to a new answer. The checks run at once (the latency before an answer starts is their
  * slowest, not their sum); what one check took is given back when another refuses.
  */
@@ -108,9 +117,7 @@ export async function admit(deps: QuotaDeps, caller: Caller, turnId: string, ids
   const { connection, receivedAt } = caller;
   const { userId, connectionId } = connection;
   const s = deps.settings;
-  // A connection is one user's: when its limit is no lower than the user's, the user's slot bounds it, and a slot of
-  // its own would be one more write per send that can never refuse.
-  const perConnection = s.maxConcurrentPerConnection < s.maxConcurrentPerUser;
+  const perConnection = holdsConnectionSlot(s);
   const [count, slot, userSlot, used] = await Promise.allSettled([
     deps.ledger.countMessage(userId, minuteKey(receivedAt), s.messagesPerMinute),
     perConnection ? deps.connections.acquireSlot(connectionId, turnId, s.maxConcurrentPerConnection) : Promise.resolve(true),

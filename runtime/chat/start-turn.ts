@@ -6,7 +6,7 @@
 import type { RegenerateFrame, SendFrame, TurnStartedFrame } from "../protocol";
 import { ChatError, notFound } from "./errors";
 import { isUuid, newSessionId, newTurnId, newTurnIds, sessionOfTurn } from "./ids";
-import { admit, releaseAdmission, type Caller, type QuotaSettings } from "./quotas";
+import { admit, holdsConnectionSlot, releaseAdmission, type Caller, type QuotaSettings } from "./quotas";
 import { isStaleStreaming } from "./liveness";
 import type {
   Clock,
@@ -83,6 +83,7 @@ export async function dispatch(deps: StartTurnDeps, caller: Caller, assistant: T
     connectionId: caller.connection.connectionId,
     userId: caller.connection.userId,
     receivedAt: caller.receivedAt,
+    ...(holdsConnectionSlot(deps.settings) ? {} : { connectionSlot: false as const }),
   };
   try {
     await deps.queue.enqueue(withContext(job, await context));

@@ -362,7 +362,10 @@ export class MemoryConnections implements ConnectionStore {
     item.activeTurns.add(turnId);
     return true;
   }
+  /** releaseSlot calls. */
+  releases = 0;
   async releaseSlot(connectionId: string, turnId: string) {
+    this.releases++;
     this.items.get(connectionId)?.activeTurns.delete(turnId);
   }
   async slotHolders(connectionId: string) {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { sessionOfTurn } from "../../runtime/chat/ids";
+import { parseJob } from "../../runtime/chat/job";
 import { createWorld, send } from "./world";
 
 describe("runtime/chat: send, idempotency, ownership, quotas", () => {
@@ -142,13 +143,22 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     expect((await ledger.getClaim("alice", frame.clientMessageId))?.assistantTurnId).to.equal(started!.turnId);
   });
 
-  it("writes a connection's own slot only when its limit is lower than the user's (the user's slot bounds it otherwise)", async () => {
+  it("writes a connection's own slot only when its limit is lower than the user's (the user's slot bounds it otherwise), and the worker releases only a slot that was written", async () => {
     for (const [perConnection, perUser, held] of [[2, 2, 0], [3, 2, 0], [1, 2, 1]] as const) {
+      const limits = `${perConnection} per connection, ${perUser} per user`;
       const w = createWorld({ maxConcurrentPerConnection: perConnection, maxConcurrentPerUser: perUser });
       const c = await w.connect("c1", "alice");
       await w.frame(c, send("hi"));
-      expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(held, `${perConnection} per connection, ${perUser} per user`);
+      expect(w.connections.items.get("c1")!.activeTurns.size).to.equal(held, limits);
       expect(w.ledger.generating.get("alice")?.size).to.equal(1);
+      // The job says when there is no connection slot to release; absent (older jobs too) means there is one.
+      const job = w.queue.jobs[0]!;
+      expect(job.connectionSlot, limits).to.equal(held ? undefined : false);
+      expect(parseJob(JSON.parse(JSON.stringify(job)))?.connectionSlot, limits).to.equal(job.connectionSlot);
+      const [outcome] = await w.runJobs();
+      expect(outcome!.status, limits).to.equal("complete");
+      expect(w.connections.releases, limits).to.equal(held);
+      expect(w.connections.items.get("c1")!.activeTurns.size, limits).to.equal(0);
     }
   });
 
