@@ -207,6 +207,7 @@ class Generation {
   private guardrail = false;
   private failure: unknown;
   private idleTimer: TimerHandle | undefined;
+  private lastModelEventAt = 0;
   private checkpointTimer: TimerHandle | undefined;
   private checkpoint: Promise<void> = Promise.resolve();
   private checkpointedText = "";
@@ -367,9 +368,21 @@ class Generation {
     if (released.status === "rejected") log.warn("could not free the user's answer slot", { ...this.ids, error: describe(released.reason) });
   }
 
+  /**
+   * The model was heard from: the idle limit counts from now. One timer per turn, which re-arms itself for what is
+   * left when it fires early, rather than a new timer for every model event.
+   */
   private resetIdleTimer(): void {
-    this.idleTimer?.cancel();
-    this.idleTimer = this.deps.clock.setTimer(this.deps.settings.idleTimeoutMs, () => this.stop("idle"));
+    this.lastModelEventAt = this.deps.clock.now();
+    this.idleTimer ??= this.armIdleTimer(this.deps.settings.idleTimeoutMs);
+  }
+
+  private armIdleTimer(ms: number): TimerHandle {
+    return this.deps.clock.setTimer(ms, () => {
+      const left = this.lastModelEventAt + this.deps.settings.idleTimeoutMs - this.deps.clock.now();
+      this.idleTimer = left > 0 ? this.armIdleTimer(left) : undefined;
+      if (left <= 0) this.stop("idle");
+    });
   }
 
   private async generate(): Promise<GenerationCause> {

@@ -451,6 +451,8 @@ export class ScriptedModel implements ModelStream {
   yieldedAfterAbort = 0;
   /** Streams waiting at a `hang` or `gate` step (a test waits for this state, not for time). */
   hanging = 0;
+  /** Events yielded, over all streams. */
+  yielded = 0;
 
   constructor(private readonly scripts: ModelStep[][]) {}
 
@@ -477,6 +479,7 @@ export class ScriptedModel implements ModelStream {
         continue;
       }
       if (step.type === "throw") throw step.error;
+      this.yielded++;
       yield step;
     }
   }

@@ -362,6 +362,23 @@ describe("runtime/chat/generate: the worker", () => {
     expect(endings(w, turn.turnId)[0]).to.include({ type: "turn.done", stopReason: "error" });
   });
 
+  it("counts the idle timeout from the model's last event, not from the stream's start", async () => {
+    const clock = new ManualClock();
+    let open!: () => void;
+    const gate: ModelStep = { type: "gate", open: new Promise<void>((r) => (open = r)) };
+    const { w, turn } = await started({ clock, scripts: [[text("so far"), gate, text(", then more"), hang]], generate: { idleTimeoutMs: 40 } });
+    const run = w.runJobs();
+    await until(() => w.model.hanging === 1, "the model to pause");
+    for (let t = 0; t < 30; t++) await clock.advance(1);
+    open();
+    await until(() => w.model.yielded === 2 && w.model.hanging === 1, "the second event, then silence");
+    const heardAt = clock.now();
+    const [outcome] = await drive(clock, run);
+    expect(outcome).to.include({ status: "error", cause: "idle" });
+    expect(clock.now() - heardAt, "a full idle window after the last event").to.be.at.least(40);
+    expect(saved(w, turn).text).to.equal("so far, then more");
+  });
+
   it("retries the final save through an outage, and sends turn.done only once the turn is saved", async () => {
     const { w, turn } = await started();
     // Far more failures than a fixed number of attempts would survive: the retries last while the Lambda has time.
