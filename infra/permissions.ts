@@ -145,7 +145,11 @@ export const WORKER_SERVICE_ACCESS: HandlerAccess = {
   readsWorkerBundle: true,
 };
 
-/** SQS actions of the worker service on its queue (SSE-SQS needs no KMS rights: SQS developer guide, "Encryption at rest"). */
+/**
+ * SQS actions of the worker service on its queue (SSE-SQS needs no KMS rights: SQS developer guide, "Encryption at rest").
+ * sqs:DeleteMessage also authorizes DeleteMessageBatch, which the service uses (SQS developer guide, "Amazon SQS batch
+ * actions": batch actions take the single action's permission).
+ */
 export const WORKER_QUEUE_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"] as const;
 
 export function partitionOf(region: string): string {

@@ -2,8 +2,9 @@
  * The worker service's loop: long-polls the job queue for as many jobs as it has free turns (at most turnsPerTask
  * generating at once; the rest wait in the queue, in order), and runs the SAME generateTurn as the Lambda worker
  * for each one.
- * - A job is deleted as soon as its turn is claimed, so an answer of any length never races the visibility timeout;
- *   a second delivery finds the turn claimed (generateTurn skips it) and is deleted too, as is a malformed job.
+ * - A job is deleted as soon as its turn is claimed (the SQS adapter batches deletes, ./sqs-jobs.ts), so an answer of
+ *   any length never races the visibility timeout; a second delivery finds the turn claimed (generateTurn skips it)
+ *   and is deleted too, as is a malformed job.
  * - A claim that fails hands the job back after a growing delay (ChangeMessageVisibility); the queue's redrive moves
  *   it to the dead-letter queue after maxReceives receives, and only that last receive tells the client (`error`).
  * - shutdown() (SIGTERM): stops polling, hands back jobs not yet started (visibility 0), lets turns run for drainMs,

@@ -96,7 +96,7 @@ describe("IAM of the ECS worker (two regions, chat:worker ecs)", function () {
         String(role.state.arn),
         [
           { action: "sqs:ReceiveMessage", resource: queue, why: "long-polls its queue" },
-          { action: "sqs:DeleteMessage", resource: queue, why: "deletes a claimed job" },
+          { action: "sqs:DeleteMessage", resource: queue, why: "deletes claimed jobs (DeleteMessageBatch takes this permission)" },
           { action: "sqs:ChangeMessageVisibility", resource: queue, why: "releases unclaimed jobs on shutdown" },
           { action: "s3:GetObject", resource: `arn:aws:s3:::${bucket}/worker-service/${"a".repeat(64)}.cjs`, why: "fetches its bundle at start" },
           { action: "dynamodb:UpdateItem", resource: `arn:aws:dynamodb:${region}:${A}:table/${history}`, why: "updates the turn" },

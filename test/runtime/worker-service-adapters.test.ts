@@ -50,6 +50,39 @@ describe("runtime/worker-service adapters", () => {
       expect(sqs.inspect(queues.queueName)!.messages.ready).to.deep.equal([]);
     });
 
+    it("deletes the jobs claimed within a short window in one DeleteMessageBatch (at most ten entries a call)", async () => {
+      const queues = sqs.queues("eu-central-1", 5);
+      const central = new SQSClient({ region: "eu-central-1", endpoint: sqs.endpoint, credentials });
+      const calls: string[] = [];
+      central.middlewareStack.add((next, context) => (args) => (calls.push(String(context.commandName)), next(args)), { step: "initialize", name: "countCalls" });
+      const queue = new SqsGenerationQueue(() => central, queues.queueUrl);
+      for (let i = 0; i < 12; i++) await queue.enqueue(job(`t${i}`));
+      const source = new SqsJobSource(() => central, queues.queueUrl);
+      const received = [...(await source.receive(10, new AbortController().signal)), ...(await source.receive(10, new AbortController().signal))];
+      expect(received).to.have.length(12);
+      calls.length = 0;
+      await Promise.all(received.map((m) => source.delete(m)));
+      expect(calls).to.deep.equal(["DeleteMessageBatchCommand", "DeleteMessageBatchCommand"]);
+      const { ready, inflight } = sqs.inspect(queues.queueName)!.messages;
+      expect([...ready, ...inflight]).to.deep.equal([]);
+      central.destroy();
+    });
+
+    it("a batch entry SQS refuses fails only its own delete; a failed call fails all of its deletes", async () => {
+      let answer: () => Promise<unknown> = async () => ({ Successful: [{ Id: "0" }], Failed: [{ Id: "1", Code: "ReceiptHandleIsInvalid", SenderFault: true, Message: "bad receipt" }] });
+      const fake = { send: () => answer() } as unknown as SQSClient;
+      const source = new SqsJobSource(() => fake, "https://sqs.local/q");
+      const message = (receipt: string) => ({ messageId: receipt, receipt, body: "{}", receiveCount: 1 });
+      const [ok, refused] = await Promise.allSettled([source.delete(message("a")), source.delete(message("b"))]);
+      expect(ok).to.deep.equal({ status: "fulfilled", value: undefined });
+      expect((refused as PromiseRejectedResult).reason).to.include({ name: "ReceiptHandleIsInvalid" });
+      answer = async () => {
+        throw Object.assign(new Error("down"), { name: "ServiceUnavailable" });
+      };
+      const outcomes = await Promise.allSettled([source.delete(message("c")), source.delete(message("d"))]);
+      expect(outcomes.map((o) => (o as PromiseRejectedResult).reason?.name)).to.deep.equal(["ServiceUnavailable", "ServiceUnavailable"]);
+    });
+
     it("a job received maxReceives times goes to the dead-letter queue, and an aborted poll answers none", async () => {
       const queues = sqs.queues("us-west-2", 2);
       const west = new SQSClient({ region: "us-west-2", endpoint: sqs.endpoint, credentials });
