@@ -2,18 +2,21 @@
  * The batched control poll of a process that generates many turns at once (the worker service): every interval,
  * ONE read answers for all of its turns whether a stop was requested and whether a connection rang to resume the
  * turn, instead of one read per turn. Only a turn whose doorbell rang since it last looked reads its watchers
- * (HistoryStore.turnControl), which happens once per resume, not per poll.
+ * (HistoryStore.turnControl), which happens once per resume, not per poll. A turn's last look, after its last write
+ * (was its session deleted meanwhile?), joins the next batched read too.
  */
 import type { Clock, HistoryStore, Log, TurnControl, TurnControlPoll, TurnRef } from "./ports";
 
 /** What one batched read tells about a turn. */
 export interface ControlSignals {
   stopRequested: boolean;
+  /** The stop request asks for the turn to be erased (its session was deleted). */
+  erase?: boolean;
   /** The last doorbell a resuming connection rang (`<at>#<connectionId>`), if any. */
   bell?: string;
 }
 
-export interface ControlSignalStore extends Pick<HistoryStore, "turnControl"> {
+export interface ControlSignalStore extends Pick<HistoryStore, "turnControl" | "eraseRequested"> {
   /** One read for many turns (keyed by turnId in the answer; a turn without control items may be absent). */
   controlSignals(turns: TurnRef[]): Promise<Map<string, ControlSignals>>;
 }
@@ -24,8 +27,15 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+interface LastLook {
+  turn: TurnRef;
+  resolve(erase: boolean): void;
+  reject(error: unknown): void;
+}
+
 export class BatchedControlPoll implements TurnControlPoll {
   private waiters = new Map<string, Waiter>();
+  private lastLooks = new Map<string, LastLook>();
   /** The last doorbell each turn answered; forgotten when the turn stops polling. */
   private readonly answeredBells = new Map<string, string>();
   private tickScheduled = false;
@@ -63,6 +73,13 @@ export class BatchedControlPoll implements TurnControlPoll {
     });
   }
 
+  eraseRequested(turn: TurnRef): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.lastLooks.set(turn.turnId, { turn, resolve, reject });
+      this.schedule();
+    });
+  }
+
   private schedule(): void {
     if (this.tickScheduled) return;
     this.tickScheduled = true;
@@ -74,24 +91,32 @@ export class BatchedControlPoll implements TurnControlPoll {
 
   private async tick(): Promise<void> {
     const batch = [...this.waiters.values()];
+    const lastLooks = [...this.lastLooks.values()];
     this.waiters = new Map();
-    if (batch.length === 0) return;
+    this.lastLooks = new Map();
+    if (batch.length === 0 && lastLooks.length === 0) return;
     if (this.perTurn) {
-      await Promise.all(batch.map((w) => this.store.turnControl(w.turn.sessionId, w.turn.turnId).then(w.resolve, w.reject)));
+      await Promise.all([
+        ...batch.map((w) => this.store.turnControl(w.turn.sessionId, w.turn.turnId).then(w.resolve, w.reject)),
+        ...lastLooks.map((l) => this.store.eraseRequested(l.turn.sessionId, l.turn.turnId).then(l.resolve, l.reject)),
+      ]);
       return;
     }
+    // A turn once, even if it is in both lists (a batched read refuses a key asked twice).
+    const turns = new Map([...batch, ...lastLooks].map((w) => [w.turn.turnId, w.turn]));
     let signals: Map<string, ControlSignals>;
     try {
-      signals = await this.store.controlSignals(batch.map((w) => w.turn));
+      signals = await this.store.controlSignals([...turns.values()]);
     } catch (error) {
       if ((error as { name?: unknown }).name === "AccessDeniedException") {
         // Stops must keep working: one read per turn, as the Lambda worker does, until the role is fixed.
         this.perTurn = true;
         this.log?.error("the batched stop read was refused; reading per turn (grant dynamodb:BatchGetItem on the history table)");
       }
-      for (const w of batch) w.reject(error);
+      for (const w of [...batch, ...lastLooks]) w.reject(error);
       return;
     }
+    for (const l of lastLooks) l.resolve(signals.get(l.turn.turnId)?.erase === true);
     await Promise.all(batch.map((w) => this.answer(w, signals.get(w.turn.turnId) ?? { stopRequested: false })));
   }
 

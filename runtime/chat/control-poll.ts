@@ -3,7 +3,7 @@ import type { Clock, HistoryStore, TurnControl, TurnControlPoll, TurnRef } from 
 
 export class PerTurnControlPoll implements TurnControlPoll {
   constructor(
-    private readonly history: Pick<HistoryStore, "turnControl">,
+    private readonly history: Pick<HistoryStore, "turnControl" | "eraseRequested">,
     private readonly clock: Clock,
     private readonly intervalMs: number,
   ) {}
@@ -12,5 +12,9 @@ export class PerTurnControlPoll implements TurnControlPoll {
     await this.clock.sleep(this.intervalMs, until);
     if (until.aborted) return undefined;
     return this.history.turnControl(turn.sessionId, turn.turnId);
+  }
+
+  eraseRequested(turn: TurnRef): Promise<boolean> {
+    return this.history.eraseRequested(turn.sessionId, turn.turnId);
   }
 }

@@ -215,6 +215,8 @@ class Generation {
   private trimLead = false;
   /** The Lambda time left when the generation began. */
   private readonly initialRemainingMs: number;
+  /** What others ask of the turn: the worker service's batched poll, or this turn's own reads (a Lambda worker). */
+  private readonly poll: TurnControlPoll;
 
   constructor(
     private readonly job: GenerationJob,
@@ -226,6 +228,7 @@ class Generation {
   ) {
     this.ids = { connectionId: job.connectionId, turnId: job.turnId };
     this.initialRemainingMs = remainingMs();
+    this.poll = deps.control ?? new PerTurnControlPoll(deps.history, deps.clock, deps.settings.stopPollMs);
     this.lastWriteAt = deps.clock.now();
     this.fanout = new TurnFanout({
       turnId: job.turnId,
@@ -295,8 +298,8 @@ class Generation {
    * connections that resumed the turn (./resume.ts), which from then on get the text they lack and the live tail.
    */
   private async watchControl(): Promise<void> {
-    const { clock, history, settings, log } = this.deps;
-    const poll = this.deps.control ?? new PerTurnControlPoll(history, clock, settings.stopPollMs);
+    const { log } = this.deps;
+    const poll = this.poll;
     const turn = { sessionId: this.job.sessionId, turnId: this.job.turnId };
     while (!this.finished.signal.aborted && !this.abort.signal.aborted) {
       try {
@@ -307,6 +310,23 @@ class Generation {
       } catch (error) {
         log.warn("control poll failed", { ...this.ids, error: describe(error) });
       }
+    }
+  }
+
+  /**
+   * The turn's session was deleted while it generated (./conversations.ts asked for the erase): after the worker's
+   * last write and the end frame, the turn and its control items go, in the region that wrote them. Checked after
+   * every ending, not only a stop: an erase request that came after the last poll is still honoured.
+   */
+  private async eraseIfSessionDeleted(): Promise<void> {
+    const { sessionId, turnId } = this.job;
+    try {
+      if (!(await this.poll.eraseRequested({ sessionId, turnId }))) return;
+      await this.deps.history.eraseTurn(sessionId, turnId);
+      this.deps.log.info("turn erased: its session was deleted", this.ids);
+    } catch (error) {
+      // Left behind: the turn's items expire with the history retention, the erase request within a day.
+      this.deps.log.warn("erasing the turn of a deleted session failed", { ...this.ids, error: describe(error) });
     }
   }
 
@@ -518,25 +538,8 @@ class Generation {
     const end = saved ? { cause, status, stopReason } : { cause: "unsaved" as const, ...ENDINGS.unsaved };
     metrics.turnFinished({ ttftMs, outputTokens: this.usage.outputTokens, frames, stopReason: end.stopReason, cause: end.cause });
     log.info("turn finished", { ...this.ids, ...end, frames, ttftMs, outputTokens: this.usage.outputTokens, chars: text.length });
-    await eraseIfSessionDeleted(this.job, this.deps);
+    await this.eraseIfSessionDeleted();
     return { turnId: this.job.turnId, ...end, frames, text };
-  }
-}
-
-/**
- * The turn's session was deleted while it generated (./conversations.ts asked for the erase): after the worker's last
- * write and the end frame, the turn and its control items go, in the region that wrote them. Checked after every
- * ending, not only a stop: an erase request that came after the last poll is still honoured.
- */
-async function eraseIfSessionDeleted(job: GenerationJob, deps: GenerateDeps): Promise<void> {
-  const ids = { connectionId: job.connectionId, turnId: job.turnId };
-  try {
-    if (!(await deps.history.eraseRequested(job.sessionId, job.turnId))) return;
-    await deps.history.eraseTurn(job.sessionId, job.turnId);
-    deps.log.info("turn erased: its session was deleted", ids);
-  } catch (error) {
-    // Left behind: the turn's items expire with the history retention, the erase request within a day.
-    deps.log.warn("erasing the turn of a deleted session failed", { ...ids, error: describe(error) });
   }
 }
 

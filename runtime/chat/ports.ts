@@ -143,6 +143,8 @@ export interface TurnRef {
  */
 export interface TurnControlPoll {
   next(turn: TurnRef, until: AbortSignal): Promise<TurnControl | undefined>;
+  /** After the turn's last write: whether its session was deleted meanwhile (its stop request asks for an erase). */
+  eraseRequested(turn: TurnRef): Promise<boolean>;
 }
 
 export interface TurnResult {

@@ -1,6 +1,6 @@
 /**
  * The batched control read of the worker service (runtime/chat/control-batch.ts): one BatchGetItem for the stop
- * request and the doorbell of every turn the process generates. BatchGetItem takes at most 100 keys per request
+ * request (an erase request too) and the doorbell of every turn the process generates or has just ended. BatchGetItem takes at most 100 keys per request
  * (DynamoDB API Reference, BatchGetItem), two per turn: up to 50 turns are one request; more are split into
  * requests of 50 turns sent at once. Keys DynamoDB leaves unprocessed (throttling) are asked again.
  */
@@ -22,11 +22,15 @@ export class DynamoControlSignals implements ControlSignalStore {
   constructor(
     private readonly client: () => DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly history: Pick<HistoryStore, "turnControl">,
+    private readonly history: Pick<HistoryStore, "turnControl" | "eraseRequested">,
   ) {}
 
   turnControl(sessionId: string, turnId: string): Promise<TurnControl> {
     return this.history.turnControl(sessionId, turnId);
+  }
+
+  eraseRequested(sessionId: string, turnId: string): Promise<boolean> {
+    return this.history.eraseRequested(sessionId, turnId);
   }
 
   async controlSignals(turns: TurnRef[]): Promise<Map<string, ControlSignals>> {
@@ -39,7 +43,10 @@ export class DynamoControlSignals implements ControlSignalStore {
       const sk = String(item[SK]);
       const turnId = sk.slice("CTL#".length, sk.lastIndexOf("#"));
       const signal = signals.get(turnId) ?? { stopRequested: false };
-      if (sk.endsWith("#STOP")) signal.stopRequested = true;
+      if (sk.endsWith("#STOP")) {
+        signal.stopRequested = true;
+        if (item.erase === true) signal.erase = true;
+      }
       else if (typeof item.bell === "string") signal.bell = item.bell;
       signals.set(turnId, signal);
     }
@@ -54,7 +61,7 @@ export class DynamoControlSignals implements ControlSignalStore {
       const { Responses, UnprocessedKeys } = await this.client().send(
         new BatchGetCommand({
           RequestItems: {
-            [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: "#pk, #sk, bell", ExpressionAttributeNames: { "#pk": PK, "#sk": SK } },
+            [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: "#pk, #sk, bell, erase", ExpressionAttributeNames: { "#pk": PK, "#sk": SK } },
           },
         }),
         timeout(DYNAMO_TIMEOUT_MS),

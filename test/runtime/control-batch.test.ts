@@ -21,13 +21,17 @@ class CountingSignals implements ControlSignalStore {
     const answer = new Map<string, ControlSignals>();
     for (const t of turns) {
       const bell = this.bells.get(t.turnId);
-      answer.set(t.turnId, { stopRequested: this.history.stops.has(`${t.sessionId}/${t.turnId}`), ...(bell ? { bell } : {}) });
+      const key = `${t.sessionId}/${t.turnId}`;
+      answer.set(t.turnId, { stopRequested: this.history.stops.has(key), ...(this.history.eraseRequests.has(key) ? { erase: true } : {}), ...(bell ? { bell } : {}) });
     }
     return answer;
   }
   async turnControl(sessionId: string, turnId: string): Promise<TurnControl> {
     this.turnControls.push(turnId);
     return this.history.turnControl(sessionId, turnId);
+  }
+  eraseRequested(sessionId: string, turnId: string): Promise<boolean> {
+    return this.history.eraseRequested(sessionId, turnId);
   }
 }
 
@@ -60,15 +64,48 @@ describe("runtime/chat/control-batch: one stop read per poll for all turns", () 
     await w.frame(c, { action: "stop", turnId: stopped.turnId });
     for (let t = 0; t < 200 && w.model.hanging > N - 1; t++) await clock.advance(1);
     expect(w.model.hanging).to.equal(N - 1);
-    const first = await outcomes[3]!;
+    // Its end waits for its last look, which the next batched read answers.
+    let first: Awaited<(typeof outcomes)[number]> | undefined;
+    void outcomes[3]!.then((o) => (first = o));
+    for (let t = 0; t < 500 && !first; t++) await clock.advance(1);
     expect(first).to.include({ turnId: stopped.turnId, status: "stopped", cause: "stopped" });
     signals.batches.length = 0;
     await clock.advance(stopPollMs);
     expect(signals.batches).to.deep.equal([N - 1]);
     // End the others (a stop each) so nothing is left running.
     for (const job of jobs) await w.frame(c, { action: "stop", turnId: job.turnId });
-    for (let t = 0; t < 500 && w.model.hanging > 0; t++) await clock.advance(1);
-    expect((await Promise.all(outcomes)).map((o) => o.status)).to.deep.equal(Array(N).fill("stopped"));
+    let settled = false;
+    const all = Promise.all(outcomes).finally(() => (settled = true));
+    for (let t = 0; t < 1000 && !settled; t++) await clock.advance(1);
+    expect((await all).map((o) => o.status)).to.deep.equal(Array(N).fill("stopped"));
+  });
+
+  it("turns ending at once take their last look (was the session deleted?) in one batched read, and a deleted session's turn is erased", async () => {
+    const N = 6;
+    const clock = new ManualClock();
+    const w = createWorld({ clock, scripts: [[text("Hi"), { type: "hang" }]], maxConcurrentPerConnection: 100, maxConcurrentPerUser: 100 });
+    const signals = new CountingSignals(w.history);
+    const stopPollMs = w.generateDeps.settings.stopPollMs;
+    const deps = { ...w.generateDeps, control: new BatchedControlPoll(signals, clock, stopPollMs) };
+    const c = await w.connect("c1", "alice");
+    for (let i = 0; i < N; i++) await w.frame(c, send(`question ${i}`));
+    const deleted = w.sender.of("turn.started", c)[0]!.sessionId;
+    const jobs = w.queue.jobs.splice(0);
+    const outcomes = jobs.map((job) => generateTurn(job, () => 900_000, deps));
+    for (let t = 0; t < 200 && w.model.hanging < N; t++) await clock.advance(1);
+    expect(w.model.hanging).to.equal(N);
+    // One session is deleted (its turn stops, then is erased); the others are stopped.
+    await w.frame(c, { action: "delete", sessionId: deleted });
+    for (const job of jobs.slice(1)) await w.frame(c, { action: "stop", turnId: job.turnId });
+    w.history.calls = {};
+    signals.batches.length = 0;
+    const ended = Promise.all(outcomes);
+    for (let t = 0; t < 1000 && w.history.itemsOf(deleted).length > 0; t++) await clock.advance(1);
+    expect((await ended).map((o) => o.status)).to.deep.equal(Array(N).fill("stopped"));
+    expect(w.history.itemsOf(deleted)).to.deep.equal([]);
+    expect(w.history.calls.eraseRequested ?? 0, "no read per turn").to.equal(0);
+    expect(signals.batches, "the stops in one read, the last looks of all six in the next").to.deep.equal([N, N]);
+    for (const job of jobs) expect(w.history.turns.has(`${job.sessionId}/${job.turnId}`), job.turnId).to.equal(job.sessionId !== deleted);
   });
 
   it("a rung doorbell reads that turn's watchers once; one that rang before its watcher replicated is read again", async () => {

@@ -118,19 +118,21 @@ describe("runtime/worker-service adapters", () => {
       await db.stop();
     });
 
-    it("answers stops and doorbells for every turn with one BatchGetItem per 50 turns", async () => {
+    it("answers stops, erase requests and doorbells for every turn with one BatchGetItem per 50 turns", async () => {
       let sends = 0;
       const counting = { send: (...args: Parameters<DynamoDBDocumentClient["send"]>) => (sends++, doc.send(...args)) } as unknown as DynamoDBDocumentClient;
       const history = new DynamoHistoryStore(() => doc, db.tables.history, 1);
       const turns = Array.from({ length: TURNS_PER_BATCH }, (_, i) => ({ sessionId: `s${i % 7}`, turnId: `turn-${String(i).padStart(3, "0")}` }));
       await history.requestStop("s5", "turn-005", "2026-01-01T00:00:00.000Z");
+      await history.requestErase("s2", "turn-002", "2026-01-01T00:00:00.000Z");
       await history.watchTurn("s0", "turn-007", { connectionId: "conn-9", callbackEndpoint: "https://x.example/prod", region: "us-east-1", afterSeq: 3, offset: 10, at: "2026-01-01T00:00:01.000Z" });
       const signals = new DynamoControlSignals(() => counting, db.tables.history, history);
       const answer = await signals.controlSignals(turns);
       expect(sends, "one read for 50 turns").to.equal(1);
       expect(answer.get("turn-005")).to.deep.equal({ stopRequested: true });
+      expect(answer.get("turn-002")).to.deep.equal({ stopRequested: true, erase: true });
       expect(answer.get("turn-007")).to.deep.equal({ stopRequested: false, bell: "2026-01-01T00:00:01.000Z#conn-9" });
-      expect([...answer.keys()].sort()).to.deep.equal(["turn-005", "turn-007"]);
+      expect([...answer.keys()].sort()).to.deep.equal(["turn-002", "turn-005", "turn-007"]);
       expect((await signals.turnControl("s0", "turn-007")).watchers.map((w) => w.connectionId)).to.deep.equal(["conn-9"]);
 
       sends = 0;
