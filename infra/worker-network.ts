@@ -1,6 +1,7 @@
 /**
  * Where one region's worker tasks run: a VPC of their own over two Availability Zones and a security group with no
- * inbound rules (the tasks only call out: SQS, DynamoDB, Bedrock, @connections, S3, the image registry).
+ * inbound rules and HTTPS as the only way out (the tasks only call out: SQS, DynamoDB, Bedrock, @connections, S3, the
+ * image registry).
  * - `public` (default): public subnets with a route to an internet gateway; each task gets a public IPv4 address.
  *   Nothing can connect in (no inbound rule), and there is no NAT gateway to pay for.
  * - `nat`: the tasks sit in private subnets without public addresses and go out through one NAT gateway in a public
@@ -14,6 +15,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { WorkerNetwork as NetworkMode } from "./config";
 
 export const VPC_CIDR = "10.40.0.0/16";
+/** The tasks' one outbound rule. */
+export const WORKER_EGRESS = { description: "HTTPS to AWS APIs and the image registry", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] };
 const PUBLIC_CIDRS = ["10.40.0.0/20", "10.40.16.0/20"];
 const PRIVATE_CIDRS = ["10.40.128.0/20", "10.40.144.0/20"];
 
@@ -76,7 +79,10 @@ export class WorkerNetwork extends pulumi.ComponentResource {
         description: "Streaming chat worker tasks: outbound only",
         // No inbound rule at all: nothing connects to a worker; answers leave through @connections.
         ingress: [],
-        egress: [{ description: "AWS APIs and the image registry", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        // Out: HTTPS only, which is all a task speaks (AWS APIs, the image registry, its bundle). The VPC's DNS
+        // resolver, the task's credentials endpoint and time sync are never filtered by security groups (VPC user
+        // guide, "Security group rules"), so they need no rule.
+        egress: [WORKER_EGRESS],
         revokeRulesOnDelete: true,
       },
       parent,

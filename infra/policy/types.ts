@@ -32,6 +32,7 @@ export const T = {
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
   securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
   vpcIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  vpcEgressRule: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
   ecsTaskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
   ecsService: "aws:ecs/service:Service",
 } as const;

@@ -71,6 +71,25 @@ const noInbound: ResourceRule = {
   },
 };
 
+/** An outbound rule's protocol and ports as the providers spell them (ec2 inline/SecurityGroupRule, or vpc egress rule). */
+function isHttpsOnly(rule: Record<string, unknown>): boolean {
+  const protocol = String(rule.protocol ?? rule.ipProtocol ?? "").toLowerCase();
+  return (protocol === "tcp" || protocol === "6") && Number(rule.fromPort) === 443 && Number(rule.toPort) === 443;
+}
+
+const httpsEgressOnly: ResourceRule = {
+  name: "security-group-https-egress-only",
+  description:
+    "The stack's security groups (the worker tasks') let out HTTPS (TCP 443) only, which is all the tasks speak; the VPC's DNS " +
+    "resolver, the task credentials endpoint and time sync are not filtered by security groups (VPC user guide, \"Security group rules\").",
+  types: [T.securityGroup, T.securityGroupRule, T.vpcEgressRule],
+  check({ type, props }) {
+    if (type === T.securityGroupRule && props.type !== "egress") return [];
+    const rules = type === T.securityGroup ? list(props.egress).map(record) : [props];
+    return rules.filter((rule) => !isHttpsOnly(rule)).map((rule) => `lets out ${String(rule.protocol ?? rule.ipProtocol)} ${String(rule.fromPort)}-${String(rule.toPort)}, expected TCP 443 only`);
+  },
+};
+
 interface ContainerView {
   name?: unknown;
   image?: unknown;
@@ -210,7 +229,7 @@ const tasksGuarded: StackRule = {
 };
 
 /** Every rule of this file, by name: the worker-less stacks have nothing for them to judge. */
-export const workerResourceRules: readonly ResourceRule[] = [sqsEncrypted, sqsInRange, noInbound, fargateTask, fargateService];
+export const workerResourceRules: readonly ResourceRule[] = [sqsEncrypted, sqsInRange, noInbound, httpsEgressOnly, fargateTask, fargateService];
 export const workerStackRules: readonly StackRule[] = [deadLetterQueues, taskRoleScoped, tasksGuarded];
 export const WORKER_RULE_NAMES: readonly string[] = [...workerResourceRules, ...workerStackRules].map((rule) => rule.name);
 

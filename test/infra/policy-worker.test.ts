@@ -54,6 +54,7 @@ const BAD_VARIANTS: { rule: string; what: string; type: string; pick?: (r: Recor
     },
     expected: /maxReceiveCount is 0, expected 1-1000\nreceiveWaitTimeSeconds is 21, expected 0-20\nmaxMessageSize is 2097152, expected 1024-1048576/,
   },
+  { rule: "security-group-https-egress-only", what: "all traffic out", type: T.securityGroup, spoil: (p) => (p.egress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }]), expected: /lets out -1 0-0, expected TCP 443 only/ },
   { rule: "security-group-no-inbound", what: "an inline ingress rule", type: T.securityGroup, spoil: (p) => (p.ingress = [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }]), expected: /has 1 inbound rule/ },
   { rule: "ecs-fargate-arm64-task", what: "X86_64", type: T.ecsTaskDefinition, spoil: (p) => (p.runtimePlatform = { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" }), expected: /cpuArchitecture is X86_64, expected ARM64/ },
   { rule: "ecs-fargate-arm64-task", what: "the EC2 launch type", type: T.ecsTaskDefinition, spoil: (p) => (p.requiresCompatibilities = ["EC2"]), expected: /requiresCompatibilities is \["EC2"\], expected \["FARGATE"\]/ },
@@ -76,6 +77,14 @@ describe("policy rules over the ECS worker", () => {
     expect(SQS_RANGES.maxReceiveCount).to.deep.equal([SQS_MAX_RECEIVE_COUNT.min, SQS_MAX_RECEIVE_COUNT.max]);
     expect(SQS_RANGES.receiveWaitTimeSeconds[1]).to.equal(SQS_MAX_WAIT_SECONDS);
     expect(SQS_RANGES.maxMessageSize[1]).to.equal(SQS_MAX_MESSAGE_BYTES);
+  });
+
+  it("judges separate egress rule resources too: HTTPS passes, anything else fails, ingress is another rule's", () => {
+    const check = rule("security-group-https-egress-only").check;
+    expect(check({ type: T.vpcEgressRule, props: { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" } })).to.deep.equal([]);
+    expect(check({ type: T.vpcEgressRule, props: { ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" } })).to.have.length(1);
+    expect(check({ type: T.securityGroupRule, props: { type: "egress", protocol: "udp", fromPort: 53, toPort: 53 } })).to.have.length(1);
+    expect(check({ type: T.securityGroupRule, props: { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22 } })).to.deep.equal([]);
   });
 
   it("fails a separate ingress rule resource too", () => {

@@ -230,7 +230,7 @@ for (const [title, config] of [
       }
     });
 
-    it("lets nothing in: the tasks' security group has no inbound rule", () => {
+    it("lets nothing in and only HTTPS out: the tasks' security group has no inbound rule and one outbound rule, TCP 443", () => {
       expect(stack.ofType(W.ingressRule)).to.have.length(0);
       for (const region of regions) {
         const [service] = stack.inRegion(W.service, region);
@@ -238,6 +238,7 @@ for (const [title, config] of [
         expect(groups).to.have.length(1);
         expect((service!.inputs.networkConfiguration as { securityGroups: string[] }).securityGroups).to.deep.equal([groups[0]!.id]);
         expect(groups[0]!.inputs.ingress).to.deep.equal([]);
+        expect(groups[0]!.inputs.egress).to.deep.equal([{ description: "HTTPS to AWS APIs and the image registry", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }]);
       }
     });
 
