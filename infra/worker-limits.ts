@@ -35,6 +35,12 @@ export function fargateMemoryChoices(cpu: number): number[] {
  */
 export const FARGATE_STOP_TIMEOUT_MAX_SECONDS = 120;
 
+/**
+ * A container health check's settings, in seconds and counts: interval 5-300, timeout 2-60, retries 1-10, startPeriod
+ * 0-300 (ECS API reference, HealthCheck).
+ */
+export const ECS_HEALTH_CHECK_RANGES = { interval: [5, 300], timeout: [2, 60], retries: [1, 10], startPeriod: [0, 300] } as const;
+
 /** A redrive policy's maxReceiveCount is 1 to 1000 (SQS developer guide, "Using dead-letter queues"; SetQueueAttributes RedrivePolicy). */
 export const SQS_MAX_RECEIVE_COUNT = { min: 1, max: 1000 } as const;
 

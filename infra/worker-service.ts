@@ -14,6 +14,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, WORKER_IN_FLIGHT_METRIC } from "../runtime/env";
+import { healthProbeScript } from "../runtime/worker-service/health";
 import type { ServiceBundle } from "./bundle";
 import type { WorkerServiceSettings } from "./config";
 import { assumeRolePolicy, workerExecutionPolicy, workerServicePolicy, type PolicyTargets } from "./permissions";
@@ -31,6 +32,15 @@ export const WORKER_IMAGE = "public.ecr.aws/docker/library/node@sha256:48e4b67d8
 export const WORKER_CPU_ARCHITECTURE = "ARM64";
 export const WORKER_LAUNCH_TYPE = "FARGATE";
 export const WORKER_CONTAINER = "worker";
+
+/** The worker service's loopback health endpoint (runtime/worker-service/health.ts) and the container check that asks it. */
+export const WORKER_HEALTH_PORT = 8081;
+/**
+ * ECS container health check, in seconds (ECS API reference, HealthCheck: interval 5-300, timeout 2-60, retries 1-10,
+ * startPeriod 0-300). The start period covers fetching the bundle from S3 and loading it; then three failed checks in a
+ * row (about 90 s of a blocked event loop) mark the task unhealthy, and the service replaces it.
+ */
+export const WORKER_HEALTH_CHECK = { interval: 30, timeout: 5, retries: 3, startPeriod: 60 } as const;
 
 /** S3 key prefix of the bundles; the task role may read only these. */
 export const BUNDLE_PREFIX = "worker-service/";
@@ -126,6 +136,7 @@ export class WorkerService extends pulumi.ComponentResource {
       [ENV.workerQueueMaxReceives]: String(settings.queueMaxReceives),
       [ENV.workerTurnsPerTask]: String(settings.turnsPerTask),
       [ENV.workerDrainMs]: String(settings.drainSeconds * 1000),
+      [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT),
       POWERTOOLS_METRICS_NAMESPACE: args.metricNamespace,
       AWS_REGION: region,
       // worker-bootstrap.js: what to fetch and check.
@@ -150,6 +161,8 @@ export class WorkerService extends pulumi.ComponentResource {
               .map(([key, value]) => ({ name: key, value })),
             // SIGKILL this long after SIGTERM; the service drains within it (config.ts keeps drain < stopTimeout ≤ 120).
             stopTimeout: settings.stopTimeoutSeconds,
+            // The probe itself answers within the check's timeout (1 s less), so a hung endpoint is a failed check.
+            healthCheck: { command: ["CMD", "node", "-e", healthProbeScript(WORKER_HEALTH_PORT, (WORKER_HEALTH_CHECK.timeout - 1) * 1000)], ...WORKER_HEALTH_CHECK },
             logConfiguration: {
               logDriver: "awslogs",
               // The EMF lines (in-flight turns) become metrics from these logs (CloudWatch user guide, "Using the

@@ -91,6 +91,8 @@ export const ENV = {
    * keep it under the ECS container's stopTimeout, at most 120 s).
    */
   workerDrainMs: "WORKER_DRAIN_MS",
+  /** The worker service: the loopback port of its health endpoint for the container's health check; unset, none. */
+  workerHealthPort: "WORKER_HEALTH_PORT",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -12,6 +12,8 @@ import { isRecord, label, list, record, text, texts, type ResourceRule, type Sta
 /** Fargate: stopTimeout at most 120 s (ECS API reference, ContainerDefinition.stopTimeout). */
 export const MAX_STOP_TIMEOUT_SECONDS = 120;
 /** SQS: RedrivePolicy maxReceiveCount 1-1000; ReceiveMessageWaitTimeSeconds 0-20; MaximumMessageSize 1024-1048576 (SetQueueAttributes). */
+/** ECS HealthCheck ranges (ECS API reference, HealthCheck), as infra/worker-limits.ts has them. */
+export const HEALTH_CHECK_RANGES = { interval: [5, 300], timeout: [2, 60], retries: [1, 10], startPeriod: [0, 300] } as const;
 export const SQS_RANGES = { maxReceiveCount: [1, 1000], receiveWaitTimeSeconds: [0, 20], maxMessageSize: [1024, 1_048_576] } as const;
 
 /** The environment variable of the worker service's drain time (runtime/env.ts ENV.workerDrainMs). */
@@ -95,13 +97,27 @@ interface ContainerView {
   image?: unknown;
   stopTimeout?: unknown;
   environment?: unknown;
+  healthCheck?: unknown;
+}
+
+/** What is wrong with a container's health check: missing, without a command, or a setting outside ECS's range. */
+function healthCheckProblems(name: string, value: unknown): string[] {
+  if (!isRecord(value)) return [`container ${name} has no health check (ECS cannot replace a task whose process hangs)`];
+  const command = texts(value.command);
+  const problems = command.length < 2 || !["CMD", "CMD-SHELL"].includes(command[0]!) ? [`container ${name} health check command is ${JSON.stringify(value.command)}, expected ["CMD", …] or ["CMD-SHELL", …]`] : [];
+  for (const [field, [min, max]] of Object.entries(HEALTH_CHECK_RANGES)) {
+    const setting = value[field];
+    if (setting === undefined) continue;
+    if (typeof setting !== "number" || !Number.isInteger(setting) || setting < min || setting > max) problems.push(`container ${name} health check ${field} is ${String(setting)}, expected ${min}-${max}`);
+  }
+  return problems;
 }
 
 const fargateTask: ResourceRule = {
   name: "ecs-fargate-arm64-task",
   description:
     "ECS task definitions run on Fargate only (awsvpc), on ARM64 Linux; every container has a stopTimeout of at most 120 s " +
-    "(Fargate's maximum) above the worker's drain time, and an image pinned by digest.",
+    "(Fargate's maximum) above the worker's drain time, an image pinned by digest, and a health check within ECS's ranges.",
   types: [T.ecsTaskDefinition],
   check({ props }) {
     const messages: string[] = [];
@@ -124,6 +140,7 @@ const fargateTask: ResourceRule = {
         messages.push(`container ${name} drains for ${String(drain.value)} ms, not less than its stopTimeout of ${stop} s`);
       }
       if (!/@sha256:[0-9a-f]{64}$/.test(text(container.image) ?? "")) messages.push(`container ${name} image ${String(container.image)} is not pinned by digest`);
+      messages.push(...healthCheckProblems(name, container.healthCheck));
     }
     return messages;
   },

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { ORIGIN_VERIFY_HEADER } from "../auth/origin-verify";
 import { ENV, HANDLERS, type HandlerName } from "../env";
 import { CLIENT_ACTIONS, SUBPROTOCOL_HEADER } from "../protocol";
-import type { LocalDynamo } from "./emulators/dynamodb";
+import { freePort, type LocalDynamo } from "./emulators/dynamodb";
 import { LocalFunctions, type LambdaHandler } from "./emulators/functions";
 import { GatewayEmulator, type GatewayLimits } from "./emulators/gateway";
 import { LambdaEmulator } from "./emulators/lambda";
@@ -159,7 +159,8 @@ export async function startRegion(options: RegionOptions): Promise<LocalRegion> 
       }
     }
     await resetRuntime();
-    const workerService = options.workerService ? await startWorkerProcess(env) : undefined;
+    // Its health endpoint too, as in its container (infra/worker-service.ts), on a port of its own.
+    const workerService = options.workerService ? await startWorkerProcess({ ...env, [ENV.workerHealthPort]: String(await freePort()) }) : undefined;
     if (workerService) started.push({ stop: async () => void (await workerService.stop()) });
 
     let gatewayClosed = false;

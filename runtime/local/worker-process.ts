@@ -5,12 +5,15 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
+import { ENV } from "../env";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
 
 export interface WorkerProcess {
   /** The current process's id. */
   readonly pid: number;
+  /** The loopback port of its health endpoint (WORKER_HEALTH_PORT), kept by a replacement process; 0 for none. */
+  readonly healthPort: number;
   /** A crash or an out-of-memory kill of the current process: SIGKILL, no drain; a new process starts. */
   kill(): Promise<void>;
   /** ECS stopping the task: SIGTERM, then waits for the drain and the exit; answers the exit code. */
@@ -68,6 +71,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     get pid() {
       return current.child.pid!;
     },
+    healthPort: Number(childEnv[ENV.workerHealthPort] ?? 0),
     async kill() {
       const dying = current;
       dying.child.kill("SIGKILL");

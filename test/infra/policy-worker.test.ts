@@ -5,8 +5,8 @@
  */
 import { expect } from "chai";
 import { resourceRules, stackRules, TYPES as T, WORKER_RULE_NAMES, type ResourceView, type StackResourceView } from "../../infra/policy/rules";
-import { MAX_STOP_TIMEOUT_SECONDS, SQS_RANGES } from "../../infra/policy/worker-rules";
-import { FARGATE_STOP_TIMEOUT_MAX_SECONDS, SQS_MAX_MESSAGE_BYTES, SQS_MAX_RECEIVE_COUNT, SQS_MAX_WAIT_SECONDS } from "../../infra/worker-limits";
+import { HEALTH_CHECK_RANGES, MAX_STOP_TIMEOUT_SECONDS, SQS_RANGES } from "../../infra/policy/worker-rules";
+import { ECS_HEALTH_CHECK_RANGES, FARGATE_STOP_TIMEOUT_MAX_SECONDS, SQS_MAX_MESSAGE_BYTES, SQS_MAX_RECEIVE_COUNT, SQS_MAX_WAIT_SECONDS } from "../../infra/worker-limits";
 import { bundleOptions, ONE_REGION_ECS, TWO_REGIONS_ECS_NAT } from "./fixtures";
 import { buildStack, regionOfProvider, type RecordedResource } from "./harness";
 
@@ -66,6 +66,14 @@ const BAD_VARIANTS: { rule: string; what: string; type: string; pick?: (r: Recor
     spoil: (p) => editContainers(p, (c) => (c.environment.find((v) => v.name === "WORKER_DRAIN_MS")!.value = "120000")),
     expected: /drains for 120000 ms, not less than its stopTimeout of 120 s/,
   },
+  { rule: "ecs-fargate-arm64-task", what: "no health check", type: T.ecsTaskDefinition, spoil: (p) => editContainers(p, (c) => delete c.healthCheck), expected: /container worker has no health check/ },
+  {
+    rule: "ecs-fargate-arm64-task",
+    what: "a health check out of range",
+    type: T.ecsTaskDefinition,
+    spoil: (p) => editContainers(p, (c) => (c.healthCheck = { command: ["node"], interval: 1, retries: 11 })),
+    expected: /health check command is \["node"\], expected.*\n.*interval is 1, expected 5-300\n.*retries is 11, expected 1-10/,
+  },
   { rule: "ecs-fargate-arm64-task", what: "an image by tag", type: T.ecsTaskDefinition, spoil: (p) => editContainers(p, (c) => (c.image = "node:22")), expected: /image node:22 is not pinned by digest/ },
   { rule: "ecs-service-fargate-circuit-breaker", what: "no rollback", type: T.ecsService, spoil: (p) => (p.deploymentCircuitBreaker = { enable: true, rollback: false }), expected: /not enabled with rollback/ },
   { rule: "ecs-service-fargate-circuit-breaker", what: "the EC2 launch type", type: T.ecsService, spoil: (p) => (p.launchType = "EC2"), expected: /launchType is EC2/ },
@@ -75,6 +83,7 @@ describe("policy rules over the ECS worker", () => {
   it("repeats AWS's limits exactly as infra/worker-limits.ts has them", () => {
     expect(MAX_STOP_TIMEOUT_SECONDS).to.equal(FARGATE_STOP_TIMEOUT_MAX_SECONDS);
     expect(SQS_RANGES.maxReceiveCount).to.deep.equal([SQS_MAX_RECEIVE_COUNT.min, SQS_MAX_RECEIVE_COUNT.max]);
+    expect(HEALTH_CHECK_RANGES).to.deep.equal(ECS_HEALTH_CHECK_RANGES);
     expect(SQS_RANGES.receiveWaitTimeSeconds[1]).to.equal(SQS_MAX_WAIT_SECONDS);
     expect(SQS_RANGES.maxMessageSize[1]).to.equal(SQS_MAX_MESSAGE_BYTES);
   });

@@ -9,7 +9,8 @@ import { ENV, WORKER_IN_FLIGHT_METRIC } from "../../runtime/env";
 import { MOCK_ACCOUNT } from "../../infra/offline/mock-state";
 import { WORKER_QUEUE_CONSUMER_ACTIONS } from "../../infra/permissions";
 import { SQS_MAX_MESSAGE_BYTES, SQS_MAX_WAIT_SECONDS } from "../../infra/worker-limits";
-import { bootstrapScript, WORKER_IMAGE } from "../../infra/worker-service";
+import { bootstrapScript, WORKER_HEALTH_PORT, WORKER_IMAGE } from "../../infra/worker-service";
+import { healthProbeScript } from "../../runtime/worker-service/health";
 import { bundleOptions, ONE_REGION, ONE_REGION_ECS, TWO_REGIONS_ECS_NAT } from "./fixtures";
 import { buildStack, type RecordedResource } from "./harness";
 import { Stack, TYPES } from "./query";
@@ -47,6 +48,7 @@ interface Container {
   user: string;
   readonlyRootFilesystem: boolean;
   stopTimeout: number;
+  healthCheck: { command: string[]; interval: number; timeout: number; retries: number; startPeriod: number };
   environment: { name: string; value: string }[];
   logConfiguration: { logDriver: string; options: Record<string, string> };
 }
@@ -176,6 +178,22 @@ for (const [title, config] of [
         expect(env[ENV.workerQueueUrl]).to.equal(queues(region).jobs.state.url);
         expect(env[ENV.workerQueueMaxReceives]).to.equal("5");
         expect(env.AWS_REGION).to.equal(region);
+      }
+    });
+
+    it("checks the container's health: the probe asks the runtime's loopback endpoint on the port the environment names", () => {
+      for (const region of regions) {
+        const container = containerOf(stack.inRegion(W.taskDefinition, region)[0]!);
+        expect(envOf(container)[ENV.workerHealthPort]).to.equal(String(WORKER_HEALTH_PORT));
+        expect(container.healthCheck).to.deep.equal({
+          command: ["CMD", "node", "-e", healthProbeScript(WORKER_HEALTH_PORT, 4_000)],
+          interval: 30,
+          timeout: 5,
+          retries: 3,
+          startPeriod: 60,
+        });
+        // The probe gives up before ECS's own timeout does.
+        expect(4_000).to.be.below(container.healthCheck.timeout * 1000);
       }
     });
 

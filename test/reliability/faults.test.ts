@@ -13,12 +13,14 @@
  * text, and `regenerate` closes and replaces it. The test moves the turn's createdAt back instead of waiting.
  */
 import { expect } from "chai";
+import { spawn } from "node:child_process";
 import { marker } from "../../bench/harness";
 import type { ChatClient, TurnFrames } from "../../bench/client";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { STALE_STREAMING_MS } from "../../runtime/chat/liveness";
 import { historyTable } from "../../runtime/store/schema";
+import { healthProbeScript } from "../../runtime/worker-service/health";
 import { checkInvariants, observed, type ObservedTurn } from "./invariants";
 import { sharedStack, type ReliabilityStack } from "./stack";
 import { modeTitle, workerModes } from "../worker-modes";
@@ -254,6 +256,19 @@ for (const worker of workerModes()) describe(`reliability: fault injection, inva
     expect(saved?.status).to.equal("complete");
     expect(saved?.text).to.equal(regenerated.text);
     expect(turns.filter((t) => t.status === "streaming")).to.have.length(0);
+  });
+
+  // The worker service only (a Lambda worker has no container to check).
+  if (worker === "ecs") it("the worker service passes its container's health check, the process that replaced a killed one too", async () => {
+    const { healthPort } = rs.stack.workerService!;
+    expect(healthPort).to.be.above(0);
+    // The probe the task definition runs (infra/worker-service.ts), as its own process; the endpoint starts right after
+    // the process polls, so the first probes may find nothing yet.
+    const passes = () =>
+      new Promise<boolean>((resolve) => spawn(process.execPath, ["-e", healthProbeScript(healthPort, 2_000)], { stdio: "ignore" }).once("exit", (code) => resolve(code === 0)));
+    await waitFor(passes, 10_000, "passing health check");
+    await rs.stack.workerService!.kill();
+    await waitFor(passes, 10_000, "passing health check of the replacement");
   });
 });
 
