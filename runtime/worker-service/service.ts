@@ -132,20 +132,23 @@ export class WorkerService {
     }
     const turnIds = { ...ids, connectionId: job.connectionId, turnId: job.turnId };
     let claimed = false;
+    // Deleted once, at the claim (a duplicate's claim finds the turn taken and is deleted then too).
+    let removed: Promise<void> | undefined;
     const lastAttempt = message.receiveCount >= settings.maxReceives;
     try {
       const outcome = await this.deps.generate(job, this.remainingMs, {
         onClaimed: () => {
           claimed = true;
-          void this.remove(message);
+          removed = this.remove(message);
         },
         reportClaimFailure: lastAttempt,
         endNow: this.endNow.signal,
       });
       if (outcome.status === "skipped") {
         log.info("duplicate job deleted (turn already claimed or closed)", turnIds);
-        await this.remove(message);
+        removed ??= this.remove(message);
       }
+      await removed;
     } catch (error) {
       if (claimed) {
         log.error("turn failed after its claim", { ...turnIds, error: errorName(error) });

@@ -111,6 +111,7 @@ describe("runtime/worker-service: the long-poll loop", () => {
     expect(w.model.calls).to.equal(1);
     expect(framesFor(w, turn.turnId, ["turn.done", "error"])).to.have.length(1);
     expect(log.lines.some((l) => l.message.startsWith("duplicate job deleted"))).to.equal(true);
+    expect(log.lines.filter((l) => l.message === "deleting a job failed"), "each message deleted once").to.deep.equal([]);
     await s.shutdown();
   });
 
