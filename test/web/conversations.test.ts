@@ -50,12 +50,19 @@ describe("web chat page: conversations (rename, delete, search, export, tab titl
       await box.press("Enter");
       await page.getByRole("link", { name: "Lisbon in May" }).waitFor();
       await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === "Lisbon in May · Chat");
-      // Saved on the server: a fresh client lists the new title.
+      // Saved on the server: a fresh client lists the new title. The page renames at once, before the server has
+      // saved it, so the client asks again until an answer shows the rename (or the attempts run out).
       const reader = await ChatClient.open(fixture.stack.wsUrl, await fixture.stack.token(await page.locator(".user-name").innerText()));
-      reader.send({ action: "sessions" });
-      const list = (await reader.waitFor((f) => f.type === "sessions")) as SessionsFrameOut;
+      const titles = async (): Promise<string[]> => {
+        const asked = reader.of("sessions").length;
+        reader.send({ action: "sessions" });
+        await reader.waitFor(() => reader.of("sessions").length > asked);
+        return (reader.of("sessions").at(-1) as SessionsFrameOut).sessions.map((s) => s.title);
+      };
+      let listed = await titles();
+      for (let attempt = 1; attempt < 50 && listed[0] !== "Lisbon in May"; attempt++) listed = await titles();
       reader.close();
-      expect(list.sessions.map((s) => s.title)).to.deep.equal(["Lisbon in May"]);
+      expect(listed).to.deep.equal(["Lisbon in May"]);
 
       await page.getByRole("button", { name: "New chat" }).click();
       await page.waitForFunction((t) => (globalThis as unknown as { document: { title: string } }).document.title === t, base);
