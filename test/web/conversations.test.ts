@@ -72,6 +72,31 @@ describe("web chat page: conversations (rename, delete, search, export, tab titl
     }
   });
 
+  it("New chat opens at once: a message sent in the same instant as the click starts a new conversation", async () => {
+    const { page, context, errors } = await openPage(fixture.browser);
+    try {
+      await signIn(page, fixture.stack.webUrl, newUser());
+      await chat(page, "The first conversation [[tokens:10]]");
+      const first = sessionIdOf(page);
+      // The click and the message in one task of the page: the address's hashchange can only come after both.
+      await page.evaluate(() => {
+        const d = (globalThis as unknown as { document: { querySelector(s: string): { click(): void; value: string; form: { requestSubmit(): void } } } }).document;
+        d.querySelector("button.new-chat").click();
+        const box = d.querySelector("textarea#message");
+        box.value = "The second conversation [[tokens:10]]";
+        box.form.requestSubmit();
+      });
+      expect(await waitAnswerDone(page)).to.equal("complete");
+      await page.waitForFunction((old) => !(globalThis as unknown as { location: { hash: string } }).location.hash.endsWith(old) && /#\/s\//.test((globalThis as unknown as { location: { hash: string } }).location.hash), first);
+      expect(sessionIdOf(page)).to.not.equal(first);
+      expect(await page.locator("article.turn.user").allInnerTexts()).to.have.length(1);
+      await page.getByRole("navigation", { name: "Conversations" }).getByRole("link").nth(1).waitFor();
+      expect(errors).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("searches titles and the text of loaded conversations as you type, and says how many match", async () => {
     const { page, context, errors } = await openPage(fixture.browser);
     try {

@@ -32,10 +32,12 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
 
   const layout = h("div", { class: "layout" });
   const closeSidebar = () => setSidebarOpen(false);
+  // At once, not on the address's hashchange (a task later): a message typed right after the click belongs to the new
+  // chat, and the hashchange then finds it already open (openFromHash).
   const newChat = () => {
     closeSidebar();
-    if (location.hash === "#/" || location.hash === "") controller.openSession(null);
-    else location.hash = "#/";
+    controller.openSession(null);
+    if (location.hash !== "#/" && location.hash !== "") location.hash = "#/";
     composer.input.focus();
   };
   const sidebar = new Sidebar(
@@ -175,9 +177,16 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
     void user.signOut().then(onSignedOut);
   });
 
-  const openFromHash = () => {
+  const sessionInHash = (): string | null => {
     const match = /^#\/s\/(.+)$/.exec(location.hash);
-    controller.openSession(match === null ? null : decodeURIComponent(match[1]!));
+    return match === null ? null : decodeURIComponent(match[1]!);
+  };
+  const openFromHash = () => {
+    const sessionId = sessionInHash();
+    // New chat opens at once and then changes the address: this finds the new chat already open, and opening it again
+    // would drop a first message sent in between.
+    if (sessionId === null && controller.currentSessionId === null) return;
+    controller.openSession(sessionId);
   };
   window.addEventListener("hashchange", openFromHash, { signal: lifetime.signal });
   // Back to this tab: the list may have changed in another one (a rename, a delete, a new conversation).
@@ -188,7 +197,7 @@ export function startChat(app: HTMLElement, config: WebConfig, user: SignedInUse
     },
     { signal: lifetime.signal },
   );
-  openFromHash();
+  controller.openSession(sessionInHash());
   connection.start();
   composer.input.focus();
 }
