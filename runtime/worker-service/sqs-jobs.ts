@@ -70,8 +70,9 @@ export class SqsJobSource implements JobSource {
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const batch = this.pending.splice(0, MAX_BATCH_ENTRIES);
-    if (this.pending.length > 0) this.flushTimer = setTimeout(() => this.flush(), 0);
+    // delete() flushes at MAX_BATCH_ENTRIES, so a batch never holds more.
+    const batch = this.pending;
+    this.pending = [];
     if (batch.length === 0) return;
     const entries = batch.map((d, i) => ({ Id: String(i), ReceiptHandle: d.receipt }));
     this.client()

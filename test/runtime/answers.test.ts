@@ -225,8 +225,10 @@ describe("runtime/chat: edit, continue and versions (issue 14)", () => {
     expect(parseJob({ ...job, continuation: { firstSeq: 3 } })).to.deep.equal({ ...job, continuation: { firstSeq: 3 } });
     expect(parseJob({ ...job, continuation: { firstSeq: -1 } })).to.deep.equal(job);
 
-    const { w, c, turn } = await answered({ scripts: [[text("kept"), ...maxTokens], [text(" and more"), ...endTurn]] });
+    // Limits under which a connection holds no slot of its own: the continue job says so too.
+    const { w, c, turn } = await answered({ scripts: [[text("kept"), ...maxTokens], [text(" and more"), ...endTurn]], maxConcurrentPerUser: 2 });
     await w.frame(c, { action: "continue", turnId: turn.turnId });
+    expect(w.queue.jobs[0]!.connectionSlot).to.equal(false);
     delete w.queue.jobs[0]!.continuation;
     await w.runJobs();
     expect(w.history.sessionTurns(turn.sessionId)[1]).to.include({ text: "kept and more" });
