@@ -1,14 +1,15 @@
 /**
- * The DynamoDB document client, created once per container (lazily) and reused by every invocation. Its endpoint
- * comes from the environment (the SDK reads AWS_ENDPOINT_URL_DYNAMODB itself).
+ * The DynamoDB document client, created once per container (lazily) and reused by every invocation: the lean client
+ * of ./dynamo-document-client.ts. Its endpoint comes from the environment (AWS_ENDPOINT_URL_DYNAMODB, as the SDK's).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { leanDocumentClient } from "./dynamo-document-client";
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  documentClient ??= leanDocumentClient(new DynamoDBClient({}), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;

@@ -7,12 +7,13 @@ import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
+import { leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
 import { startDynamo, type DynamoKind, type LocalDynamo } from "../../runtime/local/emulators/dynamodb";
 import { DynamoUserLedger } from "../../runtime/store/dynamo-ledger";
 import { DynamoOperatorSwitch, OPERATOR_SWITCH_KEY } from "../../runtime/store/dynamo-operator-switch";
 
 function documentClient(endpoint: string): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
+  return leanDocumentClient(
     new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } }),
     { marshallOptions: { removeUndefinedValues: true } },
   );

@@ -10,7 +10,8 @@ import type { AddressInfo } from "node:net";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { expect } from "chai";
-import { ConnectionsApi, SigV4Signer, type ConnectionsApiCredentials } from "../../runtime/connections/connections-api";
+import { SigV4Signer, type AwsCredentials } from "../../runtime/aws/signed-http";
+import { ConnectionsApi } from "../../runtime/connections/connections-api";
 import { ApiGatewayConnectionSender } from "../../runtime/connections/sender";
 import { LocalFunctions, type LambdaHandler } from "../../runtime/local/emulators/functions";
 import { GatewayEmulator } from "../../runtime/local/emulators/gateway";
@@ -33,7 +34,7 @@ describe("runtime/connections: the signed @connections API", function () {
       const path = `/prod/@connections/${encodeURIComponent(connectionId).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
       const body = Buffer.from(JSON.stringify(frame(1)));
       const host = "abc123.execute-api.eu-west-1.amazonaws.com";
-      const headers = new SigV4Signer("eu-west-1").sign(
+      const headers = new SigV4Signer("eu-west-1", "execute-api").sign(
         { method: "POST", path, host, body, headers: { "content-type": "application/octet-stream", "content-length": String(body.length) } },
         credentials,
         now,
@@ -121,7 +122,7 @@ describe("runtime/connections: the signed @connections API", function () {
     });
     after(() => server.close());
 
-    const api = (credentials: () => Promise<ConnectionsApiCredentials> = async () => SESSION, now?: () => number) =>
+    const api = (credentials: () => Promise<AwsCredentials> = async () => SESSION, now?: () => number) =>
       new ConnectionsApi({ endpoint, region: "us-east-1", credentials }, { random: () => 0, ...(now ? { now } : {}) });
     const signal = () => AbortSignal.timeout(5_000);
 

@@ -6,10 +6,11 @@
  */
 import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { newTurnIds } from "../../runtime/chat/ids";
 import { InvalidCursor, type ConnectionStore, type HistoryStore, type Turn, type UserLedger } from "../../runtime/chat/ports";
+import { leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
 import { startDynamo, type DynamoKind } from "../../runtime/local/emulators/dynamodb";
 import { DynamoConnectionStore } from "../../runtime/store/dynamo-connections";
 import { DynamoHistoryStore, sessionKey, turnKey } from "../../runtime/store/dynamo-history";
@@ -34,7 +35,8 @@ interface Stores {
 
 async function dynamoStores(kind: DynamoKind): Promise<Stores> {
   const db = await startDynamo({ kind, region: "us-east-1", tablePrefix: `t${randomUUID().slice(0, 8)}` });
-  const doc = DynamoDBDocumentClient.from(
+  // The client the runtime uses (runtime/aws/dynamo-client.ts): the item calls go to DynamoDB's JSON API directly.
+  const doc = leanDocumentClient(
     new DynamoDBClient({ endpoint: db.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } }),
     { marshallOptions: { removeUndefinedValues: true } },
   );

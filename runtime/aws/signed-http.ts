@@ -1,0 +1,351 @@
+/**
+ * Signed AWS requests without the SDK's per-call machinery (endpoint rules, schema serde, user agent, retry tokens,
+ * its generic signer), for the calls a worker makes many times per answer: the @connections posts
+ * (../connections/connections-api.ts) and DynamoDB's JSON API (./dynamo-document-client.ts). The SDK client of each
+ * still resolves the region, endpoint and credentials provider, so the function's or the container's credential
+ * chain is unchanged.
+ *
+ * What this keeps of the SDK:
+ * - SigV4, the same canonical request as @smithy/signature-v4 (tests check the signature against it), with the session
+ *   token and the payload hash;
+ * - an error answer becomes an error named by its `x-amzn-errortype` header or the body's `__type`, with the body's
+ *   message and other members and `$metadata.httpStatusCode`, as the SDK's exceptions are;
+ * - the SDK's standard retries: at most 3 attempts with full-jitter exponential backoff (100 ms base, 500 ms for
+ *   throttling) on throttling (429 or a throttling error name), transient errors (500, 502, 503, 504, timeouts, network
+ *   errors) and a clock corrected from the server's Date header after a refusal for a skewed clock, drawn from a retry
+ *   quota of 500 (5 per retry, 10 after a timeout, refunded on success) — the error lists of @smithy/core's `retry`
+ *   submodule (THROTTLING_ERROR_CODES, TRANSIENT_ERROR_CODES, TRANSIENT_ERROR_STATUS_CODES, the Node.js error codes);
+ * - the caller's abort signal bounds the whole call, retries included.
+ */
+import { createHash, createHmac } from "node:crypto";
+import * as http from "node:http";
+import * as https from "node:https";
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface SignedHttpTarget {
+  /** Where requests go: `https://host[/base path]` (http:// for a local emulator). */
+  endpoint: URL;
+  /** The region the requests are signed for. */
+  region: string;
+  /** The signing name of the service: `execute-api`, `dynamodb`. */
+  service: string;
+  /** Called before every request: the SDK's memoized provider, which refreshes credentials before they expire. */
+  credentials: () => Promise<AwsCredentials>;
+}
+
+export interface SignedHttpOptions {
+  maxAttempts?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** A refused or failed call, shaped like the SDK's exceptions (`name`, `$fault`, `$metadata.httpStatusCode`). */
+export class AwsServiceError extends Error {
+  readonly $metadata: { httpStatusCode: number; attempts: number };
+  readonly $fault: "client" | "server";
+  constructor(name: string, message: string, httpStatusCode: number, attempts: number, members: Record<string, unknown> = {}) {
+    super(message);
+    Object.assign(this, members);
+    this.name = name;
+    this.$fault = httpStatusCode >= 500 ? "server" : "client";
+    this.$metadata = { httpStatusCode, attempts };
+  }
+}
+
+export interface SignedRequest {
+  method: string;
+  /** The path below the endpoint's base path, percent-encoded. */
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  signal: AbortSignal;
+  /** Statuses from 300 on that are answers, not errors (410 for a gone connection). */
+  answers?: ReadonlySet<number>;
+  /** Keep the body of a successful answer (else it is drained). */
+  readBody?: boolean;
+}
+
+export interface SignedResponse {
+  status: number;
+  /** The answer's body when `readBody` was asked for; empty otherwise. */
+  body: Buffer;
+  attempts: number;
+}
+
+const ALGORITHM = "AWS4-HMAC-SHA256";
+const DEFAULT_MAX_ATTEMPTS = 3;
+const RETRY_BASE_MS = 100;
+const THROTTLING_RETRY_BASE_MS = 500;
+const MAX_RETRY_DELAY_MS = 20_000;
+const RETRY_QUOTA = 500;
+const RETRY_COST = 5;
+const TIMEOUT_RETRY_COST = 10;
+/** The SDK treats a server clock more than 5 minutes away as skew to correct. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const THROTTLING_ERRORS = new Set([
+  "BandwidthLimitExceeded",
+  "EC2ThrottledException",
+  "LimitExceededException",
+  "PriorRequestNotComplete",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+  "ThrottledException",
+  "Throttling",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "TransactionInProgressException",
+]);
+const TRANSIENT_ERRORS = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
+const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
+const CLOCK_SKEW_ERRORS = new Set(["AccessDeniedException", "AuthFailure", "InvalidSignatureException", "RequestExpired", "RequestInTheFuture", "RequestTimeTooSkewed", "SignatureDoesNotMatch"]);
+const NETWORK_ERRORS = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
+/** RFC 3986 escaping as the SDK does it (encodeURIComponent plus !'()*). */
+export function escapeUri(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function sha256Hex(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** `20261205T001053Z` and `20261205` for a time in ms. */
+export function amzDate(ms: number): { long: string; short: string } {
+  const long = new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  return { long, short: long.slice(0, 8) };
+}
+
+interface SigningKey {
+  scope: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  key: Buffer;
+}
+
+export interface SignInput {
+  method: string;
+  /** The request's path as sent (already percent-encoded). */
+  path: string;
+  host: string;
+  body: Buffer;
+  /** Headers to sign beside host, x-amz-date, x-amz-content-sha256 and the session token (lower-case names). */
+  headers: Record<string, string>;
+}
+
+/** Signs requests for one region and service; keeps the day's signing key (four HMACs) until the day or the credentials change. */
+export class SigV4Signer {
+  private cached: SigningKey | undefined;
+
+  constructor(
+    private readonly region: string,
+    private readonly service: string,
+  ) {}
+
+  /** The headers to send: the input's, plus host, x-amz-date, x-amz-content-sha256, x-amz-security-token, authorization. */
+  sign(input: SignInput, credentials: AwsCredentials, nowMs: number): Record<string, string> {
+    const date = amzDate(nowMs);
+    const payloadHash = sha256Hex(input.body);
+    const headers: Record<string, string> = { ...input.headers, host: input.host, "x-amz-content-sha256": payloadHash, "x-amz-date": date.long };
+    if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
+    const names = Object.keys(headers).sort();
+    const signedHeaders = names.join(";");
+    // The SDK escapes the path once more (uriEscapePath) and keeps its slashes.
+    const canonicalPath = input.path.split("/").map(escapeUri).join("/");
+    const canonicalHeaders = names.map((name) => `${name}:${headers[name].trim().replace(/\s+/g, " ")}\n`).join("");
+    const canonicalRequest = `${input.method}\n${canonicalPath}\n\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
+    const scope = `${date.short}/${this.region}/${this.service}/aws4_request`;
+    const stringToSign = `${ALGORITHM}\n${date.long}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    const signature = createHmac("sha256", this.signingKey(scope, date.short, credentials)).update(stringToSign).digest("hex");
+    headers.authorization = `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    return headers;
+  }
+
+  private signingKey(scope: string, day: string, credentials: AwsCredentials): Buffer {
+    const c = this.cached;
+    if (c && c.scope === scope && c.accessKeyId === credentials.accessKeyId && c.secretAccessKey === credentials.secretAccessKey) return c.key;
+    let key = createHmac("sha256", `AWS4${credentials.secretAccessKey}`).update(day).digest();
+    for (const part of [this.region, this.service, "aws4_request"]) key = createHmac("sha256", key).update(part).digest();
+    this.cached = { scope, accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, key };
+    return key;
+  }
+}
+
+interface Attempt {
+  status: number;
+  body: Buffer;
+  headers: http.IncomingHttpHeaders;
+}
+
+export class SignedHttpClient {
+  private readonly signer: SigV4Signer;
+  private readonly transport: typeof http | typeof https;
+  private readonly agent: http.Agent;
+  private readonly basePath: string;
+  private readonly maxAttempts: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private retryQuota = RETRY_QUOTA;
+  private clockOffsetMs = 0;
+
+  constructor(
+    private readonly target: SignedHttpTarget,
+    options: SignedHttpOptions = {},
+  ) {
+    this.signer = new SigV4Signer(target.region, target.service);
+    this.transport = target.endpoint.protocol === "http:" ? http : https;
+    // One agent per endpoint: keep-alive sockets are reused by every call (the SDK's handler kept 50 sockets; a worker
+    // with hundreds of turns posts that many at once).
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 256 });
+    this.basePath = target.endpoint.pathname.replace(/\/+$/, "");
+    this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Sends the request, retrying as the SDK's standard strategy; an answer of 300 or more not in `answers` throws. */
+  async request(request: SignedRequest): Promise<SignedResponse> {
+    const { signal } = request;
+    const path = `${this.basePath}${request.path}`;
+    let retryCost: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      let result: Attempt;
+      try {
+        result = await this.send(request, path);
+      } catch (error) {
+        // A network error is the SDK's to retry too; an abort (the caller's deadline) ends the call.
+        const cost = isTimeout(error) ? TIMEOUT_RETRY_COST : RETRY_COST;
+        if (signal.aborted || !isNetworkError(error) || !this.takeRetry(attempt, cost)) throw error;
+        retryCost = cost;
+        await sleep(this.backoff(attempt, RETRY_BASE_MS), signal);
+        if (signal.aborted) throw error;
+        continue;
+      }
+      if (result.status < 300 || request.answers?.has(result.status)) {
+        if (result.status < 300) this.retryQuota = Math.min(RETRY_QUOTA, this.retryQuota + (retryCost ?? 1));
+        return { status: result.status, body: result.body, attempts: attempt };
+      }
+      const refusal = describeRefusal(result.status, result.headers, result.body.toString("utf8"));
+      const error = new AwsServiceError(refusal.errorType ?? `Http${result.status}`, refusal.message ?? `${this.target.service} answered ${result.status}`, result.status, attempt, refusal.members);
+      const throttled = result.status === 429 || THROTTLING_ERRORS.has(error.name);
+      const transient = TRANSIENT_STATUSES.has(result.status) || TRANSIENT_ERRORS.has(error.name);
+      const retryable = throttled || transient || this.correctedClock(error.name, refusal.serverDateMs);
+      if (signal.aborted || !retryable || !this.takeRetry(attempt, RETRY_COST)) throw error;
+      retryCost = RETRY_COST;
+      await sleep(this.backoff(attempt, throttled ? THROTTLING_RETRY_BASE_MS : RETRY_BASE_MS), signal);
+      if (signal.aborted) throw error;
+    }
+  }
+
+  /** Closes the kept-alive sockets. */
+  destroy(): void {
+    this.agent.destroy();
+  }
+
+  private takeRetry(attempt: number, cost: number): boolean {
+    if (attempt >= this.maxAttempts || this.retryQuota < cost) return false;
+    this.retryQuota -= cost;
+    return true;
+  }
+
+  /** Full jitter: a random delay up to base * 2^(attempt - 1), at most 20 s. */
+  private backoff(attempt: number, baseMs: number): number {
+    return Math.floor(this.random() * Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** (attempt - 1)));
+  }
+
+  /** A request refused for a skewed clock: sign with the server's time from now on, and retry (as the SDK does). */
+  private correctedClock(errorType: string, serverDateMs: number | undefined): boolean {
+    if (serverDateMs === undefined || !CLOCK_SKEW_ERRORS.has(errorType)) return false;
+    const offset = serverDateMs - this.now();
+    if (Math.abs(offset - this.clockOffsetMs) < CLOCK_SKEW_MS) return false;
+    this.clockOffsetMs = offset;
+    return true;
+  }
+
+  private async send(request: SignedRequest, path: string): Promise<Attempt> {
+    const { method, body, signal } = request;
+    const credentials = await this.target.credentials();
+    const headers = this.signer.sign(
+      { method, path, host: this.target.endpoint.host, body, headers: body.length > 0 || method === "POST" ? { ...request.headers, "content-length": String(body.length) } : request.headers },
+      credentials,
+      this.now() + this.clockOffsetMs,
+    );
+    return new Promise<Attempt>((resolve, reject) => {
+      const req = this.transport.request(
+        { agent: this.agent, method, protocol: this.target.endpoint.protocol, hostname: this.target.endpoint.hostname, port: this.target.endpoint.port || undefined, path, headers, signal },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          if (!request.readBody && (status < 300 || request.answers?.has(status))) {
+            response.resume();
+            response.once("end", () => resolve({ status, body: EMPTY, headers: response.headers }));
+            response.once("error", reject);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.once("error", reject);
+          response.once("end", () => resolve({ status, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), headers: response.headers }));
+        },
+      );
+      req.once("error", reject);
+      req.end(body);
+    });
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+interface Refusal {
+  errorType?: string;
+  message?: string;
+  serverDateMs?: number;
+  /** The body's other members (e.g. DynamoDB's CancellationReasons), which the SDK copies onto its exception. */
+  members: Record<string, unknown>;
+}
+
+/** An error answer's type and message: the `x-amzn-errortype` header (`Name:uri` in some answers), else the body's. */
+function describeRefusal(status: number, headers: http.IncomingHttpHeaders, text: string): Refusal {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+  } catch {
+    // not JSON: the header and the status say what it was
+  }
+  const header = headers["x-amzn-errortype"];
+  const raw = typeof header === "string" ? header : typeof body.__type === "string" ? body.__type : typeof body.code === "string" ? body.code : undefined;
+  const errorType = raw?.split(":")[0].split("#").pop() || undefined;
+  const message = typeof body.message === "string" ? body.message : typeof body.Message === "string" ? body.Message : undefined;
+  const date = typeof headers.date === "string" ? Date.parse(headers.date) : NaN;
+  const members: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) if (!["__type", "code", "message", "Message"].includes(key)) members[key] = value;
+  return { errorType, message, members, ...(Number.isFinite(date) ? { serverDateMs: date } : {}) };
+}
+
+function isNetworkError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && NETWORK_ERRORS.has(code);
+}
+
+function isTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === "ETIMEDOUT";
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
