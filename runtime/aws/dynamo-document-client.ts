@@ -1,12 +1,11 @@
 /**
  * A DynamoDB document client whose item calls skip the SDK's per-call machinery: GetItem, PutItem, UpdateItem,
- * DeleteItem, Query, BatchGetItem and BatchWriteItem go to DynamoDB's JSON API (`x-amz-target:
- * DynamoDB_20120810.<Operation>`) through ./signed-http.ts, marshalled with @aws-sdk/util-dynamodb exactly where
- * lib-dynamodb's commands marshal (keys, items, expression values, start keys) and with the same translate options.
- * The SDK's middleware stack cost about 0.55–0.85 ms of CPU per call and this about 0.17–0.3 ms (measured here
- * against dynalite in another process, 1,500 calls each; docs/BENCHMARKS.md). The stores send the same lib-dynamodb
- * commands either way; any other command, or an input with a legacy parameter this does not marshal (Expected,
- * AttributeUpdates, KeyConditions, QueryFilter), goes through the SDK unchanged.
+ * DeleteItem, Query, BatchGetItem and BatchWriteItem go to DynamoDB's JSON API (./aws-json.ts), marshalled with
+ * @aws-sdk/util-dynamodb exactly where lib-dynamodb's commands marshal (keys, items, expression values, start keys)
+ * and with the same translate options. The SDK's middleware stack cost about 0.55–0.85 ms of CPU per call and this
+ * about 0.17–0.3 ms (measured here against dynalite in another process, 1,500 calls each; docs/BENCHMARKS.md). The
+ * stores send the same lib-dynamodb commands either way; any other command, or an input with a legacy parameter this
+ * does not marshal (Expected, AttributeUpdates, KeyConditions, QueryFilter), goes through the SDK unchanged.
  *
  * Region, credentials (the SDK's provider chain) and an explicit endpoint come from the DynamoDB client's config.
  * Without one, the endpoint is the SDK's environment variables' (AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL,
@@ -26,6 +25,7 @@ import {
   type TranslateConfig,
 } from "@aws-sdk/lib-dynamodb";
 import { marshall, unmarshall, type NativeAttributeValue } from "@aws-sdk/util-dynamodb";
+import { awsJsonCall } from "./aws-json";
 import { SignedHttpClient } from "./signed-http";
 
 type Operation = "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem" | "Query" | "BatchGetItem" | "BatchWriteItem";
@@ -35,7 +35,6 @@ type NativeItem = Record<string, NativeAttributeValue>;
 /** Parameters of the legacy API that lib-dynamodb marshals and this does not: such calls go through the SDK. */
 const LEGACY_PARAMETERS = ["Expected", "AttributeUpdates", "KeyConditions", "QueryFilter", "ScanFilter"];
 const TARGET_PREFIX = "DynamoDB_20120810.";
-const CONTENT_TYPE = "application/x-amz-json-1.0";
 
 export function operationOf(command: unknown): Operation | undefined {
   if (command instanceof GetCommand) return "GetItem";
@@ -100,18 +99,8 @@ export class LeanDocumentClient extends DynamoDBDocumentClient {
   }
 
   private async call(operation: Operation, input: Input, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
-    const http = await this.connection();
-    const body = Buffer.from(JSON.stringify(this.marshalInput(operation, input)), "utf8");
-    const response = await http.request({
-      method: "POST",
-      path: "/",
-      headers: { "content-type": CONTENT_TYPE, "x-amz-target": `${TARGET_PREFIX}${operation}` },
-      body,
-      signal: signal ?? new AbortController().signal,
-      readBody: true,
-    });
-    const output = response.body.length > 0 ? (JSON.parse(response.body.toString("utf8")) as Input) : {};
-    return { ...this.unmarshalOutput(operation, output), $metadata: { httpStatusCode: response.status, attempts: response.attempts } };
+    const { output, $metadata } = await awsJsonCall(await this.connection(), `${TARGET_PREFIX}${operation}`, this.marshalInput(operation, input), signal);
+    return { ...this.unmarshalOutput(operation, output), $metadata };
   }
 
   private connection(): Promise<SignedHttpClient> {

@@ -7,9 +7,10 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { parseJobText } from "../../runtime/chat/job";
 import type { GenerationJob } from "../../runtime/chat/ports";
+import { leanSqsClient } from "../../runtime/aws/sqs-lean-client";
 import { SqsGenerationQueue } from "../../runtime/aws/sqs-queue";
 import { WORKER_IN_FLIGHT_METRIC } from "../../runtime/env";
 import { startDynamo, type LocalDynamo } from "../../runtime/local/emulators/dynamodb";
@@ -29,7 +30,8 @@ describe("runtime/worker-service adapters", () => {
     let client: SQSClient;
     before(async () => {
       sqs = await new SqsEmulator().start();
-      client = new SQSClient({ region: "eu-west-1", endpoint: sqs.endpoint, credentials });
+      // The client the runtime uses (runtime/aws/sqs-client.ts).
+      client = leanSqsClient({ region: "eu-west-1", endpoint: sqs.endpoint, credentials });
     });
     after(async () => {
       client.destroy();
@@ -52,9 +54,10 @@ describe("runtime/worker-service adapters", () => {
 
     it("deletes the jobs claimed within a short window in one DeleteMessageBatch (at most ten entries a call)", async () => {
       const queues = sqs.queues("eu-central-1", 5);
-      const central = new SQSClient({ region: "eu-central-1", endpoint: sqs.endpoint, credentials });
+      const central = leanSqsClient({ region: "eu-central-1", endpoint: sqs.endpoint, credentials });
       const calls: string[] = [];
-      central.middlewareStack.add((next, context) => (args) => (calls.push(String(context.commandName)), next(args)), { step: "initialize", name: "countCalls" });
+      const send = central.send.bind(central) as (command: object) => Promise<unknown>;
+      central.send = ((command: object) => (calls.push(command.constructor.name), send(command))) as typeof central.send;
       const queue = new SqsGenerationQueue(() => central, queues.queueUrl);
       for (let i = 0; i < 12; i++) await queue.enqueue(job(`t${i}`));
       const source = new SqsJobSource(() => central, queues.queueUrl);
@@ -85,7 +88,7 @@ describe("runtime/worker-service adapters", () => {
 
     it("a job received maxReceives times goes to the dead-letter queue, and an aborted poll answers none", async () => {
       const queues = sqs.queues("us-west-2", 2);
-      const west = new SQSClient({ region: "us-west-2", endpoint: sqs.endpoint, credentials });
+      const west = leanSqsClient({ region: "us-west-2", endpoint: sqs.endpoint, credentials });
       const source = new SqsJobSource(() => west, queues.queueUrl);
       await new SqsGenerationQueue(() => west, queues.queueUrl).enqueue(job("t2"));
       for (let i = 1; i <= 2; i++) {
