@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { clientCallsBenchmark } from "./client-calls";
 import { coldStartBenchmark } from "./coldstart";
 import { framesBenchmark } from "./frames";
 import { latencyBenchmark } from "./latency";
@@ -32,6 +33,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   coldstart: coldStartBenchmark,
   spend: spendBenchmark,
   workers: workersBenchmark,
+  calls: clientCallsBenchmark,
 };
 
 interface Flags {

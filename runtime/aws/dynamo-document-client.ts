@@ -2,8 +2,8 @@
  * A DynamoDB document client whose item calls skip the SDK's per-call machinery: GetItem, PutItem, UpdateItem,
  * DeleteItem, Query, BatchGetItem and BatchWriteItem go to DynamoDB's JSON API (./aws-json.ts), marshalled with
  * @aws-sdk/util-dynamodb exactly where lib-dynamodb's commands marshal (keys, items, expression values, start keys)
- * and with the same translate options. The SDK's middleware stack cost about 0.55–0.85 ms of CPU per call and this
- * about 0.17–0.3 ms (measured here against dynalite in another process, 1,500 calls each; docs/BENCHMARKS.md). The
+ * and with the same translate options. A call costs the caller about half the CPU of the SDK's (0.24–0.55 ms against
+ * 0.43–0.98 ms for GetItem, UpdateItem, PutItem and a 50-item Query: `npm run bench -- --only calls`). The
  * stores send the same lib-dynamodb commands either way; any other command, or an input with a legacy parameter this
  * does not marshal (Expected, AttributeUpdates, KeyConditions, QueryFilter), goes through the SDK unchanged.
  *
@@ -35,6 +35,12 @@ type NativeItem = Record<string, NativeAttributeValue>;
 /** Parameters of the legacy API that lib-dynamodb marshals and this does not: such calls go through the SDK. */
 const LEGACY_PARAMETERS = ["Expected", "AttributeUpdates", "KeyConditions", "QueryFilter", "ScanFilter"];
 const TARGET_PREFIX = "DynamoDB_20120810.";
+/**
+ * The SDK's Node.js handler keeps at most 50 sockets per host and queues the rest (@smithy/node-http-handler). Kept:
+ * with a cap of 256, 200 concurrent chats in one process (the local stack's Lambda mode) pushed dynalite's tail past
+ * the calls' 3 s deadline and a fifth of the answers failed; with 50, none did.
+ */
+const SDK_MAX_SOCKETS = 50;
 
 export function operationOf(command: unknown): Operation | undefined {
   if (command instanceof GetCommand) return "GetItem";
@@ -113,7 +119,10 @@ export class LeanDocumentClient extends DynamoDBDocumentClient {
 
   private async resolveTarget(): Promise<SignedHttpClient> {
     const config = this.client.config;
-    return new SignedHttpClient({ endpoint: await dynamoEndpoint(this.client), region: await config.region(), service: "dynamodb", credentials: () => config.credentials() });
+    return new SignedHttpClient(
+      { endpoint: await dynamoEndpoint(this.client), region: await config.region(), service: "dynamodb", credentials: () => config.credentials() },
+      { maxSockets: SDK_MAX_SOCKETS },
+    );
   }
 
   private m(value: unknown): Input | undefined {

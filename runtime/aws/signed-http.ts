@@ -40,6 +40,8 @@ export interface SignedHttpTarget {
 
 export interface SignedHttpOptions {
   maxAttempts?: number;
+  /** Sockets kept to the endpoint at most; more requests wait for one (default 256). */
+  maxSockets?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -79,6 +81,7 @@ export interface SignedResponse {
 
 const ALGORITHM = "AWS4-HMAC-SHA256";
 const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_MAX_SOCKETS = 256;
 const RETRY_BASE_MS = 100;
 const THROTTLING_RETRY_BASE_MS = 500;
 const MAX_RETRY_DELAY_MS = 20_000;
@@ -201,9 +204,8 @@ export class SignedHttpClient {
   ) {
     this.signer = new SigV4Signer(target.region, target.service);
     this.transport = target.endpoint.protocol === "http:" ? http : https;
-    // One agent per endpoint: keep-alive sockets are reused by every call (the SDK's handler kept 50 sockets; a worker
-    // with hundreds of turns posts that many at once).
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 256 });
+    // One agent per endpoint: keep-alive sockets are reused by every call.
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS });
     this.basePath = target.endpoint.pathname.replace(/\/+$/, "");
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.now = options.now ?? Date.now;

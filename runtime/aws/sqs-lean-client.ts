@@ -69,7 +69,8 @@ export class LeanSqsClient extends SQSClient {
     let target = this.targets.get(origin);
     if (!target) {
       const config = this.config;
-      target = (async () => new SignedHttpClient({ endpoint: new URL(origin), region: await config.region(), service: "sqs", credentials: () => config.credentials() }))();
+      // At most 50 sockets, as the SDK's Node.js handler (@smithy/node-http-handler) keeps per host.
+      target = (async () => new SignedHttpClient({ endpoint: new URL(origin), region: await config.region(), service: "sqs", credentials: () => config.credentials() }, { maxSockets: 50 }))();
       this.targets.set(origin, target);
       target.catch(() => this.targets.delete(origin));
     }

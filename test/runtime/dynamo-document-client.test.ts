@@ -13,6 +13,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { configuredEndpoint, dynamoEndpoint, leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
 import { NodeSha256 } from "../sdk-sha256";
+import { until } from "./until";
 
 const CREDENTIALS = { accessKeyId: "ASIAEXAMPLEKEY", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", sessionToken: "IQoJb3JpZ2luX2VjEXAMPLE//token+/=" };
 const TRANSLATE = { marshallOptions: { removeUndefinedValues: true } };
@@ -181,6 +182,20 @@ describe("runtime/aws: the lean DynamoDB document client", function () {
       .send(new GetCommand({ TableName: "history", Key: key }), { abortSignal: AbortSignal.timeout(200) })
       .then(() => null, (e: Error) => e);
     expect(error?.name).to.be.oneOf(["AbortError", "TimeoutError"]);
+  });
+
+  it("keeps at most 50 sockets to DynamoDB and queues further calls, as the SDK's handler does", async () => {
+    const held: http.ServerResponse[] = [];
+    answers = Array.from({ length: 60 }, () => (res: http.ServerResponse) => void held.push(res));
+    const client = lean();
+    const calls = Array.from({ length: 60 }, () => client.send(new GetCommand({ TableName: "history", Key: key })));
+    await until(() => held.length === 50, "50 calls held at the server");
+    // 50 calls held on 50 sockets; the other 10 wait in the client for one of them.
+    expect(new Set(held.map((res) => res.socket?.remotePort)).size).to.equal(50);
+    for (const res of held.splice(0)) json(200, {})(res, seen[0]);
+    await until(() => held.length === 10, "the 10 queued calls");
+    for (const res of held.splice(0)) json(200, {})(res, seen[0]);
+    expect(await Promise.all(calls)).to.have.length(60);
   });
 
   it("hands a legacy-parameter call to the SDK unchanged (it marshals what this client does not)", async () => {
