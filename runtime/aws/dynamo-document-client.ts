@@ -7,10 +7,8 @@
  * stores send the same lib-dynamodb commands either way; any other command, or an input with a legacy parameter this
  * does not marshal (Expected, AttributeUpdates, KeyConditions, QueryFilter), goes through the SDK unchanged.
  *
- * Region, credentials (the SDK's provider chain) and an explicit endpoint come from the DynamoDB client's config.
- * Without one, the endpoint is the SDK's environment variables' (AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL,
- * unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true: "Service-specific endpoints", AWS SDKs and Tools reference
- * guide), else the regional endpoint from the SDK's own endpoint rules (`dynamodb.{region}.{partition suffix}`).
+ * Region and credentials (the SDK's provider chain) come from the DynamoDB client's config, the endpoint as the SDK
+ * finds it (./endpoints.ts).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -26,6 +24,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { marshall, unmarshall, type NativeAttributeValue } from "@aws-sdk/util-dynamodb";
 import { awsJsonCall } from "./aws-json";
+import { clientEndpoint, type EndpointConfig } from "./endpoints";
 import { SignedHttpClient } from "./signed-http";
 
 type Operation = "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem" | "Query" | "BatchGetItem" | "BatchWriteItem";
@@ -53,21 +52,9 @@ export function operationOf(command: unknown): Operation | undefined {
   return undefined;
 }
 
-/** The endpoint an SDK client would call when none is configured in code: the environment's, else undefined. */
-export function configuredEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === "true") return undefined;
-  return env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined;
-}
-
-/** Where the client's calls go: its explicit endpoint, the environment's, else the regional endpoint of the SDK's rules. */
-export async function dynamoEndpoint(client: DynamoDBClient, env: NodeJS.ProcessEnv = process.env): Promise<URL> {
-  const config = client.config;
-  const explicit = await config.endpoint?.();
-  if (explicit) return new URL(`${explicit.protocol}//${explicit.hostname}${explicit.port === undefined ? "" : `:${explicit.port}`}${explicit.path}`);
-  const fromEnv = configuredEndpoint(env);
-  if (fromEnv) return new URL(fromEnv);
-  const rules = { Region: await config.region(), UseFIPS: await config.useFipsEndpoint(), UseDualStack: await config.useDualstackEndpoint(), AccountIdEndpointMode: "disabled" };
-  return new URL(config.endpointProvider(rules).url.href);
+/** Where the client's calls go (./endpoints.ts), with the account-id endpoints of DynamoDB's rules left out. */
+export function dynamoEndpoint(client: DynamoDBClient, env: NodeJS.ProcessEnv = process.env): Promise<URL> {
+  return clientEndpoint(client.config as unknown as EndpointConfig, "DYNAMODB", { AccountIdEndpointMode: "disabled" }, env);
 }
 
 export class LeanDocumentClient extends DynamoDBDocumentClient {

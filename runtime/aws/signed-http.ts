@@ -141,6 +141,8 @@ export interface SignInput {
   body: Buffer;
   /** Headers to sign beside host, x-amz-date, x-amz-content-sha256 and the session token (lower-case names). */
   headers: Record<string, string>;
+  /** The header that carries the host: `host`, or HTTP/2's `:authority`, which the SDK signs in its place. */
+  hostHeader?: "host" | ":authority";
 }
 
 /** Signs requests for one region and service; keeps the day's signing key (four HMACs) until the day or the credentials change. */
@@ -156,7 +158,7 @@ export class SigV4Signer {
   sign(input: SignInput, credentials: AwsCredentials, nowMs: number): Record<string, string> {
     const date = amzDate(nowMs);
     const payloadHash = sha256Hex(input.body);
-    const headers: Record<string, string> = { ...input.headers, host: input.host, "x-amz-content-sha256": payloadHash, "x-amz-date": date.long };
+    const headers: Record<string, string> = { ...input.headers, [input.hostHeader ?? "host"]: input.host, "x-amz-content-sha256": payloadHash, "x-amz-date": date.long };
     if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
     const names = Object.keys(headers).sort();
     const signedHeaders = names.join(";");
@@ -304,7 +306,7 @@ export class SignedHttpClient {
 
 const EMPTY = Buffer.alloc(0);
 
-interface Refusal {
+export interface Refusal {
   errorType?: string;
   message?: string;
   serverDateMs?: number;
@@ -313,7 +315,7 @@ interface Refusal {
 }
 
 /** An error answer's type and message: the `x-amzn-errortype` header (`Name:uri` in some answers), else the body's. */
-function describeRefusal(status: number, headers: http.IncomingHttpHeaders, text: string): Refusal {
+export function describeRefusal(status: number, headers: Record<string, string | string[] | number | undefined>, text: string): Refusal {
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);

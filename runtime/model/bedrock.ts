@@ -2,12 +2,10 @@
  * ModelStream over Amazon Bedrock: InvokeModelWithResponseStream (Claude or Nova body, by model id) or
  * ConverseStream, chosen by MODEL_API; the guardrail applies to input and output on both.
  */
-import {
-  ConverseStreamCommand,
-  InvokeModelWithResponseStreamCommand,
-  type BedrockRuntimeClient,
-} from "@aws-sdk/client-bedrock-runtime";
-import { Readable } from "node:stream";
+import { BedrockRuntimeClient, ConverseStreamCommand, InvokeModelWithResponseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
+import { clientEndpoint, type EndpointConfig } from "../aws/endpoints";
+import { SignedHttp2Client } from "../aws/signed-h2";
+import { escapeUri } from "../aws/signed-http";
 import type { ModelConfig, ModelFamily } from "../config";
 import { ModelError, type ModelEvent, type ModelRequest, type ModelStream } from "../chat/ports";
 import { converseInput, parseConverseEvent } from "./converse-format";
@@ -61,6 +59,21 @@ export class BedrockModelStream implements ModelStream {
   private async *invoke(request: ModelRequest): AsyncIterable<ModelEvent> {
     const { modelId, family, guardrail, maxOutputTokens } = this.config;
     const body = invokeRequestBody(family ?? "anthropic", request.messages, Math.min(request.maxOutputTokens, maxOutputTokens), guardrail?.streamMode);
+    const client = this.client();
+    if (isSdkClient(client)) {
+      const transport = await invokeTransport(client as BedrockRuntimeClient);
+      const headers: Record<string, string> = { "content-type": "application/json", "x-amzn-bedrock-accept": "application/json" };
+      if (guardrail) {
+        headers["x-amzn-bedrock-guardrailidentifier"] = guardrail.id;
+        headers["x-amzn-bedrock-guardrailversion"] = guardrail.version;
+        headers["x-amzn-bedrock-trace"] = "ENABLED";
+      }
+      const path = `/model/${escapeUri(modelId)}/invoke-with-response-stream`;
+      const answer = await this.send(request, (signal) => transport.open({ method: "POST", path, headers, body: Buffer.from(body, "utf8"), signal }));
+      yield* this.decodeInvoke(answer.body, request);
+      return;
+    }
+    // Another client (unit tests' fakes): the SDK command and the SDK's own decoding.
     const command = new InvokeModelWithResponseStreamCommand({
       modelId,
       contentType: "application/json",
@@ -68,14 +81,7 @@ export class BedrockModelStream implements ModelStream {
       body: new TextEncoder().encode(body),
       ...(guardrail ? { guardrailIdentifier: guardrail.id, guardrailVersion: guardrail.version, trace: "ENABLED" as const } : {}),
     });
-    const rawBody = captureRawBody(command);
-    const response = await this.send(request, (abortSignal) => this.client().send(command, { abortSignal }));
-    const raw = rawBody();
-    if (raw) {
-      yield* this.decodeInvoke(raw, request);
-      return;
-    }
-    // The SDK's own decoding: when the raw body was not captured (a client that is not the SDK's, e.g. in unit tests).
+    const response = await this.send(request, (abortSignal) => client.send(command, { abortSignal }));
     for await (const part of response.body ?? []) {
       if (request.signal.aborted) return;
       const exception = streamException(part as unknown as Record<string, unknown>);
@@ -111,31 +117,34 @@ export class BedrockModelStream implements ModelStream {
 }
 
 /**
- * Keeps the raw body of a successful InvokeModelWithResponseStream response for ./event-stream.ts, in place of the
- * SDK's layered event-stream decoding (several async generators, schema-driven deserialisation per event), which
- * cost the worker about as much CPU as the rest of a token's path. The SDK still signs, sends, retries and turns
- * an error answer into its exception: the middleware sits inside the deserializer (step "deserialize", priority
- * "low": the smithy middleware stack runs lower priorities nearer the transport) and takes the body of a 200 only.
+ * The signed HTTP/2 request that InvokeModelWithResponseStream is, per SDK client (./signed-h2.ts): the SDK's layered
+ * event-stream decoding (several async generators, schema-driven deserialisation per event) and its per-call
+ * middleware cost the worker about as much CPU as the rest of a token's path, so the request is signed and sent
+ * here and its event stream decoded by ./event-stream.ts. The request is the SDK's (path, headers, body: tested
+ * against it); the client's region, credentials and endpoint are used as they are.
  */
-export function captureRawBody(command: InvokeModelWithResponseStreamCommand): () => AsyncIterable<Uint8Array> | undefined {
-  let body: AsyncIterable<Uint8Array> | undefined;
-  command.middlewareStack.add(
-    (next) => async (args) => {
-      const result = await next(args);
-      const response = result.response as { statusCode?: number; body?: unknown };
-      if (response.statusCode === 200 && isAsyncIterable(response.body)) {
-        body = response.body as AsyncIterable<Uint8Array>;
-        response.body = Readable.from([]);
-      }
-      return result;
-    },
-    { step: "deserialize", priority: "low", name: "chatRawEventStream" },
-  );
-  return () => body;
+/** A client of the SDK's (not a test's stand-in): its requests can be sent as the SDK would send them. */
+function isSdkClient(client: unknown): boolean {
+  return client instanceof BedrockRuntimeClient;
 }
 
-function isAsyncIterable(value: unknown): boolean {
-  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+const transports = new WeakMap<BedrockRuntimeClient, Promise<SignedHttp2Client>>();
+
+function invokeTransport(client: BedrockRuntimeClient): Promise<SignedHttp2Client> {
+  let transport = transports.get(client);
+  if (!transport) {
+    const config = client.config;
+    transport = (async () =>
+      new SignedHttp2Client({
+        endpoint: await clientEndpoint(config as unknown as EndpointConfig, "BEDROCK_RUNTIME"),
+        region: await config.region(),
+        service: "bedrock",
+        credentials: () => config.credentials(),
+      }))();
+    transports.set(client, transport);
+    transport.catch(() => transports.delete(client));
+  }
+  return transport;
 }
 
 /** One event message of an Invoke stream: a chunk's events, or the exception or error it carries (thrown). */

@@ -11,7 +11,8 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { expect } from "chai";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { configuredEndpoint, dynamoEndpoint, leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
+import { dynamoEndpoint, leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
+import { configuredEndpoint } from "../../runtime/aws/endpoints";
 import { NodeSha256 } from "../sdk-sha256";
 import { until } from "./until";
 
@@ -211,7 +212,7 @@ describe("runtime/aws: the lean DynamoDB document client", function () {
     expect((await dynamoEndpoint(regional, {})).href).to.equal("https://dynamodb.eu-west-1.amazonaws.com/");
     expect((await dynamoEndpoint(new DynamoDBClient({ region: "cn-north-1", credentials: CREDENTIALS }), {})).href).to.equal("https://dynamodb.cn-north-1.amazonaws.com.cn/");
     expect((await dynamoEndpoint(regional, { AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000", AWS_ENDPOINT_URL: "http://other" })).href).to.equal("http://127.0.0.1:8000/");
-    expect(configuredEndpoint({ AWS_ENDPOINT_URL: "http://other:1" })).to.equal("http://other:1");
-    expect(configuredEndpoint({ AWS_ENDPOINT_URL_DYNAMODB: "http://x", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" })).to.equal(undefined);
+    expect(configuredEndpoint("DYNAMODB", { AWS_ENDPOINT_URL: "http://other:1" })).to.equal("http://other:1");
+    expect(configuredEndpoint("DYNAMODB", { AWS_ENDPOINT_URL_DYNAMODB: "http://x", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" })).to.equal(undefined);
   });
 });

@@ -1,20 +1,25 @@
 /**
  * runtime/model/event-stream.ts and BedrockModelStream's own decoding of InvokeModelWithResponseStream: messages
  * encoded by the SDK's codec (@smithy/eventstream-codec) decode the same whatever the chunking, a damaged or cut
- * message is refused; against the Bedrock emulator with the real SDK client, the raw body is what gets decoded, the
- * events equal the SDK's own decoding, and in-stream exceptions, errors before the stream and aborts end as before.
+ * message is refused; with a real SDK client the request is the SDK's own (signed here, over HTTP/2), and against the
+ * Bedrock emulator the events equal the SDK's own decoding, and in-stream exceptions, errors before the stream and
+ * aborts end as before.
  */
 import { BedrockRuntimeClient, InvokeModelWithResponseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
 import { EventStreamCodec } from "@smithy/eventstream-codec";
+import { SignatureV4 } from "@smithy/signature-v4";
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { expect } from "chai";
 import { ModelError, type ModelEvent } from "../../runtime/chat/ports";
 import type { ModelConfig } from "../../runtime/config";
 import { BedrockEmulator } from "../../runtime/local/emulators/bedrock";
-import { BedrockModelStream, captureRawBody } from "../../runtime/model/bedrock";
+import { BedrockModelStream } from "../../runtime/model/bedrock";
 import { EventStreamDecoder } from "../../runtime/model/event-stream";
 import { parseInvokeChunk } from "../../runtime/model/invoke-formats";
 import { waitFor } from "../local/helpers";
+import { NodeSha256 } from "../sdk-sha256";
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
@@ -89,19 +94,60 @@ describe("runtime/model/bedrock: Invoke streams decoded from the raw body (Bedro
     await bedrock.stop();
   });
 
-  it("takes the raw body of a 200 (the SDK's decoded body is left empty)", async () => {
-    const command = new InvokeModelWithResponseStreamCommand({ modelId: CLAUDE, body: JSON.stringify({ anthropic_version: "bedrock-2023-05-31", max_tokens: 50, messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] }) });
-    const raw = captureRawBody(command);
-    const response = await client.send(command);
-    const body = raw();
-    expect(body).to.not.equal(undefined);
-    const sdkParts = [];
-    for await (const part of response.body!) sdkParts.push(part);
-    expect(sdkParts).to.have.length(0);
-    const decoder = new EventStreamDecoder();
-    let chunks = 0;
-    for await (const data of body!) chunks += decoder.push(data).length;
-    expect(chunks).to.be.greaterThan(3);
+  it("sends the request the SDK sends (path, headers, body), signed as the SDK signs it over HTTP/2", async () => {
+    const seen: Array<{ headers: http2.IncomingHttpHeaders; body: Buffer }> = [];
+    const server = http2.createServer();
+    server.on("stream", (stream, headers) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        seen.push({ headers, body: Buffer.concat(chunks) });
+        stream.respond({ ":status": 400, "content-type": "application/json", "x-amzn-errortype": "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/" });
+        stream.end(JSON.stringify({ message: "stand-in" }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const credentials = { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token" };
+    const standIn = new BedrockRuntimeClient({ endpoint, region: "eu-west-1", credentials, maxAttempts: 1 });
+    try {
+      const guarded: ModelConfig = { ...config, modelId: "eu.anthropic.claude-3-5-haiku-20241022-v1:0", guardrail: { id: "gr-1", version: "DRAFT", streamMode: "sync" } };
+      const error = await failure(new BedrockModelStream(() => standIn, guarded).stream(request("hi")));
+      expect(error).to.be.instanceOf(ModelError).that.deep.includes({ code: "ValidationException", retryable: false });
+      await standIn
+        .send(
+          new InvokeModelWithResponseStreamCommand({
+            modelId: guarded.modelId,
+            contentType: "application/json",
+            accept: "application/json",
+            body: seen[0]!.body,
+            guardrailIdentifier: "gr-1",
+            guardrailVersion: "DRAFT",
+            trace: "ENABLED",
+          }),
+        )
+        .catch(() => undefined);
+      const [ours, sdk] = seen as [(typeof seen)[0], (typeof seen)[0]];
+      const sdkOnly = ["x-amz-user-agent", "user-agent", "amz-sdk-invocation-id", "amz-sdk-request"];
+      const comparable = (h: http2.IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).filter(([k]) => !["authorization", "x-amz-date", ...sdkOnly].includes(k)));
+      expect(comparable(ours.headers)).to.deep.equal(comparable(sdk.headers));
+      expect(ours.body.equals(sdk.body)).to.equal(true);
+      const signedNames = (h: http2.IncomingHttpHeaders) => String(h.authorization).split("SignedHeaders=")[1]!.split(",")[0]!.split(";");
+      expect(signedNames(ours.headers)).to.deep.equal(signedNames(sdk.headers).filter((n) => !sdkOnly.includes(n)));
+      // Our signature, recomputed by the SDK's signer from what arrived.
+      const signed: Record<string, string> = {};
+      for (const name of signedNames(ours.headers)) signed[name] = String(ours.headers[name]);
+      const date = String(ours.headers["x-amz-date"]);
+      const signingDate = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
+      const again = await new SignatureV4({ service: "bedrock", region: "eu-west-1", credentials, sha256: NodeSha256 }).sign(
+        { method: "POST", protocol: "http:", hostname: "127.0.0.1", path: String(ours.headers[":path"]), query: {}, headers: signed, body: ours.body },
+        { signingDate },
+      );
+      expect(ours.headers.authorization).to.equal(again.headers.authorization);
+    } finally {
+      standIn.destroy();
+      server.close();
+    }
   });
 
   it("yields the events the SDK's own decoding yields, with the emulator's text", async () => {
