@@ -6,7 +6,6 @@
 import type { SignedHttpClient } from "./signed-http";
 
 const CONTENT_TYPE = "application/x-amz-json-1.0";
-const NEVER = new AbortController().signal;
 
 export interface JsonAnswer {
   output: Record<string, unknown>;
@@ -19,7 +18,7 @@ export async function awsJsonCall(http: SignedHttpClient, target: string, input:
     path: "/",
     headers: { "content-type": CONTENT_TYPE, "x-amz-target": target },
     body: Buffer.from(JSON.stringify(input), "utf8"),
-    signal: signal ?? NEVER,
+    signal,
     readBody: true,
   });
   const output = response.body.length > 0 ? (JSON.parse(response.body.toString("utf8")) as Record<string, unknown>) : {};

@@ -15,7 +15,7 @@
  *   errors) and a clock corrected from the server's Date header after a refusal for a skewed clock, drawn from a retry
  *   quota of 500 (5 per retry, 10 after a timeout, refunded on success) — the error lists of @smithy/core's `retry`
  *   submodule (THROTTLING_ERROR_CODES, TRANSIENT_ERROR_CODES, TRANSIENT_ERROR_STATUS_CODES, the Node.js error codes);
- * - the caller's abort signal bounds the whole call, retries included.
+ * - the caller's abort signal, or a deadline, bounds the whole call, retries included.
  */
 import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
@@ -59,13 +59,25 @@ export class AwsServiceError extends Error {
   }
 }
 
+/** What ends a call: the caller's signal, a deadline, or both. */
+export interface CallLimits {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
 export interface SignedRequest {
   method: string;
   /** The path below the endpoint's base path, percent-encoded. */
   path: string;
   headers: Record<string, string>;
   body: Buffer;
-  signal: AbortSignal;
+  /** Ends the call, retries included. */
+  signal?: AbortSignal;
+  /**
+   * A deadline for the whole call, retries included: a timer, cleared when the call ends. Cheaper than an
+   * `AbortSignal.timeout` per call, which outlives the call and builds a DOMException when it fires.
+   */
+  timeoutMs?: number;
   /** Statuses from 300 on that are answers, not errors (410 for a gone connection). */
   answers?: ReadonlySet<number>;
   /** Keep the body of a successful answer (else it is drained). */
@@ -120,10 +132,15 @@ function sha256Hex(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** `20261205T001053Z` and `20261205` for a time in ms. */
+let lastDate: { second: number; value: { long: string; short: string } } | undefined;
+
+/** `20261205T001053Z` and `20261205` for a time in ms (the same second's answer is kept: a worker signs hundreds a second). */
 export function amzDate(ms: number): { long: string; short: string } {
+  const second = Math.floor(ms / 1000);
+  if (lastDate?.second === second) return lastDate.value;
   const long = new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
-  return { long, short: long.slice(0, 8) };
+  lastDate = { second, value: { long, short: long.slice(0, 8) } };
+  return lastDate.value;
 }
 
 interface SigningKey {
@@ -216,20 +233,28 @@ export class SignedHttpClient {
 
   /** Sends the request, retrying as the SDK's standard strategy; an answer of 300 or more not in `answers` throws. */
   async request(request: SignedRequest): Promise<SignedResponse> {
-    const { signal } = request;
+    const call = new CallDeadline(request.signal, request.timeoutMs);
+    try {
+      return await this.attempts(request, call);
+    } finally {
+      call.end();
+    }
+  }
+
+  private async attempts(request: SignedRequest, call: CallDeadline): Promise<SignedResponse> {
     const path = `${this.basePath}${request.path}`;
     let retryCost: number | undefined;
     for (let attempt = 1; ; attempt++) {
       let result: Attempt;
       try {
-        result = await this.send(request, path);
+        result = await this.send(request, path, call);
       } catch (error) {
-        // A network error is the SDK's to retry too; an abort (the caller's deadline) ends the call.
+        // A network error is the SDK's to retry too; the caller's abort or deadline ends the call.
         const cost = isTimeout(error) ? TIMEOUT_RETRY_COST : RETRY_COST;
-        if (signal.aborted || !isNetworkError(error) || !this.takeRetry(attempt, cost)) throw error;
+        if (call.ended || !isNetworkError(error) || !this.takeRetry(attempt, cost)) throw error;
         retryCost = cost;
-        await sleep(this.backoff(attempt, RETRY_BASE_MS), signal);
-        if (signal.aborted) throw error;
+        await call.sleep(this.backoff(attempt, RETRY_BASE_MS));
+        if (call.ended) throw error;
         continue;
       }
       if (result.status < 300 || request.answers?.has(result.status)) {
@@ -241,10 +266,10 @@ export class SignedHttpClient {
       const throttled = result.status === 429 || THROTTLING_ERRORS.has(error.name);
       const transient = TRANSIENT_STATUSES.has(result.status) || TRANSIENT_ERRORS.has(error.name);
       const retryable = throttled || transient || this.correctedClock(error.name, refusal.serverDateMs);
-      if (signal.aborted || !retryable || !this.takeRetry(attempt, RETRY_COST)) throw error;
+      if (call.ended || !retryable || !this.takeRetry(attempt, RETRY_COST)) throw error;
       retryCost = RETRY_COST;
-      await sleep(this.backoff(attempt, throttled ? THROTTLING_RETRY_BASE_MS : RETRY_BASE_MS), signal);
-      if (signal.aborted) throw error;
+      await call.sleep(this.backoff(attempt, throttled ? THROTTLING_RETRY_BASE_MS : RETRY_BASE_MS));
+      if (call.ended) throw error;
     }
   }
 
@@ -273,35 +298,114 @@ export class SignedHttpClient {
     return true;
   }
 
-  private async send(request: SignedRequest, path: string): Promise<Attempt> {
-    const { method, body, signal } = request;
+  private async send(request: SignedRequest, path: string, call: CallDeadline): Promise<Attempt> {
+    const { method, body } = request;
     const credentials = await this.target.credentials();
     const headers = this.signer.sign(
       { method, path, host: this.target.endpoint.host, body, headers: body.length > 0 || method === "POST" ? { ...request.headers, "content-length": String(body.length) } : request.headers },
       credentials,
       this.now() + this.clockOffsetMs,
     );
+    call.check();
     return new Promise<Attempt>((resolve, reject) => {
       const req = this.transport.request(
-        { agent: this.agent, method, protocol: this.target.endpoint.protocol, hostname: this.target.endpoint.hostname, port: this.target.endpoint.port || undefined, path, headers, signal },
+        { agent: this.agent, method, protocol: this.target.endpoint.protocol, hostname: this.target.endpoint.hostname, port: this.target.endpoint.port || undefined, path, headers },
         (response) => {
           const status = response.statusCode ?? 0;
           if (!request.readBody && (status < 300 || request.answers?.has(status))) {
             response.resume();
-            response.once("end", () => resolve({ status, body: EMPTY, headers: response.headers }));
-            response.once("error", reject);
+            response.once("end", () => settle(() => resolve({ status, body: EMPTY, headers: response.headers })));
+            response.once("error", (error) => settle(() => reject(error)));
             return;
           }
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.once("error", reject);
-          response.once("end", () => resolve({ status, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), headers: response.headers }));
+          response.once("error", (error) => settle(() => reject(error)));
+          response.once("end", () => settle(() => resolve({ status, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), headers: response.headers })));
         },
       );
-      req.once("error", reject);
+      const stopWatching = call.watch((reason) => req.destroy(reason));
+      const settle = (finish: () => void) => {
+        stopWatching();
+        finish();
+      };
+      req.once("error", (error) => settle(() => reject(error)));
       req.end(body);
     });
   }
+}
+
+/**
+ * The end of one call: the caller's abort signal and/or a deadline timer, watched by each attempt's request (and
+ * unwatched when it settles, so nothing outlives the call) and bounding the waits between attempts.
+ */
+class CallDeadline {
+  private reason: Error | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly watchers = new Set<(reason: Error) => void>();
+  private readonly onAbort = () => this.finish(abortReason(this.signal!));
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ) {
+    if (signal?.aborted) this.reason = abortReason(signal);
+    else signal?.addEventListener("abort", this.onAbort, { once: true });
+    if (timeoutMs !== undefined && !this.reason) {
+      this.timer = setTimeout(() => this.finish(Object.assign(new Error(`the call took longer than ${timeoutMs} ms`), { name: "TimeoutError" })), timeoutMs);
+    }
+  }
+
+  get ended(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Throws the reason the call ended, if it has. */
+  check(): void {
+    if (this.reason) throw this.reason;
+  }
+
+  /** Calls `stop` if the call ends while an attempt is in flight; answers the unwatch function. */
+  watch(stop: (reason: Error) => void): () => void {
+    if (this.reason) {
+      stop(this.reason);
+      return () => undefined;
+    }
+    this.watchers.add(stop);
+    return () => this.watchers.delete(stop);
+  }
+
+  /** Waits `ms`, or less if the call ends first. */
+  sleep(ms: number): Promise<void> {
+    if (this.reason) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.watchers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.watchers.add(done);
+    });
+  }
+
+  /** The call is over: no more timer or listener. */
+  end(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener("abort", this.onAbort);
+    this.watchers.clear();
+  }
+
+  private finish(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    for (const stop of [...this.watchers]) stop(reason);
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : Object.assign(new Error("The operation was aborted"), { name: "AbortError" });
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -340,16 +444,4 @@ function isNetworkError(error: unknown): boolean {
 
 function isTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | undefined)?.code === "ETIMEDOUT";
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -5,7 +5,7 @@
  * nearly all of it the HTTP request itself (measured locally at 10 posts every 50 ms; docs/BENCHMARKS.md, "Worker
  * modes"). A 410 GoneException is an answer ("gone"), not an error.
  */
-import { escapeUri, SignedHttpClient, type AwsCredentials, type SignedHttpOptions } from "../aws/signed-http";
+import { escapeUri, SignedHttpClient, type AwsCredentials, type CallLimits, type SignedHttpOptions } from "../aws/signed-http";
 
 export interface ConnectionsApiTarget {
   /** The stage's URL, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` (http:// for a local emulator). */
@@ -30,17 +30,17 @@ export class ConnectionsApi {
   }
 
   /** PostToConnection: `body` reaches the client as one message. */
-  post(connectionId: string, body: string, signal: AbortSignal): Promise<ConnectionAnswer> {
-    return this.call("POST", connectionId, POST_HEADERS, Buffer.from(body, "utf8"), signal);
+  post(connectionId: string, body: string, limits: CallLimits): Promise<ConnectionAnswer> {
+    return this.call("POST", connectionId, POST_HEADERS, Buffer.from(body, "utf8"), limits);
   }
 
   /** DeleteConnection: closes the client's socket. */
-  delete(connectionId: string, signal: AbortSignal): Promise<ConnectionAnswer> {
-    return this.call("DELETE", connectionId, {}, NO_BODY, signal);
+  delete(connectionId: string, limits: CallLimits): Promise<ConnectionAnswer> {
+    return this.call("DELETE", connectionId, {}, NO_BODY, limits);
   }
 
-  private async call(method: string, connectionId: string, headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<ConnectionAnswer> {
-    const { status } = await this.http.request({ method, path: `/@connections/${escapeUri(connectionId)}`, headers, body, signal, answers: GONE });
+  private async call(method: string, connectionId: string, headers: Record<string, string>, body: Buffer, limits: CallLimits): Promise<ConnectionAnswer> {
+    const { status } = await this.http.request({ method, path: `/@connections/${escapeUri(connectionId)}`, headers, body, ...limits, answers: GONE });
     return status === 410 ? "gone" : "ok";
   }
 }

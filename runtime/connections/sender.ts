@@ -38,12 +38,12 @@ export class ApiGatewayConnectionSender implements ConnectionSender {
 
   async post(connectionId: string, frame: ServerFrame, route?: ConnectionRoute): Promise<PostResult> {
     const api = await this.api(route);
-    return api.post(connectionId, JSON.stringify(frame), AbortSignal.timeout(POST_TIMEOUT_MS));
+    return api.post(connectionId, JSON.stringify(frame), { timeoutMs: POST_TIMEOUT_MS });
   }
 
   async close(connectionId: string): Promise<void> {
     const api = await this.api();
-    await api.delete(connectionId, AbortSignal.timeout(POST_TIMEOUT_MS));
+    await api.delete(connectionId, { timeoutMs: POST_TIMEOUT_MS });
   }
 
   private api(route?: ConnectionRoute): Promise<ConnectionsApi> {

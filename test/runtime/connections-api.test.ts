@@ -124,7 +124,7 @@ describe("runtime/connections: the signed @connections API", function () {
 
     const api = (credentials: () => Promise<AwsCredentials> = async () => SESSION, now?: () => number) =>
       new ConnectionsApi({ endpoint, region: "us-east-1", credentials }, { random: () => 0, ...(now ? { now } : {}) });
-    const signal = () => AbortSignal.timeout(5_000);
+    const signal = () => ({ signal: AbortSignal.timeout(5_000) });
 
     it("retries throttling (429) and 5xx up to 3 attempts, then answers", async () => {
       answers = [status(429, "LimitExceededException"), status(503, "ServiceUnavailableException")];
@@ -175,8 +175,20 @@ describe("runtime/connections: the signed @connections API", function () {
 
     it("stops at the caller's deadline", async () => {
       answers = [() => undefined]; // never answers
-      const error = await api().post("c1", "{}", AbortSignal.timeout(200)).then(() => null, (e: Error) => e);
+      const error = await api().post("c1", "{}", { signal: AbortSignal.timeout(200) }).then(() => null, (e: Error) => e);
       expect(error?.name).to.be.oneOf(["AbortError", "TimeoutError"]);
+    });
+
+    it("stops at its own deadline (the sender's, a timer per call instead of an AbortSignal), retries included", async () => {
+      answers = [() => undefined]; // never answers
+      const hung = await api().post("c1", "{}", { timeoutMs: 200 }).then(() => null, (e: Error) => e);
+      expect(hung?.name).to.equal("TimeoutError");
+      // Throttled again and again: the waits between attempts end at the deadline too.
+      answers = [429, 429, 429].map((code) => status(code, "LimitExceededException"));
+      const poster = new ConnectionsApi({ endpoint, region: "us-east-1", credentials: async () => SESSION }, { random: () => 1 });
+      const throttled = await poster.post("c1", "{}", { timeoutMs: 300 }).then(() => null, (e: Error) => e);
+      expect(throttled?.name).to.equal("LimitExceededException");
+      expect(seen.length).to.be.lessThan(3);
     });
   });
 });
