@@ -81,6 +81,8 @@ describe("runtime/aws: the lean SQS client", function () {
       expect(seen[i + 1].target).to.equal(seen[i].target);
       expect(seen[i + 1].body, seen[i].target).to.deep.equal(seen[i].body);
       expect(String(seen[i + 1].headers.authorization)).to.match(/\/eu-west-1\/sqs\/aws4_request/);
+      expect(seen[i + 1].headers["amz-sdk-invocation-id"], `${seen[i].target}: sent by the lean client`).to.equal(undefined);
+      expect(seen[i].headers["amz-sdk-invocation-id"], `${seen[i].target}: sent by the SDK`).to.be.a("string");
     }
     expect(seen.filter((_, i) => i % 2 === 0).map((s) => s.target)).to.deep.equal(Object.keys(replies));
   });
