@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataDirInUseError, lockDataDir } from "../../runtime/local/data-lock";
+import { until } from "../runtime/until";
 
 /** A zombie: a forked child that exits at once under a parent that never reaps it. */
 const ZOMBIE_PARENT = "import os, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)\n";
@@ -12,9 +13,9 @@ async function withZombie(use: (pid: number) => void): Promise<void> {
   const parent = spawn("python3", ["-c", ZOMBIE_PARENT], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const pid = await new Promise<number>((resolve) => parent.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
-    // Wait for the state under test: the child has exited and is not reaped (Z).
-    for (let i = 0; i < 500 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) await new Promise((r) => setImmediate(r));
-    expect(readFileSync(`/proc/${pid}/stat`, "utf8")).to.match(/\) Z /);
+    // Wait for the state under test: the child has exited and is not reaped (Z). A fixed number of event-loop turns
+    // was too short under the suite's parallel load (the child was still running).
+    await until(() => /\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")), "the forked child to become a zombie", 15_000);
     use(pid);
   } finally {
     parent.kill("SIGKILL");
