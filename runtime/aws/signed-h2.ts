@@ -6,7 +6,7 @@
  * other than 2xx becomes an error named as the SDK names it (./signed-http.ts).
  */
 import * as http2 from "node:http2";
-import { AwsServiceError, describeRefusal, SigV4Signer, type AwsCredentials } from "./signed-http";
+import { abortReason, AwsServiceError, describeRefusal, SigV4Signer, type AwsCredentials } from "./signed-http";
 
 export interface SignedHttp2Target {
   endpoint: URL;
@@ -32,11 +32,6 @@ export interface SignedHttp2Answer {
   body: AsyncIterable<Buffer>;
 }
 
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : Object.assign(new Error("The operation was aborted"), { name: "AbortError" });
-}
-
 export class SignedHttp2Client {
   private readonly signer: SigV4Signer;
 
@@ -49,7 +44,7 @@ export class SignedHttp2Client {
 
   async open(request: SignedHttp2Request): Promise<SignedHttp2Answer> {
     const { signal, body, method, path } = request;
-    if (signal.aborted) throw abortError(signal);
+    if (signal.aborted) throw abortReason(signal);
     const credentials = await this.target.credentials();
     const authority = this.target.endpoint.host;
     const headers = this.signer.sign(
@@ -57,7 +52,7 @@ export class SignedHttp2Client {
       credentials,
       this.now(),
     );
-    if (signal.aborted) throw abortError(signal);
+    if (signal.aborted) throw abortReason(signal);
     const session = http2.connect(this.target.endpoint.origin);
     return new Promise<SignedHttp2Answer>((resolve, reject) => {
       let settled = false;
@@ -73,7 +68,7 @@ export class SignedHttp2Client {
       const onAbort = () => {
         stream.close(http2.constants.NGHTTP2_CANCEL);
         session.destroy();
-        fail(abortError(signal));
+        fail(abortReason(signal));
       };
       signal.addEventListener("abort", onAbort, { once: true });
       stream.once("close", () => {

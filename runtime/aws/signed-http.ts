@@ -59,25 +59,22 @@ export class AwsServiceError extends Error {
   }
 }
 
-/** What ends a call: the caller's signal, a deadline, or both. */
+/** What ends a call, retries included: the caller's signal, a deadline, or both. */
 export interface CallLimits {
   signal?: AbortSignal;
+  /**
+   * A deadline: a timer, cleared when the call ends. Cheaper than an `AbortSignal.timeout` per call, which outlives
+   * the call and builds a DOMException when it fires.
+   */
   timeoutMs?: number;
 }
 
-export interface SignedRequest {
+export interface SignedRequest extends CallLimits {
   method: string;
   /** The path below the endpoint's base path, percent-encoded. */
   path: string;
   headers: Record<string, string>;
   body: Buffer;
-  /** Ends the call, retries included. */
-  signal?: AbortSignal;
-  /**
-   * A deadline for the whole call, retries included: a timer, cleared when the call ends. Cheaper than an
-   * `AbortSignal.timeout` per call, which outlives the call and builds a DOMException when it fires.
-   */
-  timeoutMs?: number;
   /** Statuses from 300 on that are answers, not errors (410 for a gone connection). */
   answers?: ReadonlySet<number>;
   /** Keep the body of a successful answer (else it is drained). */
@@ -403,7 +400,8 @@ class CallDeadline {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
+/** Why an aborted signal ended a call: its reason, or an AbortError. */
+export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : Object.assign(new Error("The operation was aborted"), { name: "AbortError" });
 }

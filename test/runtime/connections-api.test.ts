@@ -6,6 +6,7 @@
  */
 import { NodeSha256 } from "../sdk-sha256";
 import * as http from "node:http";
+import { getEventListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -177,6 +178,15 @@ describe("runtime/connections: the signed @connections API", function () {
       answers = [() => undefined]; // never answers
       const error = await api().post("c1", "{}", { signal: AbortSignal.timeout(200) }).then(() => null, (e: Error) => e);
       expect(error?.name).to.be.oneOf(["AbortError", "TimeoutError"]);
+    });
+
+    it("leaves no listener on the caller's signal once a call has ended, answered or refused", async () => {
+      const limits = signal();
+      answers = [status(429, "LimitExceededException")];
+      expect(await api().post("c1", "{}", limits)).to.equal("ok");
+      answers = [status(403, "ForbiddenException")];
+      await api().post("c1", "{}", limits).catch(() => undefined);
+      expect(getEventListeners(limits.signal, "abort")).to.have.length(0);
     });
 
     it("stops at its own deadline (the sender's, a timer per call instead of an AbortSignal), retries included", async () => {
