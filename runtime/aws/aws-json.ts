@@ -19,7 +19,6 @@ export async function awsJsonCall(http: SignedHttpClient, target: string, input:
     headers: { "content-type": CONTENT_TYPE, "x-amz-target": target },
     body: Buffer.from(JSON.stringify(input), "utf8"),
     signal,
-    readBody: true,
   });
   const output = response.body.length > 0 ? (JSON.parse(response.body.toString("utf8")) as Record<string, unknown>) : {};
   return { output, $metadata: { httpStatusCode: response.status, attempts: response.attempts } };

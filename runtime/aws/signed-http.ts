@@ -18,8 +18,7 @@
  * - the caller's abort signal, or a deadline, bounds the whole call, retries included.
  */
 import { createHash, createHmac } from "node:crypto";
-import * as http from "node:http";
-import * as https from "node:https";
+import { Http1Pool, type Http1Response } from "./http1-pool";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -77,13 +76,10 @@ export interface SignedRequest extends CallLimits {
   body: Buffer;
   /** Statuses from 300 on that are answers, not errors (410 for a gone connection). */
   answers?: ReadonlySet<number>;
-  /** Keep the body of a successful answer (else it is drained). */
-  readBody?: boolean;
 }
 
 export interface SignedResponse {
   status: number;
-  /** The answer's body when `readBody` was asked for; empty otherwise. */
   body: Buffer;
   attempts: number;
 }
@@ -197,16 +193,11 @@ export class SigV4Signer {
   }
 }
 
-interface Attempt {
-  status: number;
-  body: Buffer;
-  headers: http.IncomingHttpHeaders;
-}
+type Attempt = Http1Response;
 
 export class SignedHttpClient {
   private readonly signer: SigV4Signer;
-  private readonly transport: typeof http | typeof https;
-  private readonly agent: http.Agent;
+  private readonly pool: Http1Pool;
   private readonly basePath: string;
   private readonly maxAttempts: number;
   private readonly now: () => number;
@@ -219,9 +210,8 @@ export class SignedHttpClient {
     options: SignedHttpOptions = {},
   ) {
     this.signer = new SigV4Signer(target.region, target.service);
-    this.transport = target.endpoint.protocol === "http:" ? http : https;
-    // One agent per endpoint: keep-alive sockets are reused by every call.
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS });
+    // One pool per endpoint: keep-alive connections are reused by every call.
+    this.pool = new Http1Pool(target.endpoint, { maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS });
     this.basePath = target.endpoint.pathname.replace(/\/+$/, "");
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.now = options.now ?? Date.now;
@@ -272,7 +262,7 @@ export class SignedHttpClient {
 
   /** Closes the kept-alive sockets. */
   destroy(): void {
-    this.agent.destroy();
+    this.pool.destroy();
   }
 
   private takeRetry(attempt: number, cost: number): boolean {
@@ -304,31 +294,13 @@ export class SignedHttpClient {
       this.now() + this.clockOffsetMs,
     );
     call.check();
-    return new Promise<Attempt>((resolve, reject) => {
-      const req = this.transport.request(
-        { agent: this.agent, method, protocol: this.target.endpoint.protocol, hostname: this.target.endpoint.hostname, port: this.target.endpoint.port || undefined, path, headers },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          if (!request.readBody && (status < 300 || request.answers?.has(status))) {
-            response.resume();
-            response.once("end", () => settle(() => resolve({ status, body: EMPTY, headers: response.headers })));
-            response.once("error", (error) => settle(() => reject(error)));
-            return;
-          }
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.once("error", (error) => settle(() => reject(error)));
-          response.once("end", () => settle(() => resolve({ status, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), headers: response.headers })));
-        },
-      );
-      const stopWatching = call.watch((reason) => req.destroy(reason));
-      const settle = (finish: () => void) => {
-        stopWatching();
-        finish();
-      };
-      req.once("error", (error) => settle(() => reject(error)));
-      req.end(body);
-    });
+    const pending = this.pool.request({ method, path, headers, body });
+    const stopWatching = call.watch((reason) => pending.cancel(reason));
+    try {
+      return await pending.response;
+    } finally {
+      stopWatching();
+    }
   }
 }
 
@@ -405,8 +377,6 @@ export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : Object.assign(new Error("The operation was aborted"), { name: "AbortError" });
 }
-
-const EMPTY = Buffer.alloc(0);
 
 export interface Refusal {
   errorType?: string;
