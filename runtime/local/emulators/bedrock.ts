@@ -9,7 +9,6 @@ import { createServer as createHttp1Server, type IncomingMessage, type ServerRes
 import { createServer as createHttp2Server, type Http2ServerRequest } from "node:http2";
 import { createServer as createNetServer, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
-import { Duplex } from "node:stream";
 import { answerEncoder, conversationOf, exceptionMessage, modelFamily, type ApiKind, type StreamEnd } from "./bedrock-formats";
 import { streamChatCompletion, type OpenAiPassthrough } from "./bedrock-openai";
 import { continuation, splitPrefill } from "./bedrock-prefill";
@@ -183,13 +182,14 @@ export class BedrockEmulator {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.once("data", (first: Buffer) => {
-      if (first.subarray(0, 3).toString("latin1") === "PRI") {
-        // The HTTP/2 session reads the socket's native handle and would miss bytes put back with unshift().
-        this.h2.emit("connection", replaying(socket, first));
-        return;
-      }
       socket.pause();
       socket.unshift(first);
+      if (first.subarray(0, 3).toString("latin1") === "PRI") {
+        // The HTTP/2 session takes over the socket's native handle (no JavaScript stream in between, so a chunk costs
+        // one write) and reads first what is buffered, the preface put back above (Node.js issue #35475).
+        this.h2.emit("connection", socket);
+        return;
+      }
       this.h1.emit("connection", socket);
       socket.resume();
     });
@@ -423,30 +423,6 @@ export class BedrockEmulator {
       finish("error");
     }
   }
-}
-
-/** A duplex over `socket` whose readable side starts with `first` (already read from the socket). */
-function replaying(socket: Socket, first: Buffer): Duplex {
-  const duplex = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk: Buffer, _encoding, callback) => void socket.write(chunk, callback),
-    final: (callback) => {
-      socket.end();
-      callback();
-    },
-    destroy: (error, callback) => {
-      socket.destroy(error ?? undefined);
-      callback(error);
-    },
-  });
-  duplex.push(first);
-  socket.on("data", (data: Buffer) => {
-    if (!duplex.push(data)) socket.pause();
-  });
-  socket.on("end", () => duplex.push(null));
-  socket.on("error", (error) => duplex.destroy(error));
-  socket.on("close", () => duplex.destroy());
-  return duplex;
 }
 
 /** Yields the pieces in chunks of 1–3 tokens, spaced at `tokensPerSecond` on average, with some jitter. */
