@@ -99,6 +99,8 @@ export interface BenchStackOptions {
   tokensPerSecond?: number;
   timeToFirstTokenMs?: number;
   dynamo?: DynamoKind;
+  /** dynalite in a process of its own, off the load generator's event loop (see LocalStackOptions.dynamoProcess). */
+  dynamoProcess?: boolean;
   /** Put a recording proxy between the handlers and DynamoDB (see dynamo-proxy.ts). */
   dynamoProxy?: boolean;
   /** Passed through to startLocalStack. */
@@ -123,6 +125,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       ports: { web: 0, ...(dynamoPort ? { dynamo: dynamoPort } : {}) },
       dataDir: null,
       dynamo: options.dynamo ?? benchDynamo(),
+      dynamoProcess: options.dynamoProcess,
       bedrock: {
         passthrough: null,
         ...options.extra?.bedrock,

@@ -62,6 +62,8 @@ async function runLevel(mode: LocalWorkerMode, streams: number, seconds: number,
     flushIntervalMs: 50,
     tokensPerSecond: TOKENS_PER_SECOND,
     timeToFirstTokenMs: 300,
+    // DynamoDB is a service of its own: dynalite's work would otherwise share the load generator's one thread.
+    dynamoProcess: true,
     extra: { worker: mode, env: { WORKER_TURNS_PER_TASK: String(Math.max(streams, 100)) } },
   });
   const reader = new HistoryReader(bench.stack);
@@ -254,7 +256,8 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
       `message as soon as the previous answer ended, for ${seconds} s; answers of ${TOKENS} tokens at ${TOKENS_PER_SECOND} tokens/s, ` +
       `FLUSH_INTERVAL_MS=50, STOP_POLL_MS=100. \`value\` is the ECS worker service (LOCAL_WORKER=ecs: its own process, long-polling fauxqs), ` +
       `\`baseline\` the worker function. Worker CPU is the worker service process's (from /proc), this process's is everything else on the stack ` +
-      `(gateway, handlers, emulators, dynalite, clients). A stream-second is a second of an answer at the lowest level's pace (answers × its median ` +
+      `(gateway, handlers, emulators, clients) but dynalite, which runs in a process of its own as DynamoDB is a service of its own, so that its work ` +
+      `does not share the load generator's one thread. A stream-second is a second of an answer at the lowest level's pace (answers × its median ` +
       `send → turn.done), so queueing at a starved level is not counted as streams carried; streams per vCPU = stream-seconds ÷ the worker's CPU-seconds ` +
       `(average concurrent streams ÷ the worker's cores). ` +
       `Enqueue → claim is the turn's createdAt (message handler) → generationStartedAt (worker's claim), ` +

@@ -36,6 +36,8 @@ export interface LocalStackOptions {
   dataDir?: string | null;
   /** Default: dynalite (pure Node). DynamoDB Local needs Java 17 and is always in memory here. */
   dynamo?: DynamoKind;
+  /** dynalite in a child process of its own rather than on this process's event loop (the workers benchmark). */
+  dynamoProcess?: boolean;
   /** The primary region (default us-east-1); see `regions` for more. */
   region?: string;
   /**
@@ -163,7 +165,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stores: LocalDynamo[] = [];
     for (const [i, name] of regionNames.entries()) {
       const folder = i === 0 ? "dynamodb" : `dynamodb-${name}`;
-      const store = await startDynamo({ kind, region: name, dataPath: dataDir && kind === "dynalite" ? join(dataDir, folder) : undefined, port: i === 0 ? ports.dynamo : undefined });
+      const store = await startDynamo({
+        kind,
+        region: name,
+        dataPath: dataDir && kind === "dynalite" ? join(dataDir, folder) : undefined,
+        port: i === 0 ? ports.dynamo : undefined,
+        ownProcess: options.dynamoProcess,
+      });
       started.push(store);
       stores.push(store);
     }

@@ -17,10 +17,11 @@ import {
   type AttributeDefinition,
   type KeySchemaElement,
 } from "@aws-sdk/client-dynamodb";
-import type { ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
+import { join } from "node:path";
 import { tables as tableSchemas, type IndexSchema, type KeyAttribute, type TableSchema } from "../../store/schema";
 import { close, listen } from "./http";
 
@@ -34,6 +35,12 @@ export interface LocalDynamoOptions {
   port?: number;
   /** Physical table names are `<prefix>-<logicalName>`. */
   tablePrefix?: string;
+  /**
+   * dynalite only: run it in a child process (./dynalite-process.ts) rather than on this process's event loop, so the
+   * database's work does not delay the gateway, the handlers and the emulators that share the loop (the benchmarks'
+   * load generator). DynamoDB Local is always a process of its own.
+   */
+  ownProcess?: boolean;
 }
 
 export interface LocalDynamo {
@@ -44,10 +51,18 @@ export interface LocalDynamo {
   tables: Record<TableSchema["logicalName"], string>;
   /** Notes about what this store does not emulate (shown by `npm start`). */
   notes: string[];
+  /** The process serving it when that is not this one (DynamoDB Local, or dynalite with `ownProcess`). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
 const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+interface StoreProcess {
+  endpoint: string;
+  pid?: number;
+  stop: () => Promise<void>;
+}
 
 export async function startDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
   const prefix = options.tablePrefix ?? "chat-local";
@@ -57,14 +72,15 @@ export async function startDynamo(options: LocalDynamoOptions): Promise<LocalDyn
     const client = new DynamoDBClient({ endpoint: store.endpoint, region: options.region, credentials: CREDENTIALS });
     const notes = await createTables(client, tables);
     client.destroy();
-    return { kind: options.kind, endpoint: store.endpoint, tables, notes, stop: store.stop };
+    return { kind: options.kind, endpoint: store.endpoint, tables, notes, ...(store.pid ? { pid: store.pid } : {}), stop: store.stop };
   } catch (error) {
     await store.stop();
     throw error;
   }
 }
 
-async function startDynalite(options: LocalDynamoOptions): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+async function startDynalite(options: LocalDynamoOptions): Promise<StoreProcess> {
+  if (options.ownProcess) return startDynaliteProcess(options);
   const { default: dynalite } = await import("dynalite");
   if (options.dataPath) mkdirSync(options.dataPath, { recursive: true });
   const server: Server = dynalite({ path: options.dataPath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -72,7 +88,27 @@ async function startDynalite(options: LocalDynamoOptions): Promise<{ endpoint: s
   return { endpoint: `http://127.0.0.1:${port}`, stop: () => close(server) };
 }
 
-async function startDynamoDbLocal(options: LocalDynamoOptions): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+async function startDynaliteProcess(options: LocalDynamoOptions): Promise<StoreProcess> {
+  const child = fork(join(__dirname, "dynalite-process.ts"), [JSON.stringify({ dataPath: options.dataPath, port: options.port ?? 0 })], {
+    execArgv: ["--import", "tsx", "--disable-warning=ExperimentalWarning"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (message: { port?: number; error?: string }) => (message.port ? resolve(message.port) : reject(new Error(`dynalite did not start: ${message.error}`))));
+    void exited.then((code) => reject(new Error(`dynalite did not start (exit ${code})`)));
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function startDynamoDbLocal(options: LocalDynamoOptions): Promise<StoreProcess> {
   // A port found free can be taken by another process before the JVM binds it (other test runs share the machine):
   // then the JVM exits, and a fresh port is tried. A port the caller chose is tried once.
   for (let attempt = 1; ; attempt++) {
@@ -87,7 +123,7 @@ async function startDynamoDbLocal(options: LocalDynamoOptions): Promise<{ endpoi
 
 class PortTaken extends Error {}
 
-async function startDynamoDbLocalOn(port: number, options: LocalDynamoOptions): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+async function startDynamoDbLocalOn(port: number, options: LocalDynamoOptions): Promise<StoreProcess> {
   // -sharedDb: one database whatever the credentials and region (by default DynamoDB Local keeps one per access key + region).
   const child: ChildProcess = spawnDynamoDbLocal({ port, path: null, sharedDb: true, stdio: "pipe" });
   let exited = false;
@@ -129,7 +165,7 @@ async function startDynamoDbLocalOn(port: number, options: LocalDynamoOptions): 
     }
   }
   client.destroy();
-  return { endpoint, stop };
+  return { endpoint, pid: child.pid, stop };
 }
 
 /** Creates any missing table (PAY_PER_REQUEST, GSIs projecting ALL) and turns TTL on where the store can. */

@@ -12,13 +12,23 @@ function clients(store: LocalDynamo) {
   return { raw, doc: DynamoDBDocumentClient.from(raw) };
 }
 
-for (const kind of ["dynamodb-local", "dynalite"] as DynamoKind[]) {
-  describe(`local/dynamodb: ${kind} with tables from runtime/store/schema.ts`, function () {
+/** Whether a process is alive (signal 0 checks without signalling). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const [kind, ownProcess] of [["dynamodb-local", false], ["dynalite", false], ["dynalite", true]] as Array<[DynamoKind, boolean]>) {
+  describe(`local/dynamodb: ${kind}${ownProcess ? " in a process of its own" : ""} with tables from runtime/store/schema.ts`, function () {
     this.timeout(40_000);
     let store: LocalDynamo;
     let c: ReturnType<typeof clients>;
     before(async () => {
-      store = await startDynamo({ kind, region: "us-east-1" });
+      store = await startDynamo({ kind, region: "us-east-1", ownProcess });
       c = clients(store);
     });
     after(async () => {
@@ -83,22 +93,26 @@ for (const kind of ["dynamodb-local", "dynalite"] as DynamoKind[]) {
 
 describe("local/dynamodb: dynalite keeps data in its data directory across restarts", function () {
   this.timeout(20_000);
-  it("reads back an item written before a restart", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dynalite-"));
-    try {
-      const first = await startDynamo({ kind: "dynalite", region: "us-east-1", dataPath: dir });
-      let c = clients(first);
-      await c.doc.send(new PutCommand({ TableName: first.tables.connections, Item: { connectionId: "abc=", userId: "u1" } }));
-      c.raw.destroy();
-      await first.stop();
-      const second = await startDynamo({ kind: "dynalite", region: "us-east-1", dataPath: dir });
-      c = clients(second);
-      const got = await c.doc.send(new GetCommand({ TableName: second.tables.connections, Key: { connectionId: "abc=" } }));
-      expect(got.Item).to.deep.equal({ connectionId: "abc=", userId: "u1" });
-      c.raw.destroy();
-      await second.stop();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  for (const ownProcess of [false, true]) {
+    it(`reads back an item written before a restart${ownProcess ? " (in a process of its own, which is gone after stop)" : ""}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "dynalite-"));
+      try {
+        const first = await startDynamo({ kind: "dynalite", region: "us-east-1", dataPath: dir, ownProcess });
+        expect(first.pid !== undefined && first.pid !== process.pid).to.equal(ownProcess);
+        let c = clients(first);
+        await c.doc.send(new PutCommand({ TableName: first.tables.connections, Item: { connectionId: "abc=", userId: "u1" } }));
+        c.raw.destroy();
+        await first.stop();
+        if (first.pid) expect(alive(first.pid)).to.equal(false);
+        const second = await startDynamo({ kind: "dynalite", region: "us-east-1", dataPath: dir, ownProcess });
+        c = clients(second);
+        const got = await c.doc.send(new GetCommand({ TableName: second.tables.connections, Key: { connectionId: "abc=" } }));
+        expect(got.Item).to.deep.equal({ connectionId: "abc=", userId: "u1" });
+        c.raw.destroy();
+        await second.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
