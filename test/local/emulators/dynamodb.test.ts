@@ -1,11 +1,13 @@
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
+import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDynamo, type DynamoKind, type LocalDynamo } from "../../../runtime/local/emulators/dynamodb";
 import { historyTable } from "../../../runtime/store/schema";
+import { waitFor } from "../helpers";
 
 function clients(store: LocalDynamo) {
   const raw = new DynamoDBClient({ endpoint: store.endpoint, region: "us-east-1", credentials: { accessKeyId: "l", secretAccessKey: "l" } });
@@ -115,4 +117,15 @@ describe("local/dynamodb: dynalite keeps data in its data directory across resta
       }
     });
   }
+});
+
+describe("local/dynamodb: dynalite in a process of its own does not outlive its parent", function () {
+  this.timeout(20_000);
+  it("exits when the process that started it is killed (SIGKILL: no chance to stop it)", async () => {
+    const parent = fork(join(__dirname, "..", "fixtures", "own-process-dynalite.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const pid = await new Promise<number>((resolve) => parent.once("message", (m: { pid: number }) => resolve(m.pid)));
+    expect(alive(pid)).to.equal(true);
+    parent.kill("SIGKILL");
+    await waitFor(() => !alive(pid), 10_000, "the dynalite process to exit");
+  });
 });
