@@ -25,7 +25,8 @@ import {
 import { marshall, unmarshall, type NativeAttributeValue } from "@aws-sdk/util-dynamodb";
 import { awsJsonCall } from "./aws-json";
 import { clientEndpoint, type EndpointConfig } from "./endpoints";
-import { SignedHttpClient } from "./signed-http";
+import { SignedHttpClient, type CallLimits } from "./signed-http";
+import { callLimitsOf } from "./timeout";
 
 type Operation = "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem" | "Query" | "BatchGetItem" | "BatchWriteItem";
 type Input = Record<string, unknown>;
@@ -81,7 +82,7 @@ export class LeanDocumentClient extends DynamoDBDocumentClient {
     if (!operation || !input || typeof options === "function" || callback !== undefined || LEGACY_PARAMETERS.some((p) => input[p] !== undefined)) {
       return super.send(command, options, callback);
     }
-    return this.call(operation, input, (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
+    return this.call(operation, input, callLimitsOf(options));
   }
 
   override destroy(): void {
@@ -91,8 +92,8 @@ export class LeanDocumentClient extends DynamoDBDocumentClient {
     this.client.destroy();
   }
 
-  private async call(operation: Operation, input: Input, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
-    const { output, $metadata } = await awsJsonCall(await this.connection(), `${TARGET_PREFIX}${operation}`, this.marshalInput(operation, input), signal);
+  private async call(operation: Operation, input: Input, limits: CallLimits): Promise<Record<string, unknown>> {
+    const { output, $metadata } = await awsJsonCall(await this.connection(), `${TARGET_PREFIX}${operation}`, this.marshalInput(operation, input), limits);
     return { ...this.unmarshalOutput(operation, output), $metadata };
   }
 

@@ -176,11 +176,20 @@ export class Http1Pool {
   }
 }
 
+/** Header names already checked: a client sends the same few names over and over. */
+const checkedNames = new Set<string>();
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function validateHeaders(request: Http1Request): void {
   if (!/^[A-Z]+$/.test(request.method)) throw new TypeError(`invalid HTTP method ${JSON.stringify(request.method)}`);
-  if (!request.path.startsWith("/") || UNSAFE_HEADER_TEXT.test(request.path) || request.path.includes(" ")) throw new TypeError(`invalid request path ${JSON.stringify(request.path)}`);
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) || UNSAFE_HEADER_TEXT.test(value)) throw new TypeError(`invalid header ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
+  if (request.path[0] !== "/" || /[^\x21-\x7e]/.test(request.path)) throw new TypeError(`invalid request path ${JSON.stringify(request.path)}`);
+  const { headers } = request;
+  for (const name in headers) {
+    if (!checkedNames.has(name)) {
+      if (!TOKEN.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+      if (checkedNames.size < 256) checkedNames.add(name);
+    }
+    if (UNSAFE_HEADER_TEXT.test(headers[name])) throw new TypeError(`invalid value for header ${name}: ${JSON.stringify(headers[name])}`);
   }
 }
 
@@ -337,13 +346,18 @@ class ResponseParser {
   }
 
   private readHead(text: string): void {
-    const lines = text.split("\r\n");
-    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
-    if (!statusLine) throw parseError(`not an HTTP/1.x answer: ${JSON.stringify(lines[0].slice(0, 40))}`);
-    const status = Number(statusLine[2]);
+    // "HTTP/1.x NNN reason": the version's minor digit at 7, the status at 9–11.
+    const status = Number(text.slice(9, 12));
+    const minor = text.charCodeAt(7);
+    if (!text.startsWith("HTTP/1.") || (minor !== 48 && minor !== 49) || text.charCodeAt(8) !== 32 || !(status >= 100 && status <= 999) || (text.length > 12 && text.charCodeAt(12) !== 32 && text.charCodeAt(12) !== 13)) {
+      throw parseError(`not an HTTP/1.x answer: ${JSON.stringify(text.slice(0, 40))}`);
+    }
     const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
+    let at = text.indexOf("\r\n");
+    while (at >= 0) {
+      const start = at + 2;
+      at = text.indexOf("\r\n", start);
+      const line = text.slice(start, at < 0 ? undefined : at);
       const colon = line.indexOf(":");
       if (colon <= 0) throw parseError(`malformed header line ${JSON.stringify(line.slice(0, 40))}`);
       const name = line.slice(0, colon).toLowerCase();
@@ -351,20 +365,21 @@ class ResponseParser {
       headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
     }
     // 1xx answers are interim (100 Continue, 103 Early Hints): the final answer follows.
-    if (status >= 100 && status < 200) return;
+    if (status < 200) return;
     this.status = status;
     this.headers = headers;
-    const connection = (headers.connection ?? "").toLowerCase();
-    this.keepAlive = statusLine[1] === "1" ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
+    const connection = headers.connection?.toLowerCase() ?? "";
+    this.keepAlive = minor === 49 ? !connection.includes("close") : connection.includes("keep-alive");
+    const length = headers["content-length"];
     if (this.method === "HEAD" || status === 204 || status === 304) {
       this.phase = "length";
       this.remaining = 0;
-    } else if (/\bchunked\b/i.test(headers["transfer-encoding"] ?? "")) {
+    } else if (headers["transfer-encoding"]?.toLowerCase().includes("chunked")) {
       this.phase = "chunked";
-    } else if (headers["content-length"] !== undefined) {
-      if (!/^\d+$/.test(headers["content-length"])) throw parseError(`invalid content-length ${JSON.stringify(headers["content-length"])}`);
+    } else if (length !== undefined) {
+      if (!/^\d+$/.test(length)) throw parseError(`invalid content-length ${JSON.stringify(length)}`);
       this.phase = "length";
-      this.remaining = Number(headers["content-length"]);
+      this.remaining = Number(length);
     } else {
       this.phase = "close";
       this.keepAlive = false;

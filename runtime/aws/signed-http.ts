@@ -17,7 +17,7 @@
  *   submodule (THROTTLING_ERROR_CODES, TRANSIENT_ERROR_CODES, TRANSIENT_ERROR_STATUS_CODES, the Node.js error codes);
  * - the caller's abort signal, or a deadline, bounds the whole call, retries included.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, hash } from "node:crypto";
 import { Http1Pool, type Http1Response } from "./http1-pool";
 
 export interface AwsCredentials {
@@ -121,8 +121,23 @@ export function escapeUri(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** One-shot hashing (Node.js 21.7+): no Hash object per call, a worker hashes twice per signed request. */
 function sha256Hex(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
+  return hash("sha256", data, "hex");
+}
+
+const canonicalPaths = new Map<string, string>();
+const CANONICAL_PATHS_KEPT = 1024;
+
+/** The SDK escapes the path once more (uriEscapePath) and keeps its slashes; a worker signs the same paths over and over. */
+function canonicalPath(path: string): string {
+  let canonical = canonicalPaths.get(path);
+  if (canonical === undefined) {
+    canonical = path.split("/").map(escapeUri).join("/");
+    if (canonicalPaths.size >= CANONICAL_PATHS_KEPT) canonicalPaths.clear();
+    canonicalPaths.set(path, canonical);
+  }
+  return canonical;
 }
 
 let lastDate: { second: number; value: { long: string; short: string } } | undefined;
@@ -172,10 +187,8 @@ export class SigV4Signer {
     if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
     const names = Object.keys(headers).sort();
     const signedHeaders = names.join(";");
-    // The SDK escapes the path once more (uriEscapePath) and keeps its slashes.
-    const canonicalPath = input.path.split("/").map(escapeUri).join("/");
     const canonicalHeaders = names.map((name) => `${name}:${headers[name].trim().replace(/\s+/g, " ")}\n`).join("");
-    const canonicalRequest = `${input.method}\n${canonicalPath}\n\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
+    const canonicalRequest = `${input.method}\n${canonicalPath(input.path)}\n\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
     const scope = `${date.short}/${this.region}/${this.service}/aws4_request`;
     const stringToSign = `${ALGORITHM}\n${date.long}\n${scope}\n${sha256Hex(canonicalRequest)}`;
     const signature = createHmac("sha256", this.signingKey(scope, date.short, credentials)).update(stringToSign).digest("hex");

@@ -19,7 +19,8 @@ import {
   type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import { awsJsonCall } from "./aws-json";
-import { SignedHttpClient } from "./signed-http";
+import { SignedHttpClient, type CallLimits } from "./signed-http";
+import { callLimitsOf } from "./timeout";
 
 type Operation = "SendMessage" | "ReceiveMessage" | "DeleteMessageBatch" | "ChangeMessageVisibility";
 
@@ -47,7 +48,7 @@ export class LeanSqsClient extends SQSClient {
     const operation = sqsOperationOf(command);
     const input = (command as { input?: { QueueUrl?: string } }).input;
     if (!operation || !input?.QueueUrl || typeof options === "function" || callback !== undefined) return super.send(command, options, callback);
-    return this.call(operation, input as { QueueUrl: string }, (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
+    return this.call(operation, input as { QueueUrl: string }, callLimitsOf(options));
   }
 
   override destroy(): void {
@@ -56,8 +57,8 @@ export class LeanSqsClient extends SQSClient {
     super.destroy();
   }
 
-  private async call(operation: Operation, input: { QueueUrl: string }, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
-    const { output, $metadata } = await awsJsonCall(await this.target(input.QueueUrl), `AmazonSQS.${operation}`, input, signal);
+  private async call(operation: Operation, input: { QueueUrl: string }, limits: CallLimits): Promise<Record<string, unknown>> {
+    const { output, $metadata } = await awsJsonCall(await this.target(input.QueueUrl), `AmazonSQS.${operation}`, input, limits);
     if (operation === "SendMessage") checkSent(input as { MessageBody?: string }, output);
     if (operation === "ReceiveMessage") checkReceived(output);
     return { ...output, $metadata };

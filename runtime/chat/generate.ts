@@ -189,6 +189,9 @@ interface Prepared {
   context: PromiseSettledResult<ModelMessage[] | undefined>;
 }
 
+/** Why the turn's own watchers (stop polls, checkpoints) end: the turn is over. */
+const TURN_ENDED = Object.assign(new Error("the turn ended"), { name: "AbortError" });
+
 class Generation {
   private readonly abort = new AbortController();
   private readonly finished = new AbortController();
@@ -278,7 +281,8 @@ class Generation {
       this.endNow?.removeEventListener("abort", endNow);
       this.idleTimer?.cancel();
       this.checkpointTimer?.cancel();
-      this.finished.abort();
+      // With a reason of its own: abort() without one builds a DOMException (a stack trace) per turn.
+      this.finished.abort(TURN_ENDED);
     }
     await stopWatch;
     await this.fanout.close();

@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { expect } from "chai";
+import { timeout } from "../../runtime/aws/timeout";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { dynamoEndpoint, leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
@@ -183,6 +184,29 @@ describe("runtime/aws: the lean DynamoDB document client", function () {
       .send(new GetCommand({ TableName: "history", Key: key }), { abortSignal: AbortSignal.timeout(200) })
       .then(() => null, (e: Error) => e);
     expect(error?.name).to.be.oneOf(["AbortError", "TimeoutError"]);
+  });
+
+  it("keeps the stores' timeout(ms) as a timer of its own, so no AbortSignal.timeout is made (the SDK path still gets one)", async () => {
+    const made: number[] = [];
+    const original = AbortSignal.timeout.bind(AbortSignal);
+    AbortSignal.timeout = (ms: number) => {
+      made.push(ms);
+      return original(ms);
+    };
+    try {
+      answers = [() => undefined]; // never answers
+      const error = await lean()
+        .send(new GetCommand({ TableName: "history", Key: key }), timeout(200))
+        .then(() => null, (e: Error) => e);
+      expect(error?.name).to.equal("TimeoutError");
+      expect(made, "no AbortSignal.timeout on the lean path").to.deep.equal([]);
+      // A legacy-parameter call goes through the SDK, which reads the signal: it is made then, with the same deadline.
+      answers = [json(200, {})];
+      await lean().send(new PutCommand({ TableName: "history", Item: { pk: "a" }, Expected: { pk: { Exists: false } } }), timeout(300));
+      expect(made).to.deep.equal([300]);
+    } finally {
+      AbortSignal.timeout = original;
+    }
   });
 
   it("keeps at most 50 sockets to DynamoDB and queues further calls, as the SDK's handler does", async () => {
