@@ -177,6 +177,65 @@ describe("runtime/model/bedrock: Invoke streams decoded from the raw body (Bedro
     expect(await failure(model.stream(request("c")))).to.be.instanceOf(ModelError).that.deep.includes({ code: "ThrottlingException", retryable: true });
   });
 
+  describe("sessions kept between answers", () => {
+    let own: BedrockRuntimeClient;
+    let model: BedrockModelStream;
+    beforeEach(() => {
+      // A client of its own: its transport keeps its own sessions.
+      own = new BedrockRuntimeClient({ endpoint: bedrock.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+      model = new BedrockModelStream(() => own, config);
+    });
+    afterEach(() => own.destroy());
+    const answer = async (text: string) => {
+      const events = await collect(model.stream(request(`${text} [[tokens:20]]`)));
+      expect(events).to.deep.include({ type: "stop", reason: "end_turn" });
+      return bedrock.requests.at(-1)!;
+    };
+
+    it("sends answers one after another over one connection, answers at once over one each, and keeps no aborted one's", async () => {
+      const ports = [];
+      for (const text of ["one", "two", "three"]) ports.push((await answer(text)).clientPort);
+      expect(new Set(ports).size, "one connection for three answers").to.equal(1);
+      const [a, b] = await Promise.all([collect(model.stream(request("four [[tokens:20]]"))), collect(model.stream(request("five [[tokens:20]]")))]);
+      expect([a, b].every((events) => events.some((e) => e.type === "stop"))).to.equal(true);
+      const together = bedrock.requests.slice(-2).map((r) => r.clientPort);
+      expect(new Set(together).size, "two answers at once, two connections").to.equal(2);
+      expect(together).to.include(ports[0]);
+      // An aborted answer's session is closed, never handed to the next request.
+      bedrock.script({ fault: "slow", tokensPerSecond: 40 });
+      const controller = new AbortController();
+      for await (const e of model.stream(request("slowly [[tokens:300]]", controller.signal))) if (e.type === "text") controller.abort();
+      const aborted = bedrock.requests.at(-1)!;
+      await waitFor(() => aborted.outcome === "aborted", 3_000, "the emulator to see the abort");
+      const kept = new Set(together.filter((port) => port !== aborted.clientPort));
+      const next = await answer("six");
+      expect(next.clientPort).to.not.equal(aborted.clientPort);
+      expect(kept.has(next.clientPort)).to.equal(true);
+    });
+
+    it("sends a request once more on a new connection when its kept one is closed under it before any answer; a new connection's failure is the caller's", async () => {
+      const first = await answer("one");
+      bedrock.script({ fault: "connection-reset" });
+      const second = await answer("two");
+      const [reset] = bedrock.requests.slice(-2);
+      expect(reset).to.deep.include({ fault: "connection-reset", clientPort: first.clientPort });
+      expect(second.clientPort).to.not.equal(first.clientPort);
+      // Reset on the kept connection, then on the new one: the second failure reaches the caller.
+      bedrock.script({ fault: "connection-reset" }, { fault: "connection-reset" });
+      const before = bedrock.requests.length;
+      expect(await failure(model.stream(request("three [[tokens:20]]")))).to.be.instanceOf(Error);
+      expect(bedrock.requests.slice(before).map((r) => r.fault)).to.deep.equal(["connection-reset", "connection-reset"]);
+      expect((await answer("four")).fault).to.equal(undefined);
+    });
+
+    it("leaves a connection whose server sent GOAWAY for a new one", async () => {
+      const first = await answer("one");
+      bedrock.goAway();
+      const second = await answer("two");
+      expect(second.clientPort).to.not.equal(first.clientPort);
+    });
+  });
+
   it("ends silently when the caller aborts, and the emulator sees the stream closed", async () => {
     bedrock.script({ fault: "slow", tokensPerSecond: 40 });
     const controller = new AbortController();

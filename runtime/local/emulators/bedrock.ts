@@ -6,7 +6,7 @@
  * when one is named, plays scripted faults, and records every request for tests and benchmarks.
  */
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttp2Server, type Http2ServerRequest } from "node:http2";
+import { createServer as createHttp2Server, type Http2ServerRequest, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { answerEncoder, conversationOf, exceptionMessage, modelFamily, type ApiKind, type StreamEnd } from "./bedrock-formats";
@@ -29,7 +29,9 @@ export type BedrockFault =
   /** Tokens trickle at this rate. */
   | { fault: "slow"; tokensPerSecond?: number }
   /** The guardrail intervenes mid-output (needs a guardrail on the request, like the trigger words). */
-  | { fault: "guardrail-output"; afterTokens?: number };
+  | { fault: "guardrail-output"; afterTokens?: number }
+  /** The connection is closed under the request before any answer, as a server closing an idle connection does. */
+  | { fault: "connection-reset" };
 
 export type BedrockFaultName = BedrockFault["fault"];
 
@@ -72,6 +74,8 @@ export interface BedrockRequestRecord {
   /** The text of a trailing assistant message: the answer goes on from it (runtime/chat/continue.ts). */
   prefill?: string;
   fault?: BedrockFaultName;
+  /** The client's port: requests with the same one came over the same connection. */
+  clientPort?: number;
   receivedAt: number;
   firstTokenAt?: number;
   /** When the stream ended at the emulator, for whatever reason. */
@@ -110,10 +114,15 @@ export class BedrockEmulator {
   private readonly h2 = createHttp2Server((req, res) => void this.onRequest(req, res));
   private readonly h1 = createHttp1Server((req, res) => void this.onRequest(req, res));
   private readonly sockets = new Set<Socket>();
+  private readonly h2Sessions = new Set<ServerHttp2Session>();
   private readonly waiters: Array<() => void> = [];
   private port = 0;
 
   constructor(private readonly options: BedrockEmulatorOptions = {}) {
+    this.h2.on("session", (session: ServerHttp2Session) => {
+      this.h2Sessions.add(session);
+      session.once("close", () => this.h2Sessions.delete(session));
+    });
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
     this.guardrail = { ...DEFAULT_GUARDRAIL, ...options.guardrail };
   }
@@ -131,6 +140,14 @@ export class BedrockEmulator {
   /** Queues faults: each of the next requests takes one, in order. */
   script(...faults: BedrockFault[]): void {
     this.scripted.push(...faults);
+  }
+
+  /**
+   * Closes every connection's HTTP/2 session with a GOAWAY (streams in flight finish), as a server does before it
+   * goes away or when a connection has been idle too long.
+   */
+  goAway(): void {
+    for (const session of this.h2Sessions) session.close();
   }
 
   /** Drops faults not yet used. */
@@ -238,6 +255,7 @@ export class BedrockEmulator {
       attempt: prefill === undefined ? this.nextAttempt(conversation) : this.attemptsMade({ system: conversation.system, messages: asked }),
       prefill,
       fault: fault?.fault,
+      clientPort: req.socket?.remotePort,
       receivedAt: Date.now(),
       text: "",
       outputTokens: 0,
@@ -249,6 +267,14 @@ export class BedrockEmulator {
       record.outcome = "fault";
       record.closedAt = Date.now();
       return sendAwsError(res, 429, "ThrottlingException", "Too many requests, please wait before trying again.");
+    }
+    if (fault?.fault === "connection-reset") {
+      record.outcome = "fault";
+      record.closedAt = Date.now();
+      const h2 = (req as Http2ServerRequest).stream?.session;
+      if (h2) h2.destroy();
+      else (req as IncomingMessage).socket.destroy();
+      return;
     }
     if (fault?.fault === "5xx") {
       record.outcome = "fault";
@@ -475,6 +501,7 @@ function faultFromPrompt(prompt: string): BedrockFault | undefined {
     "stall",
     "slow",
     "guardrail-output",
+    "connection-reset",
   ];
   return known.includes(name as BedrockFaultName) ? ({ fault: name } as BedrockFault) : undefined;
 }
