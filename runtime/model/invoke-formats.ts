@@ -115,10 +115,13 @@ export function parseNovaChunk(chunk: Json): ModelEvent[] {
   return [...events, ...bedrockEvents(chunk)];
 }
 
+/** One decoder for every chunk: decode() without `stream` keeps no state between calls. */
+const utf8 = new TextDecoder();
+
 export function parseInvokeChunk(family: ModelFamily, bytes: Uint8Array): ModelEvent[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
+    parsed = JSON.parse(utf8.decode(bytes));
   } catch {
     throw new ModelError("model stream chunk is not JSON", "MalformedChunk", false);
   }

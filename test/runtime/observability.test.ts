@@ -33,8 +33,12 @@ describe("runtime/log and runtime/metrics", () => {
       const lines = captureStdout(() => {
         metrics.turnFinished({ ttftMs: 310, outputTokens: 42, frames: 9, stopReason: "stopped", cause: "stopped" });
         metrics.error("rate_limited");
+        metrics.turnFinished({ ttftMs: null, outputTokens: 7, frames: 2, stopReason: "end_turn", cause: "end_turn" });
       });
-      expect(lines).to.have.length(2);
+      expect(lines).to.have.length(3);
+      // One Metrics object serves every use: each line carries only its own metrics and dimensions.
+      expect(lines[2]).to.include({ OutputTokens: 7, FramesPerTurn: 2, Stops: 0 });
+      expect(lines[2]).not.to.have.any.keys("code", "Errors", "TimeToFirstToken");
       const [turn, error] = lines as [Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[]; Dimensions: string[][] }[] } }, Record<string, unknown>];
       const directive = turn._aws.CloudWatchMetrics[0]!;
       expect(directive.Namespace).to.equal(METRICS_NAMESPACE);
