@@ -1,9 +1,9 @@
 /**
  * Signed AWS requests without the SDK's per-call machinery (endpoint rules, schema serde, user agent, retry tokens,
  * its generic signer), for the calls a worker makes many times per answer: the @connections posts
- * (../connections/connections-api.ts) and DynamoDB's JSON API (./dynamo-document-client.ts). The SDK client of each
- * still resolves the region, endpoint and credentials provider, so the function's or the container's credential
- * chain is unchanged.
+ * (../connections/connections-api.ts) and the JSON APIs of DynamoDB and SQS (./aws-json.ts), sent over keep-alive
+ * connections of ./http1-pool.ts. The SDK client of each still resolves the region, endpoint and credentials
+ * provider, so the function's or the container's credential chain is unchanged.
  *
  * What this keeps of the SDK:
  * - SigV4, the same canonical request as @smithy/signature-v4 (tests check the signature against it), with the session
