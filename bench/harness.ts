@@ -26,6 +26,8 @@ export interface ObservedRequest {
 
 export class EmulatorObserver {
   readonly requests: ObservedRequest[] = [];
+  /** The first request carrying each marker (a whitespace-delimited `zq…` word of the prompt, as `prompt()` puts it). */
+  private readonly byMarker = new Map<string, ObservedRequest>();
   private readonly waiters = new Set<() => void>();
 
   constructor(bedrock: BedrockEmulator) {
@@ -39,7 +41,9 @@ export class EmulatorObserver {
 
   /** The request whose prompt contains `marker` (each benchmark turn carries a unique one). */
   find(marker: string): ObservedRequest | undefined {
-    return this.requests.find((r) => r.record.prompt.includes(marker));
+    // Indexed as requests arrive: a scan per answer over every request of a run costs the load generator's one thread
+    // more the longer the run. A marker placed otherwise is still found by the scan.
+    return this.byMarker.get(marker) ?? this.requests.find((r) => r.record.prompt.includes(marker));
   }
 
   /** Resolves when `probe` returns a value; re-checked on every observed event and every 20 ms. */
@@ -68,13 +72,18 @@ export class EmulatorObserver {
   private watch(record: BedrockRequestRecord): void {
     const observed: ObservedRequest = { record, arrivedAt: performance.now(), chunks: [] };
     this.requests.push(observed);
+    for (const word of record.prompt.match(MARKER_WORD) ?? []) if (!this.byMarker.has(word)) this.byMarker.set(word, observed);
     let text = record.text;
     let closedAt = record.closedAt;
     Object.defineProperty(record, "text", {
       enumerable: true,
       get: () => text,
       set: (value: string) => {
-        if (value.length > text.length && value.startsWith(text)) observed.chunks.push({ at: performance.now(), text: value.slice(text.length) });
+        // The emulator only appends to the text: its last character before the write is still there (an O(1) check,
+        // where comparing the whole prefix made every answer quadratic in its length).
+        if (value.length > text.length && (text.length === 0 || value.charCodeAt(text.length - 1) === text.charCodeAt(text.length - 1))) {
+          observed.chunks.push({ at: performance.now(), text: value.slice(text.length) });
+        }
         text = value;
       },
     });
@@ -92,6 +101,8 @@ export class EmulatorObserver {
     this.wake();
   }
 }
+
+const MARKER_WORD = /(?<=^|\s)zq\S+/g;
 
 export interface BenchStackOptions {
   flushIntervalMs?: number;
