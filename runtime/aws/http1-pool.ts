@@ -61,6 +61,7 @@ interface Job {
 
 export class Http1Pool {
   private readonly idle: Connection[] = [];
+  private readonly busy = new Set<Connection>();
   private readonly waiting: Job[] = [];
   private open = 0;
   private closed = false;
@@ -117,8 +118,6 @@ export class Http1Pool {
     for (const connection of this.idle.splice(0)) connection.destroy();
     for (const connection of [...this.busy]) connection.destroy();
   }
-
-  private readonly busy = new Set<Connection>();
 
   private dispatch(job: Job): void {
     const connection = this.idle.pop() ?? (this.open < this.options.maxSockets ? this.connect() : undefined);

@@ -133,6 +133,44 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
     }
   });
 
+  it("reads bodies that span many socket reads (framed by length or chunked), and closes a connection the server asked to close", async () => {
+    const big = Buffer.alloc(1024 * 1024 + 7, "x");
+    const s = await serve(
+      http.createServer((req, res) => {
+        req.resume();
+        if (req.url === "/length") res.writeHead(200, { "content-length": String(big.length) }).end(big);
+        else if (req.url === "/chunked") {
+          res.writeHead(200);
+          // Many chunks of odd sizes, each written on its own.
+          let at = 0;
+          const next = () => {
+            if (at >= big.length) return void res.end();
+            const size = Math.min(big.length - at, 1 + ((at * 7919) % 40_000));
+            res.write(big.subarray(at, at + size));
+            at += size;
+            setImmediate(next);
+          };
+          next();
+        } else res.writeHead(200, { connection: "close", "content-length": "2" }).end("ok");
+      }),
+    );
+    const pool = new Http1Pool(new URL(s.url), { maxSockets: 1 });
+    try {
+      for (const path of ["/length", "/chunked"]) {
+        const response = await pool.request({ ...post(path), method: "GET", body: Buffer.alloc(0), headers: {} }).response;
+        expect(response.body.equals(big), path).to.equal(true);
+      }
+      expect(s.connections).to.have.length(1);
+      expect((await pool.request(post("/close")).response).body.toString()).to.equal("ok");
+      await waitFor(() => s.connections[0].closed, 5_000, "the connection the server asked to close");
+      expect((await pool.request({ ...post("/length"), method: "GET", body: Buffer.alloc(0), headers: {} }).response).body.length).to.equal(big.length);
+      expect(s.connections).to.have.length(2);
+    } finally {
+      pool.destroy();
+      await s.stop();
+    }
+  });
+
   it("keeps at most maxSockets connections and serves the waiting requests in order as they free up", async () => {
     const held: Array<() => void> = [];
     const order: string[] = [];
