@@ -143,19 +143,21 @@ export class SignedHttp2Client {
       // Before the answer, a session error fails the call; after it, it reaches the body's reader through the stream.
       session.on("error", fail);
       const stream = session.request({ ...headers, ":method": method, ":path": path });
+      let kept = false;
       const onAbort = () => {
+        if (kept) return; // the stream is over and its session may already carry another request
         stream.close(http2.constants.NGHTTP2_CANCEL);
         session.destroy();
         answered = true; // the caller's abort is final, never retried
         fail(abortReason(signal));
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      let kept = false;
       stream.once("end", () => {
         // Both sides have ended the stream (the body was sent whole, the answer read to its end): the session can carry
         // the next request. Kept here rather than at "close", which comes a tick later, after the reader is done.
         if (settled && answered && stream.writableFinished && !signal.aborted && !session.destroyed) {
           kept = true;
+          signal.removeEventListener("abort", onAbort);
           this.keep(session);
         }
       });

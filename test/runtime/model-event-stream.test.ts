@@ -228,6 +228,16 @@ describe("runtime/model/bedrock: Invoke streams decoded from the raw body (Bedro
       expect((await answer("four")).fault).to.equal(undefined);
     });
 
+    it("keeps a finished answer's session for the next answer even when the caller aborts the finished request's signal", async () => {
+      const controller = new AbortController();
+      const events = await collect(model.stream(request("one [[tokens:20]]", controller.signal)));
+      expect(events).to.deep.include({ type: "stop", reason: "end_turn" });
+      const first = bedrock.requests.at(-1)!;
+      controller.abort(); // as a caller that aborts its controller once it is done with the answer
+      const second = await answer("two");
+      expect(second.clientPort).to.equal(first.clientPort);
+    });
+
     it("leaves a connection whose server sent GOAWAY for a new one", async () => {
       const first = await answer("one");
       bedrock.goAway();
