@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { leanSqsClient } from "../../runtime/aws/sqs-lean-client";
+import { waitFor } from "../local/helpers";
 
 const credentials = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret" };
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
@@ -20,12 +21,16 @@ interface Seen {
   headers: http.IncomingHttpHeaders;
 }
 
+/** An answer that the stand-in server holds until the test releases it. */
+const HOLD = Symbol("hold");
+
 describe("runtime/aws: the lean SQS client", function () {
   this.timeout(15_000);
   let server: http.Server;
   let origin: string;
   let seen: Seen[] = [];
   let answer: (target: string, body: Record<string, unknown>) => unknown = () => ({});
+  let held: http.ServerResponse[] = [];
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -35,8 +40,10 @@ describe("runtime/aws: the lean SQS client", function () {
         const body = JSON.parse(Buffer.concat(chunks).toString() || "{}") as Record<string, unknown>;
         const target = String(req.headers["x-amz-target"]);
         seen.push({ target, body, headers: req.headers });
+        const reply = answer(target, body);
+        if (reply === HOLD) return void held.push(res);
         res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
-        res.end(JSON.stringify(answer(target, body)));
+        res.end(JSON.stringify(reply));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -44,6 +51,7 @@ describe("runtime/aws: the lean SQS client", function () {
   });
   beforeEach(() => {
     seen = [];
+    held = [];
     answer = () => ({});
   });
   after(() => server.close());
@@ -116,5 +124,22 @@ describe("runtime/aws: the lean SQS client", function () {
     } finally {
       refusing.close();
     }
+  });
+
+  it("keeps at most 50 sockets to the queue's endpoint and queues further calls, as the SDK's handler does", async () => {
+    answer = () => HOLD;
+    const client = lean();
+    const receive = () => client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl(), WaitTimeSeconds: 0 }));
+    const calls = Array.from({ length: 60 }, receive);
+    const release = (res: http.ServerResponse) => res.writeHead(200, { "content-type": "application/x-amz-json-1.0" }).end("{}");
+    await waitFor(() => held.length >= 50, 5_000, "50 calls held at the server");
+    // 50 calls held on 50 sockets; the other 10 wait in the client for one of them.
+    expect(held).to.have.length(50);
+    expect(new Set(held.map((res) => res.socket?.remotePort)).size).to.equal(50);
+    for (const res of held.splice(0)) release(res);
+    await waitFor(() => held.length === 10, 5_000, "the 10 queued calls");
+    for (const res of held.splice(0)) release(res);
+    expect(await Promise.all(calls)).to.have.length(60);
+    client.destroy();
   });
 });
