@@ -2,8 +2,8 @@
  * A DynamoDB document client whose item calls skip the SDK's per-call machinery: GetItem, PutItem, UpdateItem,
  * DeleteItem, Query, BatchGetItem and BatchWriteItem go to DynamoDB's JSON API (./aws-json.ts), marshalled with
  * @aws-sdk/util-dynamodb exactly where lib-dynamodb's commands marshal (keys, items, expression values, start keys)
- * and with the same translate options. A call costs the caller less than half the CPU of the SDK's (0.42–0.48 of it
- * in two runs over GetItem, UpdateItem, PutItem, a 50-item Query and an SQS send and receive: `npm run bench -- --only
+ * and with the same translate options. A call costs the caller about a quarter of the SDK's CPU (0.23 of it, the
+ * median over GetItem, UpdateItem, PutItem, a 50-item Query and an SQS send and receive: `npm run bench -- --only
  * calls`). The stores send the same lib-dynamodb commands either way; any other command, or an input with a legacy
  * parameter this does not marshal (Expected, AttributeUpdates, KeyConditions, QueryFilter), goes through the SDK.
  *

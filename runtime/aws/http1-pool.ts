@@ -90,7 +90,7 @@ export class Http1Pool {
     const response = new Promise<Http1Response>((resolve, reject) => {
       job = { request, resolve, reject, settled: false };
     });
-    if (this.closed) this.fail(job, Object.assign(new Error("the connection pool is closed"), { code: "ERR_POOL_CLOSED" }));
+    if (this.closed) this.fail(job, poolClosed());
     else {
       try {
         validateHeaders(request);
@@ -114,7 +114,7 @@ export class Http1Pool {
   /** Closes every connection; requests in flight fail. */
   destroy(): void {
     this.closed = true;
-    for (const job of this.waiting.splice(0)) this.fail(job, Object.assign(new Error("the connection pool is closed"), { code: "ERR_POOL_CLOSED" }));
+    for (const job of this.waiting.splice(0)) this.fail(job, poolClosed());
     for (const connection of this.idle.splice(0)) connection.destroy();
     for (const connection of [...this.busy]) connection.destroy();
   }
@@ -140,12 +140,7 @@ export class Http1Pool {
     // A resumed TLS session saves the next connection's full handshake, as Node's agent does.
     if (socket instanceof tls.TLSSocket) socket.on("session", (session: Buffer) => (this.tlsSession = session));
     return new Connection(socket, this.hostHeader, {
-      settle: (job, outcome) => {
-        if (job.settled) return;
-        job.settled = true;
-        if (outcome instanceof Error) job.reject(outcome);
-        else job.resolve(outcome);
-      },
+      settle: (job, outcome) => (outcome instanceof Error ? this.fail(job, outcome) : this.succeed(job, outcome)),
       released: (connection) => {
         this.busy.delete(connection);
         const next = this.waiting.shift();
@@ -168,11 +163,21 @@ export class Http1Pool {
     });
   }
 
+  private succeed(job: Job, response: Http1Response): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.resolve(response);
+  }
+
   private fail(job: Job, error: Error): void {
     if (job.settled) return;
     job.settled = true;
     job.reject(error);
   }
+}
+
+function poolClosed(): Error {
+  return Object.assign(new Error("the connection pool is closed"), { code: "ERR_POOL_CLOSED" });
 }
 
 /** Header names already checked: a client sends the same few names over and over. */

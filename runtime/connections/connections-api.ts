@@ -1,9 +1,8 @@
 /**
- * The API Gateway @connections API (PostToConnection, DeleteConnection) as signed requests over one keep-alive agent
- * per endpoint (../aws/signed-http.ts: SigV4, the SDK's standard retries and error shape). A worker posts one frame per
- * turn every FLUSH_INTERVAL_MS; the SDK client's middleware stack cost about 1 ms of CPU per post, this about 0.4 ms,
- * nearly all of it the HTTP request itself (measured locally at 10 posts every 50 ms; docs/BENCHMARKS.md, "Worker
- * modes"). A 410 GoneException is an answer ("gone"), not an error.
+ * The API Gateway @connections API (PostToConnection, DeleteConnection) as signed requests over keep-alive connections
+ * per endpoint (../aws/signed-http.ts: SigV4, the SDK's standard retries and error shape; ../aws/http1-pool.ts). A worker
+ * posts one frame per turn every FLUSH_INTERVAL_MS, so a post's CPU is most of a streaming answer's; the SDK client's
+ * middleware stack cost about 1 ms of CPU per post. A 410 GoneException is an answer ("gone"), not an error.
  */
 import { escapeUri, SignedHttpClient, type AwsCredentials, type CallLimits, type SignedHttpOptions } from "../aws/signed-http";
 

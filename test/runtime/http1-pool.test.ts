@@ -231,6 +231,52 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
     }
   });
 
+  it("fails a malformed answer with HPE_INVALID and does not reuse its connection", async () => {
+    const s = await serve(
+      rawServer((socket, head) => {
+        if (head.startsWith("POST /bad")) socket.write("SPDY/9 200 OK\r\n\r\n");
+        else socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+      }),
+    );
+    const pool = new Http1Pool(new URL(s.url), { maxSockets: 1 });
+    try {
+      const error = await pool.request(post("/bad")).response.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.have.property("code", "HPE_INVALID");
+      expect((await pool.request(post("/ok")).response).body.toString()).to.equal("ok");
+      expect(s.connections).to.have.length(2);
+    } finally {
+      pool.destroy();
+      await s.stop();
+    }
+  });
+
+  it("fails requests in flight, waiting, or made after destroy(), and closes its connections", async () => {
+    const held: http.ServerResponse[] = [];
+    const s = await serve(
+      http.createServer((req, res) => {
+        req.resume();
+        held.push(res);
+      }),
+    );
+    const pool = new Http1Pool(new URL(s.url), { maxSockets: 1 });
+    try {
+      const inFlight = pool.request(post("/a")).response.then(() => undefined, (e: unknown) => e);
+      const waiting = pool.request(post("/b")).response.then(() => undefined, (e: unknown) => e);
+      await waitFor(() => held.length === 1, 5_000, "the request in flight");
+      pool.destroy();
+      expect(await inFlight).to.have.property("code", "ECONNRESET");
+      expect(await waiting).to.have.property("code", "ERR_POOL_CLOSED");
+      expect(await pool.request(post("/c")).response.then(() => undefined, (e: unknown) => e)).to.have.property("code", "ERR_POOL_CLOSED");
+      await waitFor(() => s.connections[0].closed, 5_000, "the connection closed");
+      expect(held).to.have.length(1);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("cancels a request in flight (its connection is closed) or waiting (never sent), and the pool serves the next", async () => {
     const held: http.ServerResponse[] = [];
     const urls: string[] = [];
