@@ -12,6 +12,7 @@
  * the first token only). An answer other than 2xx becomes an error named as the SDK names it (./signed-http.ts).
  */
 import * as http2 from "node:http2";
+import type { Readable } from "node:stream";
 import { abortReason, AwsServiceError, describeRefusal, SigV4Signer, type AwsCredentials } from "./signed-http";
 
 export interface SignedHttp2Target {
@@ -34,8 +35,8 @@ export interface SignedHttp2Request {
 
 export interface SignedHttp2Answer {
   status: number;
-  /** The answer's body as it arrives; it ends early, without an error, when the signal aborts it. */
-  body: AsyncIterable<Buffer>;
+  /** The answer's body as it arrives (the HTTP/2 stream's readable side); destroyed when the signal aborts. */
+  body: Readable;
 }
 
 /** A kept session closes after this long unused (the SDK's NodeHttp2Handler keeps none for event streams). */

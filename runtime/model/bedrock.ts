@@ -12,6 +12,7 @@ import { converseInput, parseConverseEvent } from "./converse-format";
 import { STREAM_EXCEPTION_MEMBERS, streamException, toModelError } from "./errors";
 import { EventStreamDecoder, type EventMessage } from "./event-stream";
 import { invokeRequestBody, parseInvokeChunk } from "./invoke-formats";
+import { StreamEvents, type EventSource } from "./stream-events";
 
 /** How long to wait for the response to start (the stream itself is bounded by the worker's idle timer). */
 export const FIRST_BYTE_TIMEOUT_MS = 30_000;
@@ -27,9 +28,19 @@ export class BedrockModelStream implements ModelStream {
     return this.config.modelId;
   }
 
-  async *stream(request: ModelRequest): AsyncIterable<ModelEvent> {
+  stream(request: ModelRequest): AsyncIterable<ModelEvent> {
+    if (this.config.api !== "ConverseStream") {
+      const client = this.client();
+      // The SDK's client: the request is signed and sent here and its body decoded as it arrives (one iterator).
+      if (isSdkClient(client)) return new StreamEvents(this.invokeSource(client, request));
+    }
+    return this.viaSdk(request);
+  }
+
+  /** ConverseStream, and InvokeModelWithResponseStream on another client (unit tests' stand-ins): the SDK's own decoding. */
+  private async *viaSdk(request: ModelRequest): AsyncIterable<ModelEvent> {
     try {
-      yield* this.config.api === "ConverseStream" ? this.converse(request) : this.invoke(request);
+      yield* this.config.api === "ConverseStream" ? this.converse(request) : this.invokeViaSdk(request);
     } catch (error) {
       if (request.signal.aborted) return;
       throw toModelError(error);
@@ -56,24 +67,41 @@ export class BedrockModelStream implements ModelStream {
     }
   }
 
-  private async *invoke(request: ModelRequest): AsyncIterable<ModelEvent> {
+  /** InvokeModelWithResponseStream sent by ./signed-h2.ts; its event messages decoded by ./event-stream.ts as they arrive. */
+  private invokeSource(client: BedrockRuntimeClient, request: ModelRequest): EventSource<ModelEvent> {
+    const { modelId, guardrail, maxOutputTokens } = this.config;
+    const family = this.config.family ?? "anthropic";
+    const decoder = new EventStreamDecoder();
+    return {
+      signal: request.signal,
+      open: async () => {
+        const body = invokeRequestBody(family, request.messages, Math.min(request.maxOutputTokens, maxOutputTokens), guardrail?.streamMode);
+        const transport = await invokeTransport(client);
+        const headers: Record<string, string> = { "content-type": "application/json", "x-amzn-bedrock-accept": "application/json" };
+        if (guardrail) {
+          headers["x-amzn-bedrock-guardrailidentifier"] = guardrail.id;
+          headers["x-amzn-bedrock-guardrailversion"] = guardrail.version;
+          headers["x-amzn-bedrock-trace"] = "ENABLED";
+        }
+        const path = `/model/${escapeUri(modelId)}/invoke-with-response-stream`;
+        const answer = await this.send(request, (signal) => transport.open({ method: "POST", path, headers, body: Buffer.from(body, "utf8"), signal }));
+        return answer.body;
+      },
+      // `chunk` events carry the model's JSON, base64-encoded in `bytes`.
+      decode: (chunk) => {
+        const messages = decoder.push(chunk);
+        if (messages.length === 1) return invokeEvents(family, messages[0]!);
+        return messages.flatMap((message) => invokeEvents(family, message));
+      },
+      end: () => decoder.end(),
+      failure: (error) => toModelError(error),
+    };
+  }
+
+  private async *invokeViaSdk(request: ModelRequest): AsyncIterable<ModelEvent> {
     const { modelId, family, guardrail, maxOutputTokens } = this.config;
     const body = invokeRequestBody(family ?? "anthropic", request.messages, Math.min(request.maxOutputTokens, maxOutputTokens), guardrail?.streamMode);
     const client = this.client();
-    if (isSdkClient(client)) {
-      const transport = await invokeTransport(client as BedrockRuntimeClient);
-      const headers: Record<string, string> = { "content-type": "application/json", "x-amzn-bedrock-accept": "application/json" };
-      if (guardrail) {
-        headers["x-amzn-bedrock-guardrailidentifier"] = guardrail.id;
-        headers["x-amzn-bedrock-guardrailversion"] = guardrail.version;
-        headers["x-amzn-bedrock-trace"] = "ENABLED";
-      }
-      const path = `/model/${escapeUri(modelId)}/invoke-with-response-stream`;
-      const answer = await this.send(request, (signal) => transport.open({ method: "POST", path, headers, body: Buffer.from(body, "utf8"), signal }));
-      yield* this.decodeInvoke(answer.body, request);
-      return;
-    }
-    // Another client (unit tests' fakes): the SDK command and the SDK's own decoding.
     const command = new InvokeModelWithResponseStreamCommand({
       modelId,
       contentType: "application/json",
@@ -88,21 +116,6 @@ export class BedrockModelStream implements ModelStream {
       if (exception) throw exception;
       if (part.chunk?.bytes) yield* parseInvokeChunk(family ?? "anthropic", part.chunk.bytes);
     }
-  }
-
-  /** The response's event messages decoded here: `chunk` events carry the model's JSON, base64-encoded in `bytes`. */
-  private async *decodeInvoke(body: AsyncIterable<Uint8Array>, request: ModelRequest): AsyncIterable<ModelEvent> {
-    const family = this.config.family ?? "anthropic";
-    const decoder = new EventStreamDecoder();
-    for await (const data of body) {
-      if (request.signal.aborted) return;
-      for (const message of decoder.push(data)) {
-        const events = invokeEvents(family, message);
-        for (const event of events) yield event;
-      }
-    }
-    if (request.signal.aborted) return;
-    decoder.end();
   }
 
   private async *converse(request: ModelRequest): AsyncIterable<ModelEvent> {
@@ -124,7 +137,7 @@ export class BedrockModelStream implements ModelStream {
  * against it); the client's region, credentials and endpoint are used as they are.
  */
 /** A client of the SDK's (not a test's stand-in): its requests can be sent as the SDK would send them. */
-function isSdkClient(client: unknown): boolean {
+function isSdkClient(client: unknown): client is BedrockRuntimeClient {
   return client instanceof BedrockRuntimeClient;
 }
 
