@@ -7,7 +7,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ControlSignals, ControlSignalStore } from "../chat/control-batch";
 import type { HistoryStore, TurnControl, TurnRef } from "../chat/ports";
-import { bellKey, stopKey } from "./dynamo-history";
+import { bellKey, stopKey } from "./history-items";
 import { DYNAMO_TIMEOUT_MS, timeout } from "./dynamo";
 import { historyTable } from "./schema";
 

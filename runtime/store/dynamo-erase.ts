@@ -8,7 +8,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Turn } from "../chat/ports";
 import { DYNAMO_TIMEOUT_MS, batchWrite, epochSeconds, isConditionFailure, timeout } from "./dynamo";
-import { STOP_TTL_SECONDS, sessionKey, stopKey, toTurn, turnKey } from "./dynamo-history";
+import { STOP_TTL_SECONDS, sessionKey, stopKey, toTurn, turnKey } from "./history-items";
 import { historyTable } from "./schema";
 
 const PK = historyTable.hashKey.name;

@@ -26,29 +26,10 @@ import {
 } from "../chat/ports";
 import { DYNAMO_TIMEOUT_MS, batchWrite, epochSeconds, isConditionFailure, timeout } from "./dynamo";
 import { DynamoErase } from "./dynamo-erase";
+import { PK, SK, STOP_TTL_SECONDS, TTL, ackKey, bellKey, controlPrefix, sessionKey, stopKey, toTurn, turnKey, watchKey, type Item } from "./history-items";
 import { historyTable } from "./schema";
 
-const PK = historyTable.hashKey.name;
-const SK = historyTable.rangeKey!.name;
-const TTL = historyTable.ttlAttribute;
 const SESSIONS_INDEX = historyTable.globalIndexes.find((i) => i.name === "sessionsByUser")!;
-
-export const sessionKey = (sessionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: "META" });
-export const turnKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `TURN#${turnId}` });
-/**
- * What others ask of a streaming turn lives beside it, not on it (see HistoryStore.requestStop), under one prefix
- * so the worker reads all of it with one Query: a stop request, watchers (resume) and the worker's acknowledgements.
- */
-const controlPrefix = (turnId: string) => `CTL#${turnId}#`;
-export const stopKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}STOP` });
-const watchKey = (sessionId: string, turnId: string, connectionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}WATCH#${connectionId}` });
-/** Rung by each resuming connection, so a batched poll (runtime/chat/control-batch.ts) reads one key per turn for watchers. */
-export const bellKey = (sessionId: string, turnId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}BELL` });
-const ackKey = (sessionId: string, turnId: string, connectionId: string) => ({ [PK]: `SESSION#${sessionId}`, [SK]: `${controlPrefix(turnId)}ACK#${connectionId}` });
-/** Control items matter only while the turn streams (at most the worker's 15 minutes). */
-export const STOP_TTL_SECONDS = 86_400;
-
-type Item = Record<string, unknown>;
 
 /**
  * Turns per context Query page. One page is one round trip before the model call, so it is sized to hold a whole
@@ -56,18 +37,6 @@ type Item = Record<string, unknown>;
  * a longer conversation is read page by page only until its budget is spent (runtime/chat/context.ts).
  */
 const CONTEXT_PAGE_TURNS = 200;
-
-const TURN_FIELDS = [
-  "turnId", "sessionId", "userId", "role", "text", "status", "clientMessageId", "parentTurnId", "usage", "model",
-  "stopReason", "ttftMs", "region", "connectionId", "generationStartedAt", "supersededBy",
-  "supersedes", "servedWatchers", "droppedBy", "replaces", "continuedAt", "createdAt", "updatedAt",
-] as const;
-
-export function toTurn(item: Item): Turn {
-  const turn: Record<string, unknown> = {};
-  for (const field of TURN_FIELDS) if (item[field] !== undefined && item[field] !== null) turn[field] = item[field];
-  return turn as unknown as Turn;
-}
 
 /** Every field of ContextTurn, as names for a ProjectionExpression (`text`, `role` and `status` are reserved words). */
 const CONTEXT_PROJECTION = {

@@ -13,7 +13,8 @@ import { InvalidCursor, type ConnectionStore, type HistoryStore, type Turn, type
 import { leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
 import { startDynamo, type DynamoKind } from "../../runtime/local/emulators/dynamodb";
 import { DynamoConnectionStore } from "../../runtime/store/dynamo-connections";
-import { DynamoHistoryStore, sessionKey, turnKey } from "../../runtime/store/dynamo-history";
+import { DynamoHistoryStore } from "../../runtime/store/dynamo-history";
+import { sessionKey, turnKey } from "../../runtime/store/history-items";
 import { DynamoUserLedger } from "../../runtime/store/dynamo-ledger";
 import { MemoryConnections, MemoryHistory, MemoryLedger } from "./fakes";
 
