@@ -30,7 +30,15 @@ export class BedrockModelStream implements ModelStream {
 
   stream(request: ModelRequest): AsyncIterable<ModelEvent> {
     if (this.config.api !== "ConverseStream") {
-      const client = this.client();
+      let client: unknown;
+      try {
+        client = this.client();
+      } catch (error) {
+        // As from any other step of the call: a ModelError, from the iterator.
+        return (async function* (): AsyncIterable<ModelEvent> {
+          throw toModelError(error);
+        })();
+      }
       // The SDK's client: the request is signed and sent here and its body decoded as it arrives (one iterator).
       if (isSdkClient(client)) return new StreamEvents(this.invokeSource(client, request));
     }

@@ -221,6 +221,22 @@ describe("runtime/model/bedrock: BedrockModelStream", () => {
     expect(caught).to.be.instanceOf(ModelError).that.deep.includes({ code: "ThrottlingException", retryable: true });
   });
 
+  it("reports a client that cannot be made (no region, no credentials chain) from the iterator, as a ModelError", async () => {
+    const noClient = () => {
+      throw Object.assign(new Error("Region is missing"), { name: "ConfigError" });
+    };
+    for (const api of ["InvokeModelWithResponseStream", "ConverseStream"] as const) {
+      const stream = new BedrockModelStream(noClient as never, config({ api })).stream(request());
+      let caught: unknown;
+      try {
+        await collect(stream);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, api).to.be.instanceOf(ModelError).that.deep.includes({ code: "ConfigError", retryable: false });
+    }
+  });
+
   it("ends silently when the caller aborts, whatever the stream does afterwards", async () => {
     const controller = new AbortController();
     const { client, sent } = fakeClient(async () => ({
