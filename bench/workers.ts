@@ -48,7 +48,12 @@ function readProcess(pid: number): ProcessSample {
 interface LevelResult {
   mode: LocalWorkerMode;
   streams: number;
-  samples: AnswerSample[];
+  /**
+   * What the figures need of the answers, not the answers themselves: every level's frames and chunks (about 6 KB an
+   * answer, some 100 MB over a full run) kept to the end would grow the load generator's heap, and the work of its
+   * collections, level after level.
+   */
+  answers: AnswerFigures;
   /** Turn written by the message handler → claimed by a worker, ms. */
   claimMs: number[];
   /** This process (gateway, handlers, emulators, clients; the Lambda worker too). */
@@ -120,14 +125,17 @@ async function runLevel(mode: LocalWorkerMode, streams: number, seconds: number,
     const result: LevelResult = {
       mode,
       streams,
-      samples,
+      answers: figuresOf(samples),
       claimMs,
       load,
       seconds: wallSeconds,
       failures,
       ...(before && after ? { worker: { cpuMs: after.cpuMs - before.cpuMs, cores: (after.cpuMs - before.cpuMs) / 1000 / wallSeconds, peakRssMb: Math.max(peakRssMb, after.rssMb) } } : {}),
     };
-    options.log(`  ${mode}, ${streams} streams: ${samples.length} answers, ${failures} failed${result.worker ? `, worker ${result.worker.cores.toFixed(2)} cores, ${result.worker.peakRssMb.toFixed(0)} MB` : ""}`);
+    options.log(
+      `  ${mode}, ${streams} streams: ${samples.length} answers, ${failures} failed${result.worker ? `, worker ${result.worker.cores.toFixed(2)} cores, ${result.worker.peakRssMb.toFixed(0)} MB` : ""}` +
+        `; this process's heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`,
+    );
     return result;
   } finally {
     reader.close();
@@ -135,10 +143,30 @@ async function runLevel(mode: LocalWorkerMode, streams: number, seconds: number,
   }
 }
 
-const relayP99 = (r: LevelResult) => summarize(r.samples.flatMap((s) => s.relayMs)).p99;
-const gapP99 = (r: LevelResult) => summarize(r.samples.flatMap((s) => s.gapsMs)).p99;
-const answerMs = (r: LevelResult) => median(r.samples.filter((s) => s.turn.done).map((s) => s.turn.done!.at - s.turn.sentAt));
-const answered = (r: LevelResult) => r.samples.filter((s) => s.turn.done).length;
+interface AnswerFigures {
+  /** Answers run (finished or not). */
+  count: number;
+  /** Every chunk's relay latency, ms. */
+  relayMs: number[];
+  /** Every gap between delta frames, ms. */
+  gapsMs: number[];
+  /** Send → turn.done of each finished answer, ms. */
+  doneMs: number[];
+}
+
+function figuresOf(samples: readonly AnswerSample[]): AnswerFigures {
+  return {
+    count: samples.length,
+    relayMs: samples.flatMap((s) => s.relayMs),
+    gapsMs: samples.flatMap((s) => s.gapsMs),
+    doneMs: samples.filter((s) => s.turn.done).map((s) => s.turn.done!.at - s.turn.sentAt),
+  };
+}
+
+const relayP99 = (r: LevelResult) => summarize(r.answers.relayMs).p99;
+const gapP99 = (r: LevelResult) => summarize(r.answers.gapsMs).p99;
+const answerMs = (r: LevelResult) => median(r.answers.doneMs);
+const answered = (r: LevelResult) => r.answers.doneMs.length;
 
 export const LEVELS = [10, 25, 50, 75, 100, 200];
 export const QUICK_LEVELS = [10, 50];
@@ -199,7 +227,7 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
         target: `≤ ${RELAY_P99_TARGET_MS} ms`,
         verdict: verdict(measures.get(streams)!.relayP99Ms <= RELAY_P99_TARGET_MS),
       },
-      { metric: `${streams} streams: inter-frame gap p50 / p99`, value: `${fmt(median(ecs.samples.flatMap((s) => s.gapsMs)))} / ${fmt(gapP99(ecs))}`, baseline: `${fmt(median(lambda.samples.flatMap((s) => s.gapsMs)))} / ${fmt(gapP99(lambda))}` },
+      { metric: `${streams} streams: inter-frame gap p50 / p99`, value: `${fmt(median(ecs.answers.gapsMs))} / ${fmt(gapP99(ecs))}`, baseline: `${fmt(median(lambda.answers.gapsMs))} / ${fmt(gapP99(lambda))}` },
       {
         metric: `${streams} streams: worker CPU per answer / per stream-second`,
         value:
@@ -219,7 +247,7 @@ export async function workersBenchmark(options: BenchOptions): Promise<Section> 
       },
       { metric: `${streams} streams: worker memory (RSS, peak)`, value: `${fmt(ecs.worker!.peakRssMb, "MB")} for ${streams}`, baseline: `${FUNCTION_MB} MB configured per stream` },
       { metric: `${streams} streams: enqueue → claim p50 / p99`, value: `${fmt(median(ecs.claimMs))} / ${fmt(summarize(ecs.claimMs).p99)}`, baseline: `${fmt(median(lambda.claimMs))} / ${fmt(summarize(lambda.claimMs).p99)}` },
-      { metric: `${streams} streams: answers (failed)`, value: `${ecs.samples.length} (${ecs.failures})`, baseline: `${lambda.samples.length} (${lambda.failures})` },
+      { metric: `${streams} streams: answers (failed)`, value: `${ecs.answers.count} (${ecs.failures})`, baseline: `${lambda.answers.count} (${lambda.failures})` },
     );
   }
   // Streams per vCPU: stream-seconds per CPU-second of the worker (average concurrent streams ÷ its cores), at the
