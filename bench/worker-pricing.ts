@@ -10,6 +10,7 @@
  *   public subnet, the program's default networking without a NAT gateway, holds one).
  * The message handler, API Gateway, DynamoDB and Bedrock cost the same in both modes and are left out.
  */
+import { parseConfig } from "../infra/config";
 import { FUNCTION_MEMORY_MB, PRICES } from "./pricing";
 
 export const WORKER_PRICES = {
@@ -39,7 +40,17 @@ export interface EcsTaskAssumption {
   turnsPerTask: number;
 }
 
-export const DEFAULT_ECS_TASK: EcsTaskAssumption = { vcpu: 1, memoryGb: 2, minTasks: 1, utilization: 0.7, turnsPerTask: 100 };
+/** The share of a task's turns that the service's target tracking keeps in flight (infra/worker-service.ts, IN_FLIGHT_TARGET_SHARE). */
+export const SCALING_TARGET_SHARE = 0.7;
+
+/** The worker task a stack gets by default (`chat:worker: ecs` and no other worker key): infra/config.ts's defaults. */
+function stackDefaultTask(): EcsTaskAssumption {
+  const service = parseConfig({ worker: "ecs" }).worker.service;
+  if (!service) throw new Error("infra/config.ts gave no worker service for chat:worker: ecs");
+  return { vcpu: service.cpu / 1024, memoryGb: service.memoryMb / 1024, minTasks: service.minTasks, utilization: SCALING_TARGET_SHARE, turnsPerTask: service.turnsPerTask };
+}
+
+export const DEFAULT_ECS_TASK: EcsTaskAssumption = stackDefaultTask();
 
 /** SQS requests per answer: SendMessage, its share of a ReceiveMessage (up to 10 jobs), DeleteMessage. */
 export const SQS_REQUESTS_PER_ANSWER = 3;
