@@ -35,9 +35,8 @@ export class BedrockModelStream implements ModelStream {
         client = this.client();
       } catch (error) {
         // As from any other step of the call: a ModelError, from the iterator.
-        return (async function* (): AsyncIterable<ModelEvent> {
-          throw toModelError(error);
-        })();
+        const failure = toModelError(error);
+        return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(failure) }) };
       }
       // The SDK's client: the request is signed and sent here and its body decoded as it arrives (one iterator).
       if (isSdkClient(client)) return new StreamEvents(this.invokeSource(client, request));
