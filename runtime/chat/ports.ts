@@ -162,6 +162,11 @@ export interface TurnPage {
   cursor?: string;
 }
 
+/** What `touchOwnSession` moved: the session's last activity before the touch. */
+export interface SessionTouch {
+  previousAt: string | undefined;
+}
+
 export interface HistoryStore {
   getSession(sessionId: string): Promise<Session | undefined>;
   /** Creates a new session (the id is fresh). */
@@ -169,9 +174,14 @@ export interface HistoryStore {
   touchSession(sessionId: string, at: string): Promise<void>;
   /**
    * The owner check of a `send` and its move to the top of the list in one conditional write: false (and nothing
-   * written) when the session does not exist or is not `userId`'s.
+   * written) when the session does not exist or is not `userId`'s; else the time it was last active before.
    */
-  touchOwnSession(sessionId: string, userId: string, at: string): Promise<boolean>;
+  touchOwnSession(sessionId: string, userId: string, at: string): Promise<SessionTouch | false>;
+  /**
+   * Undoes `touchOwnSession(…, at)` for a send that started nothing: the session goes back to `touch.previousAt`,
+   * unless something touched it since (then it is left as it is).
+   */
+  untouchSession(sessionId: string, at: string, touch: SessionTouch): Promise<void>;
   /** Newest first. */
   listSessions(userId: string, limit: number): Promise<Session[]>;
   getTurn(sessionId: string, turnId: string): Promise<Turn | undefined>;

@@ -153,8 +153,8 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
   const [userTurnId, assistantTurnId] = newTurnIds(sessionId, now, 2) as [string, string];
 
   // Independent calls at once (the latency before the answer starts is their slowest, not their sum): the session's
-  // owner check, which also moves it to the top of the list (one conditional write; a send refused further on still
-  // moved it), the quotas, and the claim on clientMessageId (a conditional put). A send refused by a check gives
+  // owner check, which also moves it to the top of the list (one conditional write; a send refused further on puts it
+  // back), the quotas, and the claim on clientMessageId (a conditional put). A send refused by a check gives
   // back what the others took, its claim included. A duplicate (client retry, reconnect) gives back the quota it took
   // and re-announces the turn its original started; it never starts a second one. The model context (the session's
   // turns before this message) is read beside all of that and goes in the job; it is used only once the session is
@@ -170,11 +170,12 @@ export async function sendMessage(frame: SendFrame, caller: Caller, deps: StartT
     deps.ledger.claim({ userId: connection.userId, clientMessageId, sessionId, userTurnId, assistantTurnId, createdAt: at }),
   ]);
   const ours = claimed.status === "fulfilled" && claimed.value === "claimed";
-  /** Gives back what this send took (the slots, the counted message, the claim) when it starts nothing. */
+  /** Gives back what this send took (the slots, the counted message, the claim, the session's place) when it starts nothing. */
   const giveBack = async () => {
     await Promise.allSettled([
       admission.status === "fulfilled" ? releaseAdmission(deps, caller, assistantTurnId, true) : undefined,
       ours ? deps.ledger.releaseClaim(connection.userId, clientMessageId) : undefined,
+      existing && owned.status === "fulfilled" && typeof owned.value === "object" ? deps.history.untouchSession(sid, at, owned.value) : undefined,
     ]);
   };
   if (claimed.status === "fulfilled" && claimed.value !== "claimed") {

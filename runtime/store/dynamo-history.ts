@@ -18,6 +18,7 @@ import {
   type ContextTurn,
   type HistoryStore,
   type Session,
+  type SessionTouch,
   type Turn,
   type TurnControl,
   type TurnPage,
@@ -170,24 +171,48 @@ export class DynamoHistoryStore implements HistoryStore {
     );
   }
 
-  async touchOwnSession(sessionId: string, userId: string, at: string): Promise<boolean> {
+  async touchOwnSession(sessionId: string, userId: string, at: string): Promise<SessionTouch | false> {
     const expiry = this.expiry();
+    const last = SESSIONS_INDEX.rangeKey!.name;
     try {
-      await this.client().send(
+      const { Attributes } = await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: sessionKey(sessionId),
           UpdateExpression: TTL in expiry ? "SET #last = :at, #ttl = :ttl" : "SET #last = :at",
           ConditionExpression: "#owner = :owner",
-          ExpressionAttributeNames: { "#last": SESSIONS_INDEX.rangeKey!.name, "#owner": SESSIONS_INDEX.hashKey.name, ...(TTL in expiry ? { "#ttl": TTL } : {}) },
+          ExpressionAttributeNames: { "#last": last, "#owner": SESSIONS_INDEX.hashKey.name, ...(TTL in expiry ? { "#ttl": TTL } : {}) },
           ExpressionAttributeValues: { ":at": at, ":owner": userId, ...(TTL in expiry ? { ":ttl": expiry[TTL] } : {}) },
+          // The updated attributes' old values (a few bytes): what a refused send puts back.
+          ReturnValues: "UPDATED_OLD",
         }),
         timeout(DYNAMO_TIMEOUT_MS),
       );
-      return true;
+      const previous = Attributes?.[last];
+      return { previousAt: typeof previous === "string" ? previous : undefined };
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  async untouchSession(sessionId: string, at: string, touch: SessionTouch): Promise<void> {
+    if (touch.previousAt === undefined) return;
+    try {
+      await this.client().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: sessionKey(sessionId),
+          UpdateExpression: "SET #last = :previous",
+          ConditionExpression: "#last = :at",
+          ExpressionAttributeNames: { "#last": SESSIONS_INDEX.rangeKey!.name },
+          ExpressionAttributeValues: { ":previous": touch.previousAt, ":at": at },
+        }),
+        timeout(DYNAMO_TIMEOUT_MS),
+      );
+    } catch (error) {
+      // Touched since (another send, an answer saved): that order stands.
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

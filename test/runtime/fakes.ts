@@ -88,9 +88,15 @@ export class MemoryHistory implements HistoryStore {
   async touchOwnSession(sessionId: string, userId: string, at: string) {
     this.count("touchOwnSession");
     const s = this.sessions.get(sessionId);
-    if (!s || s.userId !== userId) return false;
+    if (!s || s.userId !== userId) return false as const;
+    const previousAt = s.updatedAt;
     s.updatedAt = at;
-    return true;
+    return { previousAt };
+  }
+  async untouchSession(sessionId: string, at: string, touch: { previousAt: string | undefined }) {
+    this.count("untouchSession");
+    const s = this.sessions.get(sessionId);
+    if (s && s.updatedAt === at && touch.previousAt !== undefined) s.updatedAt = touch.previousAt;
   }
   async listSessions(userId: string, limit: number) {
     this.count("listSessions");

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { sessionOfTurn } from "../../runtime/chat/ids";
 import { parseJob } from "../../runtime/chat/job";
+import { ManualClock } from "./fakes";
 import { createWorld, send } from "./world";
 
 describe("runtime/chat: send, idempotency, ownership, quotas", () => {
@@ -238,6 +239,22 @@ describe("runtime/chat: send, idempotency, ownership, quotas", () => {
     ]);
     expect(errors[0]!.clientMessageId).to.equal(intruding.clientMessageId);
     expect(w.history.sessionTurns(sessionId).filter((t) => t.userId === "bob")).to.have.length(0);
+  });
+
+  it("a send refused by a quota leaves its session where it was in the list (the owner check had moved it)", async () => {
+    const clock = new ManualClock();
+    await clock.advance(1_000);
+    const w = createWorld({ maxConcurrentPerConnection: 1, clock });
+    const c = await w.connect("c1", "alice");
+    const first = await w.frame(c, send("first"));
+    expect(first.error).to.equal(undefined);
+    const sessionId = w.sender.of("turn.started")[0]!.sessionId;
+    const before = w.history.sessions.get(sessionId)!.updatedAt;
+    await clock.advance(60_000);
+    // Its answer still streams, so the connection's one slot is taken: the next send is refused after the touch.
+    expect((await w.frame(c, send("second", { sessionId }))).error).to.equal("rate_limited");
+    expect(w.history.sessions.get(sessionId)!.updatedAt).to.equal(before);
+    expect(w.history.calls.untouchSession).to.equal(1);
   });
 
   it("answers rate_limited past the messages-per-minute quota, and the connection stays usable", async () => {

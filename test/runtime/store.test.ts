@@ -255,18 +255,28 @@ for (const implementation of implementations) {
       ]);
     });
 
-    it("touchOwnSession moves only the owner's existing session, in one conditional write", async () => {
+    it("touchOwnSession moves only the owner's existing session, in one conditional write, and untouchSession puts it back", async () => {
       const sessionId = randomUUID();
       const at = new Date(Date.now() - 60_000).toISOString();
       await history.createSession({ sessionId, userId: "alice", title: "t", createdAt: at, updatedAt: at });
       const now = new Date().toISOString();
       expect(await history.touchOwnSession(sessionId, "bob", now)).to.equal(false);
       expect((await history.getSession(sessionId))?.updatedAt).to.equal(at, "another user's send moved nothing");
-      expect(await history.touchOwnSession(sessionId, "alice", now)).to.equal(true);
+      const touch = await history.touchOwnSession(sessionId, "alice", now);
+      expect(touch).to.deep.equal({ previousAt: at });
       expect((await history.getSession(sessionId))?.updatedAt).to.equal(now);
       const missing = randomUUID();
       expect(await history.touchOwnSession(missing, "alice", now)).to.equal(false);
       expect(await history.getSession(missing)).to.equal(undefined, "a session that does not exist is not created");
+
+      // A send refused after its touch puts the session back where it was, unless something touched it since.
+      await history.untouchSession(sessionId, now, touch as { previousAt: string });
+      expect((await history.getSession(sessionId))?.updatedAt).to.equal(at);
+      const later = new Date(Date.now() + 1_000).toISOString();
+      const second = await history.touchOwnSession(sessionId, "alice", now);
+      await history.touchSession(sessionId, later);
+      await history.untouchSession(sessionId, now, second as { previousAt: string });
+      expect((await history.getSession(sessionId))?.updatedAt).to.equal(later, "a newer touch stands");
     });
 
     it("edit and continue: dropTurn marks an ended turn once; reopenTurn reopens an unchanged one; control is cleared", async () => {
