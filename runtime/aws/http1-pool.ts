@@ -120,7 +120,7 @@ export class Http1Pool {
   }
 
   private dispatch(job: Job): void {
-    const connection = this.idle.pop() ?? (this.open < this.options.maxSockets ? this.connect() : undefined);
+    const connection = this.idle.pop()?.ref() ?? (this.open < this.options.maxSockets ? this.connect() : undefined);
     if (!connection) {
       this.waiting.push(job);
       return;
@@ -149,7 +149,9 @@ export class Http1Pool {
           next.connection = connection;
           connection.send(next);
         } else if (this.closed) connection.destroy();
-        else this.idle.push(connection);
+        // Unreferenced while idle, as Node's agent does with its free sockets: a kept connection never holds the
+        // process open (a script, a test, a container draining) after its last call.
+        else this.idle.push(connection.unref());
       },
       closed: (connection) => {
         this.open--;
@@ -239,6 +241,16 @@ class Connection {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  ref(): this {
+    this.socket.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.socket.unref();
+    return this;
   }
 
   private onData(chunk: Buffer): void {

@@ -3,7 +3,7 @@
  * ALPN and session resumption, certificate checks) and raw TCP servers that answer exactly the bytes a test writes
  * (interim 1xx answers, bodies ended by the close, answers cut short, a connection closed while idle).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -21,6 +21,10 @@ const post = (path = "/p", body = "{}", headers: Record<string, string> = {}): H
   headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers },
   body: Buffer.from(body),
 });
+
+/** For a request that should fail: `.then(noAnswer, caught)` gives its error, or undefined if it was answered. */
+const noAnswer = (): undefined => undefined;
+const caught = (error: unknown): unknown => error;
 
 /** A server that counts the connections it accepted and closes them all when stopped. */
 async function serve<S extends net.Server>(server: S): Promise<{ server: S; url: string; connections: net.Socket[]; stop(): Promise<void> }> {
@@ -86,6 +90,23 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
       expect(seen[3].headers).to.include({ host: new URL(s.url).host, "x-amz-date": "20261205T001053Z", "content-type": "application/json" });
     } finally {
       pool.destroy();
+      await s.stop();
+    }
+  });
+
+  it("does not hold the process open with an idle kept-alive connection (the server keeps it open)", async () => {
+    const s = await serve(http.createServer((_req, res) => res.writeHead(204).end()));
+    s.server.keepAliveTimeout = 0; // the server never closes an idle connection
+    try {
+      const child = fork(join(__dirname, "fixtures", "pool-one-call.ts"), [s.url], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      // The child makes its call and has nothing left to do: it must exit while its connection is still open.
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).to.equal(0);
+      expect(out.trim()).to.equal("204");
+      expect(s.connections).to.have.length(1);
+    } finally {
       await s.stop();
     }
   });
@@ -208,10 +229,7 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
     );
     const pool = new Http1Pool(new URL(s.url), { maxSockets: 1 });
     try {
-      const error = await pool.request(post("/cut")).response.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = await pool.request(post("/cut")).response.then(noAnswer, caught);
       expect(error).to.have.property("code", "ECONNRESET");
       expect((await pool.request(post("/ok")).response).body.toString()).to.equal("ok");
       // The server closes the idle connection: the pool notices and the next request gets a fresh one.
@@ -220,10 +238,7 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
       await new Promise((r) => setImmediate(r));
       expect((await pool.request(post("/ok")).response).body.toString()).to.equal("ok");
       expect(s.connections).to.have.length(3);
-      const refused = await new Http1Pool(new URL("http://127.0.0.1:1"), { maxSockets: 1 }).request(post()).response.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const refused = await new Http1Pool(new URL("http://127.0.0.1:1"), { maxSockets: 1 }).request(post()).response.then(noAnswer, caught);
       expect(refused).to.have.property("code", "ECONNREFUSED");
     } finally {
       pool.destroy();
@@ -240,10 +255,7 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
     );
     const pool = new Http1Pool(new URL(s.url), { maxSockets: 1 });
     try {
-      const error = await pool.request(post("/bad")).response.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = await pool.request(post("/bad")).response.then(noAnswer, caught);
       expect(error).to.have.property("code", "HPE_INVALID");
       expect((await pool.request(post("/ok")).response).body.toString()).to.equal("ok");
       expect(s.connections).to.have.length(2);
@@ -263,13 +275,13 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
     );
     const pool = new Http1Pool(new URL(s.url), { maxSockets: 1 });
     try {
-      const inFlight = pool.request(post("/a")).response.then(() => undefined, (e: unknown) => e);
-      const waiting = pool.request(post("/b")).response.then(() => undefined, (e: unknown) => e);
+      const inFlight = pool.request(post("/a")).response.then(noAnswer, caught);
+      const waiting = pool.request(post("/b")).response.then(noAnswer, caught);
       await waitFor(() => held.length === 1, 5_000, "the request in flight");
       pool.destroy();
       expect(await inFlight).to.have.property("code", "ECONNRESET");
       expect(await waiting).to.have.property("code", "ERR_POOL_CLOSED");
-      expect(await pool.request(post("/c")).response.then(() => undefined, (e: unknown) => e)).to.have.property("code", "ERR_POOL_CLOSED");
+      expect(await pool.request(post("/c")).response.then(noAnswer, caught)).to.have.property("code", "ERR_POOL_CLOSED");
       await waitFor(() => s.connections[0].closed, 5_000, "the connection closed");
       expect(held).to.have.length(1);
     } finally {
@@ -297,7 +309,7 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
       waiting.cancel(reason);
       inFlight.cancel(reason);
       for (const p of [inFlight.response, waiting.response]) {
-        expect(await p.then(() => undefined, (e: unknown) => e)).to.equal(reason);
+        expect(await p.then(noAnswer, caught)).to.equal(reason);
       }
       await waitFor(() => s.connections[0].closed, 5_000, "the cancelled connection closed");
       expect((await pool.request(post("/next")).response).body.toString()).to.equal("fine");
@@ -313,10 +325,7 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
     const pool = new Http1Pool(new URL(s.url), { maxSockets: 1 });
     try {
       for (const request of [post("/p", "{}", { "x-evil": "a\r\nx-injected: 1" }), post("/p q"), post("/p\r\nx: y"), { ...post(), method: "GET /x" }]) {
-        const error = await pool.request(request).response.then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+        const error = await pool.request(request).response.then(noAnswer, caught);
         expect(error).to.be.instanceOf(TypeError);
       }
       expect(s.connections).to.have.length(0);
@@ -361,9 +370,9 @@ describe("runtime/aws: the keep-alive HTTP/1.1 pool", function () {
         expect(s.connections).to.have.length(2);
         expect((s.connections[1] as TLSSocket).isSessionReused()).to.equal(true);
         expect(protocols).to.deep.equal(["http/1.1", "http/1.1", "http/1.1"]);
-        const selfSigned = await untrusted.request(post()).response.then(() => undefined, (e: unknown) => e);
+        const selfSigned = await untrusted.request(post()).response.then(noAnswer, caught);
         expect(selfSigned).to.have.property("code", "DEPTH_ZERO_SELF_SIGNED_CERT");
-        const mismatch = await wrongName.request(post()).response.then(() => undefined, (e: unknown) => e);
+        const mismatch = await wrongName.request(post()).response.then(noAnswer, caught);
         expect(mismatch).to.have.property("code", "ERR_TLS_CERT_ALTNAME_INVALID");
       } finally {
         trusted.destroy();
