@@ -4,8 +4,9 @@
  * Sessions: a session carries one stream at a time, as the SDK's NodeHttp2Handler has event streams never share a
  * session (smithy-typescript #1952; services limit the streams of one session, aws-sdk-js-v3 #2550). Unlike the SDK,
  * a session whose stream ended cleanly is kept for the next request instead of closed, so an answer does not start
- * with a new TCP connection and TLS handshake. Kept sessions close after IDLE_MS unused, on the server's GOAWAY, or
- * beyond MAX_IDLE_SESSIONS; a stream aborted or failed takes its session down with it. A request whose kept session
+ * with a new TCP connection and TLS handshake. Kept sessions close after IDLE_MS unused, on the server's GOAWAY,
+ * beyond MAX_IDLE_SESSIONS, or on `destroy()` (with the SDK client they were made from, ../model/bedrock.ts); a stream
+ * aborted or failed takes its session down with it. A request whose kept session
  * fails before any answer (the server closed it meanwhile) is sent once more on a new session.
  *
  * HTTP/2's `:authority` is signed in place of `host`. One attempt otherwise: the caller retries (the worker, before
@@ -48,6 +49,7 @@ export class SignedHttp2Client {
   private readonly signer: SigV4Signer;
   /** Sessions kept for the next request, the most recently used last, each with the timer that closes it unused. */
   private readonly idle: Array<{ session: http2.ClientHttp2Session; timer: NodeJS.Timeout }> = [];
+  private destroyed = false;
 
   constructor(
     private readonly target: SignedHttp2Target,
@@ -83,8 +85,9 @@ export class SignedHttp2Client {
     }
   }
 
-  /** Closes the kept sessions. */
+  /** Closes the kept sessions; a stream still in flight closes its session when it ends. */
   destroy(): void {
+    this.destroyed = true;
     for (const { session, timer } of this.idle.splice(0)) {
       clearTimeout(timer);
       session.close();
@@ -103,7 +106,7 @@ export class SignedHttp2Client {
 
   /** After a clean end of its stream: kept for the next request, unless the server is closing it or enough are kept. */
   private keep(session: http2.ClientHttp2Session): void {
-    if (session.closed || session.destroyed || this.idle.length >= MAX_IDLE_SESSIONS) {
+    if (this.destroyed || session.closed || session.destroyed || this.idle.length >= MAX_IDLE_SESSIONS) {
       session.close();
       return;
     }

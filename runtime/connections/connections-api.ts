@@ -38,6 +38,11 @@ export class ConnectionsApi {
     return this.call("DELETE", connectionId, {}, NO_BODY, limits);
   }
 
+  /** Closes the kept-alive connections. */
+  destroy(): void {
+    this.http.destroy();
+  }
+
   private async call(method: string, connectionId: string, headers: Record<string, string>, body: Buffer, limits: CallLimits): Promise<ConnectionAnswer> {
     const { status } = await this.http.request({ method, path: `/@connections/${escapeUri(connectionId)}`, headers, body, ...limits, answers: GONE });
     return status === 410 ? "gone" : "ok";

@@ -5,6 +5,7 @@
  * chain); the requests themselves go through ./connections-api.ts, a signed post without the SDK's per-call machinery.
  */
 import type { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { onDestroy } from "../aws/on-destroy";
 import type { ServerFrame } from "../protocol";
 import type { ConnectionRoute, ConnectionSender, PostResult } from "../chat/ports";
 import { ConnectionsApi } from "./connections-api";
@@ -53,6 +54,12 @@ export class ApiGatewayConnectionSender implements ConnectionSender {
       api = connectionsApiOf(client);
       this.apis.set(client, api);
       api.catch(() => this.apis.delete(client));
+      // Its keep-alive connections close with the client.
+      const made = api;
+      onDestroy(client, () => {
+        if (this.apis.get(client) === made) this.apis.delete(client);
+        void made.then((a) => a.destroy(), () => undefined);
+      });
     }
     return api;
   }

@@ -4,6 +4,7 @@
  */
 import { BedrockRuntimeClient, ConverseStreamCommand, InvokeModelWithResponseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
 import { clientEndpoint, type EndpointConfig } from "../aws/endpoints";
+import { onDestroy } from "../aws/on-destroy";
 import { SignedHttp2Client } from "../aws/signed-h2";
 import { escapeUri } from "../aws/signed-http";
 import type { ModelConfig, ModelFamily } from "../config";
@@ -163,6 +164,12 @@ function invokeTransport(client: BedrockRuntimeClient): Promise<SignedHttp2Clien
       }))();
     transports.set(client, transport);
     transport.catch(() => transports.delete(client));
+    // The kept sessions close with the client, not 30 s later.
+    const made = transport;
+    onDestroy(client, () => {
+      if (transports.get(client) === made) transports.delete(client);
+      void made.then((t) => t.destroy(), () => undefined);
+    });
   }
   return transport;
 }

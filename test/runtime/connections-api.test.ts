@@ -7,7 +7,7 @@
 import { NodeSha256 } from "../sdk-sha256";
 import * as http from "node:http";
 import { getEventListeners } from "node:events";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { expect } from "chai";
@@ -126,6 +126,26 @@ describe("runtime/connections: the signed @connections API", function () {
     const api = (credentials: () => Promise<AwsCredentials> = async () => SESSION, now?: () => number) =>
       new ConnectionsApi({ endpoint, region: "us-east-1", credentials }, { random: () => 0, ...(now ? { now } : {}) });
     const signal = () => ({ signal: AbortSignal.timeout(5_000) });
+
+    it("closes the sender's kept-alive connection when the SDK client it was made from is destroyed", async () => {
+      const open = new Set<number>();
+      const onConnection = (socket: Socket) => {
+        const port = socket.remotePort!;
+        open.add(port);
+        socket.once("close", () => open.delete(port));
+      };
+      server.on("connection", onConnection);
+      const client = new ApiGatewayManagementApiClient({ endpoint: endpoint.href, region: "us-east-1", credentials: SESSION });
+      try {
+        const sender = new ApiGatewayConnectionSender(() => client);
+        expect(await sender.post("conn-1", frame(0))).to.equal("ok");
+        expect(open.size, "one connection kept alive after the post").to.equal(1);
+        client.destroy();
+        await waitFor(() => open.size === 0, 3_000, "the kept connection to close");
+      } finally {
+        server.off("connection", onConnection);
+      }
+    });
 
     it("retries throttling (429) and 5xx up to 3 attempts, then answers", async () => {
       answers = [status(429, "LimitExceededException"), status(503, "ServiceUnavailableException")];

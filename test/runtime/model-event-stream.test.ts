@@ -238,6 +238,27 @@ describe("runtime/model/bedrock: Invoke streams decoded from the raw body (Bedro
       expect(second.clientPort).to.equal(first.clientPort);
     });
 
+    it("closes its kept sessions when the SDK client is destroyed, and a session whose stream ends after it", async () => {
+      // Two answers at once: two sessions, both kept.
+      await Promise.all([answer("one"), answer("two")]);
+      const kept = bedrock.requests.slice(-2).map((r) => r.clientPort!);
+      expect(new Set(kept).size).to.equal(2);
+      expect(bedrock.sessionPorts()).to.include.members(kept);
+      // An answer in flight on one of them while the client is destroyed.
+      bedrock.script({ fault: "slow", tokensPerSecond: 200 });
+      const events = model.stream(request("slowly [[tokens:40]]"))[Symbol.asyncIterator]();
+      expect((await events.next()).done).to.equal(false);
+      const streaming = bedrock.requests.at(-1)!;
+      const idle = kept.find((port) => port !== streaming.clientPort)!;
+      expect(kept).to.include(streaming.clientPort);
+      own.destroy();
+      await waitFor(() => !bedrock.sessionPorts().includes(idle), 3_000, "the kept session to close");
+      expect(bedrock.sessionPorts(), "the session in flight stays open").to.include(streaming.clientPort);
+      // The answer in flight goes on to its end; then its session closes instead of being kept.
+      for (let e = await events.next(); !e.done; e = await events.next());
+      await waitFor(() => !bedrock.sessionPorts().includes(streaming.clientPort!), 3_000, "the finished stream's session to close");
+    });
+
     it("leaves a connection whose server sent GOAWAY for a new one", async () => {
       const first = await answer("one");
       bedrock.goAway();

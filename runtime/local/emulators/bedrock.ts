@@ -150,6 +150,11 @@ export class BedrockEmulator {
     for (const session of this.h2Sessions) session.close();
   }
 
+  /** The client ports of the HTTP/2 sessions open now: a client's kept connections among them. */
+  sessionPorts(): number[] {
+    return [...this.h2Sessions].flatMap((session) => (session.socket?.remotePort === undefined ? [] : [session.socket.remotePort]));
+  }
+
   /** Drops faults not yet used. */
   clearScript(): void {
     this.scripted.length = 0;
