@@ -14,7 +14,7 @@ import { ChatError, notFound } from "./errors";
 import { sessionOfTurn } from "./ids";
 import { admit, holdsConnectionSlot, releaseAdmission, type Caller } from "./quotas";
 import type { Turn } from "./ports";
-import type { StartTurnDeps } from "./start-turn";
+import { announce, type StartTurnDeps } from "./start-turn";
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -64,7 +64,7 @@ export async function continueAnswer(frame: ContinueFrame, caller: Caller, deps:
     userTurnId: turn.parentTurnId,
     continues: { seq: firstSeq, offset: turn.text.length },
   };
-  await deps.sender.post(connection.connectionId, started);
+  await announce(deps, connection.connectionId, started);
   try {
     await deps.queue.enqueue({
       kind: "generate",

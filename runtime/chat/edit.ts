@@ -15,7 +15,7 @@ import { isStaleStreaming } from "./liveness";
 import { admit, releaseAdmission, type Caller } from "./quotas";
 import { estimateTokens } from "./context";
 import type { MessageClaim, Turn } from "./ports";
-import { assistantTurn, dispatch, touch, userTurn, type StartTurnDeps } from "./start-turn";
+import { announce as announceStarted, assistantTurn, dispatch, touch, userTurn, type StartTurnDeps } from "./start-turn";
 
 /** How many turns after the edited message are read at most (pages of the store's size). */
 const MAX_LATER_TURNS = 1000;
@@ -49,7 +49,7 @@ export async function editMessage(frame: EditFrame, caller: Caller, deps: StartT
       userTurnId: claim.userTurnId,
       replacesTurnId: replaces,
     };
-    return deps.sender.post(connection.connectionId, started).then(() => undefined);
+    return announceStarted(deps, connection.connectionId, started);
   };
 
   // A retry of an edit that was already made re-announces it (before any check: the edited turn is dropped now).

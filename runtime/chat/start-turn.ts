@@ -55,8 +55,17 @@ function started(sessionId: string, turnId: string, userTurnId: string, clientMe
   return { type: "turn.started", sessionId, turnId, clientMessageId, region, userTurnId };
 }
 
-async function announce(deps: StartTurnDeps, connectionId: string, frame: TurnStartedFrame): Promise<void> {
-  await deps.sender.post(connectionId, frame);
+/**
+ * Posts `turn.started`. The turn is written by then, so a post that fails (after the sender's retries) must not stop
+ * it: the answer is still handed to the worker and saved, and the client reads it with `resume` or `history`. Were
+ * the failure thrown instead, the turn would stay `streaming` with no worker until it went stale.
+ */
+export async function announce(deps: Pick<StartTurnDeps, "sender" | "log">, connectionId: string, frame: TurnStartedFrame): Promise<void> {
+  try {
+    await deps.sender.post(connectionId, frame);
+  } catch (error) {
+    deps.log.warn("turn.started not delivered; the answer goes on", { connectionId, turnId: frame.turnId, error: error instanceof Error ? error.name : "unknown" });
+  }
 }
 
 /**

@@ -234,6 +234,45 @@ describe("runtime/chat: edit, continue and versions (issue 14)", () => {
     expect(w.history.sessionTurns(turn.sessionId)[1]).to.include({ text: "kept and more" });
   });
 
+  describe("turn.started that cannot be posted", () => {
+    it("does not stop the answer: send, regenerate, edit and continue still hand their turn to the worker, which ends it", async () => {
+      const { w, c, turn } = await answered({
+        scripts: [[text("one"), ...maxTokens], [text("two"), ...endTurn], [text("three"), ...endTurn], [text("four"), ...endTurn], [text(" more"), ...endTurn]],
+      });
+      const down = Object.assign(new Error("gateway down"), { name: "InternalServerError" });
+      // Each action with every post failing (the sender's retries spent), then the worker run with the gateway back.
+      const attempt = async (body: Record<string, unknown>) => {
+        w.sender.failWith = down;
+        const outcome = await w.frame(c, body);
+        const jobs = w.queue.jobs.map((job) => parseJob(job)!);
+        w.sender.failWith = undefined;
+        await w.runJobs();
+        return { outcome, jobs };
+      };
+      const continued = await attempt({ action: "continue", turnId: turn.turnId });
+      expect(continued.outcome.error).to.equal(undefined);
+      expect(continued.jobs.map((j) => j.turnId)).to.deep.equal([turn.turnId]);
+      expect(w.history.sessionTurns(turn.sessionId)[1]).to.include({ text: "onetwo", status: "complete" });
+
+      const sent = await attempt(send("again", { sessionId: turn.sessionId }));
+      expect(sent.outcome.error).to.equal(undefined);
+      expect(sent.jobs).to.have.length(1);
+      const third = w.history.sessionTurns(turn.sessionId).find((t) => t.turnId === sent.jobs[0]!.turnId)!;
+      expect(third).to.include({ text: "three", status: "complete" });
+
+      const regenerated = await attempt({ action: "regenerate", turnId: third.turnId });
+      expect(regenerated.outcome.error).to.equal(undefined);
+      expect(regenerated.jobs).to.have.length(1);
+      expect(w.history.sessionTurns(turn.sessionId).find((t) => t.turnId === regenerated.jobs[0]!.turnId)).to.include({ text: "four", status: "complete" });
+
+      const edited = await attempt(edit(third.parentTurnId!, "again, differently"));
+      expect(edited.outcome.error).to.equal(undefined);
+      expect(edited.jobs).to.have.length(1);
+      expect(w.history.sessionTurns(turn.sessionId).find((t) => t.turnId === edited.jobs[0]!.turnId)).to.include({ text: " more", status: "complete" });
+      expect(w.log.lines.filter((l) => l.level === "warn" && l.message.startsWith("turn.started not delivered"))).to.have.length(4);
+    });
+  });
+
   describe("versions", () => {
     it("regenerate keeps the earlier answers in history as versions of one answer; continue refuses an earlier version", async () => {
       const { w, c, turn } = await answered({ scripts: [[text("one"), ...maxTokens], [text("two"), ...endTurn], [text("three"), ...endTurn]] });
