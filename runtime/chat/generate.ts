@@ -22,6 +22,7 @@ import { PerTurnControlPoll } from "./control-poll";
 import type { Undeliverable } from "./delta-streamer";
 import { HEARTBEAT_MS } from "./liveness";
 import { TurnFanout } from "./turn-fanout";
+import { usageWithEstimates, type ReportedUsage } from "./usage-estimate";
 import { backoffDelay, retryWhile, withRetry, type Backoff, type RetryPolicy } from "./retry";
 import {
   ModelError,
@@ -204,7 +205,12 @@ class Generation {
   private senderGone = false;
   private lastWriteAt: number;
   private readonly ids: { connectionId: string; turnId: string };
+  /** What the model reported of this generation's usage (./usage-estimate.ts fills in the rest at the end). */
+  private reported: ReportedUsage = { usage: { inputTokens: 0, outputTokens: 0 }, input: false, output: false };
+  /** This generation's usage, as counted against the day: set at the end. */
   private usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  /** The messages the model was sent. */
+  private sent: ModelMessage[] = [];
   private ttftMs: number | null = null;
   private modelStop: ModelStopReason | undefined;
   private guardrail = false;
@@ -422,6 +428,7 @@ class Generation {
       log.error("the user turn this answers is missing", { ...this.ids, parentTurnId: this.turn.parentTurnId });
       return "internal";
     }
+    this.sent = messages;
     const signal = this.abort.signal;
 
     for (let attempt = 1; ; attempt++) {
@@ -440,12 +447,15 @@ class Generation {
               this.fanout.push(text);
               break;
             }
-            case "usage":
-              this.usage = {
-                inputTokens: event.inputTokens ?? this.usage.inputTokens,
-                outputTokens: event.outputTokens ?? this.usage.outputTokens,
+            case "usage": {
+              const { usage, input, output } = this.reported;
+              this.reported = {
+                usage: { inputTokens: event.inputTokens ?? usage.inputTokens, outputTokens: event.outputTokens ?? usage.outputTokens },
+                input: input || event.inputTokens !== undefined,
+                output: output || event.outputTokens !== undefined,
               };
               break;
+            }
             case "guardrail":
               this.guardrail = true;
               break;
@@ -486,6 +496,7 @@ class Generation {
     const { status, stopReason } = ENDINGS[cause];
     const text = this.fanout.text;
     const ttftMs = text.length > 0 ? this.ttftMs : null;
+    this.usage = usageWithEstimates(this.reported, this.sent, text.slice(this.job.continuation ? this.turn.text.length : 0));
     const servedWatchers = this.served.size > 0 ? { servedWatchers: [...this.served] } : {};
     // A continued turn reports and saves all its usage; the budget counts only this generation's (settleBudget).
     const earlier = this.job.continuation ? this.turn.usage : undefined;

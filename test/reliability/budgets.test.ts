@@ -101,6 +101,32 @@ describe("reliability: spend limits hold under abuse", function () {
     expect(rs.crashes(mark)).to.deep.equal([]);
   });
 
+  it("a stopped answer counts what it used, though the model reports its output tokens only at the end of the stream", async () => {
+    const mark = rs.mark();
+    const stopper = await rs.connect(`stopper-${Date.now()}`);
+    const { clientMessageId, sentAt } = stopper.startTurn("Write at length about tides [[tokens:3000]]");
+    await stopper.until(() => (stopper.turnFrames(clientMessageId, sentAt).deltas.length >= 3 ? true : undefined), 20_000, "the first deltas");
+    stopper.send({ action: "stop", turnId: stopper.turnFrames(clientMessageId, sentAt).started!.turnId });
+    const turn = await stopper.awaitTurnEnd(clientMessageId, sentAt);
+    expect(turn.done?.stopReason).to.equal("stopped");
+    const { inputTokens, outputTokens } = turn.done!.usage;
+    // Claude's input tokens come first (message_start) and are reported; its output tokens, never reported for a stopped
+    // stream, are estimated as the bytes generated (at least those delivered).
+    expect(inputTokens).to.be.above(0);
+    expect(outputTokens).to.be.at.least(Buffer.byteLength(turn.text, "utf8")).and.above(0);
+    for (;;) {
+      const from = stopper.frames.length;
+      stopper.send({ action: "usage" });
+      const usage = (await stopper.nextFrame((f) => f.type === "usage", from)).json!;
+      if (usage.used === inputTokens + outputTokens) break;
+      expect(usage.used).to.be.below(inputTokens + outputTokens);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await checkInvariants(rs, [observed(stopper, turn)])).to.deep.equal([]);
+    await stopper.close();
+    expect(rs.crashes(mark)).to.deep.equal([]);
+  });
+
   it("a flood of pings on one connection is refused with rate_limited and closed; a neighbour's answer streams whole", async () => {
     const mark = rs.mark();
     const flood = await rs.connect(`flooder-${Date.now()}`);

@@ -141,6 +141,32 @@ describe("runtime/chat: per-user budgets, usage, kill switch, frame budget", () 
       expect(w.ledger.generating.get("alice")?.size ?? 0).to.equal(0);
     });
 
+    it("a stopped answer whose usage never came (Bedrock reports it at the end) counts the estimate: UTF-8 bytes of what was sent and generated", async () => {
+      // Claude over InvokeModelWithResponseStream: input tokens at message_start, output tokens only in the last message_delta.
+      const claude = createWorld({ dailyTokenBudget: 1000, scripts: [[{ type: "usage", inputTokens: 40 }, text("café"), hang]] });
+      // Nova, or ConverseStream: all of the usage in the final metadata.
+      const nova = createWorld({ dailyTokenBudget: 1000, scripts: [[text("café"), hang]] });
+      // Stopped before any text: the model may never have run, and nothing is counted.
+      const early = createWorld({ dailyTokenBudget: 1000, scripts: [[hang]] });
+      const stopped = async (w: typeof claude, afterText: boolean) => {
+        const c = await w.connect("c1", "alice");
+        await w.frame(c, send("go"));
+        const turn = w.sender.of("turn.started")[0]!;
+        const run = w.runJobs();
+        if (afterText) await until(() => w.sender.textOf(turn.turnId) === "café", "the partial answer");
+        else await until(() => w.model.requests.length === 1, "the model request");
+        await w.frame(c, { action: "stop", turnId: turn.turnId });
+        await run;
+        return { counted: w.ledger.tokens.get(`alice/${dayKey(Date.now())}`) ?? 0, done: w.sender.of("turn.done")[0]! };
+      };
+      // "café" is 5 bytes; the context, one message "go", is 2 bytes and 4 tokens of message overhead (chat/context.ts).
+      expect(await stopped(claude, true)).to.deep.include({ counted: 45 });
+      expect((await stopped(nova, true)).counted).to.equal(11);
+      expect(nova.sender.of("turn.done")[0]!.usage).to.deep.equal({ inputTokens: 6, outputTokens: 5 });
+      expect((await stopped(early, false)).counted).to.equal(0);
+      expect(claude.ledger.generating.get("alice")?.size ?? 0).to.equal(0);
+    });
+
     it("usage with no budget answers limit null", async () => {
       const w = createWorld();
       const c = await w.connect("c1", "alice");
