@@ -15,6 +15,12 @@ import * as pulumi from "@pulumi/pulumi";
 import type { WorkerNetwork as NetworkMode } from "./config";
 
 export const VPC_CIDR = "10.40.0.0/16";
+/**
+ * Zones where Linux tasks on Fargate do not run (Amazon ECS developer guide, "Supported Regions for Amazon ECS on AWS
+ * Fargate": us-west-1 `usw1-az1` and `usw1-az3` only; ap-northeast-1 `apne1-az1`, `apne1-az2` and `apne1-az4` only).
+ * By zone ID: zone names map to IDs differently in each account, so in an older account `us-west-1a` can be usw1-az2.
+ */
+export const NO_FARGATE_ZONE_IDS = ["usw1-az2", "apne1-az3"] as const;
 /** The tasks' one outbound rule. */
 export const WORKER_EGRESS = { description: "HTTPS to AWS APIs and the image registry", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] };
 const PUBLIC_CIDRS = ["10.40.0.0/20", "10.40.16.0/20"];
@@ -31,12 +37,23 @@ export class WorkerNetwork extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
   /** Whether tasks get a public IPv4 address (needed to reach AWS APIs from a public subnet). */
   public readonly assignPublicIp: boolean;
+  /**
+   * What a task needs before it starts: the task subnets' route table associations (until then a subnet uses the VPC's
+   * main route table, which has no way out; in `nat` mode they come after the NAT gateway is available) and the
+   * gateway endpoints. A task started earlier cannot pull its image or bundle, and a first deployment whose tasks keep
+   * failing is stopped by the circuit breaker with nothing to roll back to.
+   */
+  public readonly ready: pulumi.Resource[] = [];
 
   constructor(name: string, args: WorkerNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("chat:worker:WorkerNetwork", name, {}, opts);
     const parent = { parent: this };
-    // Regional zones only (no Local or Wavelength Zones, which need opting in and lack Fargate).
-    const zones = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, parent).names;
+    // Regional zones only (no Local or Wavelength Zones, which need opting in and lack Fargate), and none where Fargate
+    // does not run.
+    const zones = aws.getAvailabilityZonesOutput(
+      { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }], excludeZoneIds: [...NO_FARGATE_ZONE_IDS] },
+      parent,
+    ).names;
 
     const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: VPC_CIDR, enableDnsSupport: true, enableDnsHostnames: true }, parent);
     const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id }, parent);
@@ -49,8 +66,8 @@ export class WorkerNetwork extends pulumi.ComponentResource {
           { vpcId: vpc.id, cidrBlock, availabilityZone: zones.apply((names) => names[i % names.length]!), mapPublicIpOnLaunch: false },
           parent,
         );
-        new aws.ec2.RouteTableAssociation(`${name}-${kind}-${i}-routes`, { subnetId: subnet.id, routeTableId }, parent);
-        return subnet;
+        const association = new aws.ec2.RouteTableAssociation(`${name}-${kind}-${i}-routes`, { subnetId: subnet.id, routeTableId }, parent);
+        return { subnet, association };
       });
     const publicSubnets = subnets("public", PUBLIC_CIDRS, publicRoutes.id);
 
@@ -58,17 +75,20 @@ export class WorkerNetwork extends pulumi.ComponentResource {
     let taskRoutes = publicRoutes;
     if (args.mode === "nat") {
       const address = new aws.ec2.Eip(`${name}-nat-ip`, { domain: "vpc" }, parent);
-      const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: address.id, subnetId: publicSubnets[0]!.id }, { ...parent, dependsOn: [gateway] });
+      const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: address.id, subnetId: publicSubnets[0]!.subnet.id }, { ...parent, dependsOn: [gateway] });
       const privateRoutes = new aws.ec2.RouteTable(`${name}-private-routes`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] }, parent);
       taskSubnets = subnets("private", PRIVATE_CIDRS, privateRoutes.id);
       taskRoutes = privateRoutes;
     }
+    this.ready.push(...taskSubnets.map((s) => s.association));
     const region = aws.getRegionOutput({}, parent).region;
     for (const service of ["dynamodb", "s3"]) {
-      new aws.ec2.VpcEndpoint(
-        `${name}-${service}`,
-        { vpcId: vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`, vpcEndpointType: "Gateway", routeTableIds: [taskRoutes.id] },
-        parent,
+      this.ready.push(
+        new aws.ec2.VpcEndpoint(
+          `${name}-${service}`,
+          { vpcId: vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`, vpcEndpointType: "Gateway", routeTableIds: [taskRoutes.id] },
+          parent,
+        ),
       );
     }
 
@@ -88,7 +108,7 @@ export class WorkerNetwork extends pulumi.ComponentResource {
       parent,
     );
 
-    this.taskSubnetIds = taskSubnets.map((subnet) => subnet.id);
+    this.taskSubnetIds = taskSubnets.map((s) => s.subnet.id);
     this.securityGroupId = securityGroup.id;
     this.assignPublicIp = args.mode === "public";
     this.registerOutputs({ securityGroupId: this.securityGroupId, taskSubnetIds: this.taskSubnetIds });

@@ -206,8 +206,9 @@ export class WorkerService extends pulumi.ComponentResource {
         propagateTags: "SERVICE",
         enableEcsManagedTags: true,
       },
-      // Scaling owns the task count after creation; the roles' policies must be in place before a task starts.
-      { ...parent, ignoreChanges: ["desiredCount"], dependsOn: [taskPolicy, executionPolicy] },
+      // Scaling owns the task count after creation; the roles' policies and the subnets' way out must be in place
+      // before a task starts.
+      { ...parent, ignoreChanges: ["desiredCount"], dependsOn: [taskPolicy, executionPolicy, ...network.ready] },
     );
     this.scaling(name, settings, cluster.name, service.name, args);
 

@@ -158,11 +158,23 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, region: string | und
       return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
     case "aws:index/getRegion:getRegion":
       return region ? { name: region, region, id: region, endpoint: `ec2.${region}.amazonaws.com`, description: region } : undefined;
-    case "aws:index/getAvailabilityZones:getAvailabilityZones":
-      return region
-        ? { id: region, names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: [1, 2, 3].map((n) => `${region.slice(0, 3)}-az${n}`), groupNames: [region] }
-        : undefined;
+    case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+      if (!region) return undefined;
+      // Three zones, a → az1, b → az2, c → az3, with zone IDs as AWS writes them (usw1-az1); the exclusions the
+      // program asks for are applied, as the provider does.
+      const excluded = new Set([...((args.inputs.excludeZoneIds as string[] | undefined) ?? []), ...((args.inputs.excludeNames as string[] | undefined) ?? [])]);
+      const zones = [1, 2, 3].map((n) => ({ name: `${region}${"abc"[n - 1]}`, zoneId: `${zoneIdPrefix(region)}-az${n}` })).filter((z) => !excluded.has(z.name) && !excluded.has(z.zoneId));
+      return { id: region, names: zones.map((z) => z.name), zoneIds: zones.map((z) => z.zoneId), groupNames: [region] };
+    }
     default:
       return undefined;
   }
+}
+
+const DIRECTIONS: Record<string, string> = { north: "n", south: "s", east: "e", west: "w", central: "c", northeast: "ne", southeast: "se", northwest: "nw", southwest: "sw" };
+
+/** The prefix of a region's zone IDs: us-west-1 → usw1, ap-northeast-1 → apne1. */
+export function zoneIdPrefix(region: string): string {
+  const [area, direction, number] = region.split("-");
+  return `${area}${DIRECTIONS[direction ?? ""] ?? direction}${number}`;
 }

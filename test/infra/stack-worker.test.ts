@@ -245,6 +245,11 @@ for (const [title, config] of [
         }
         const subnetZones = stack.inRegion(W.subnet, region).filter((s) => network.subnets.includes(s.id)).map((s) => s.inputs.availabilityZone);
         expect(new Set(subnetZones).size, "two Availability Zones").to.equal(2);
+        // No task starts before its subnets have their way out: until a subnet's association exists it uses the VPC's
+        // main route table (no route out), and the NAT gateway takes minutes to become available.
+        const taskAssociations = stack.inRegion(W.association, region).filter((a) => network.subnets.includes(a.inputs.subnetId as string));
+        expect(taskAssociations).to.have.length(2);
+        for (const needed of [...taskAssociations, ...endpoints]) expect(service!.dependencies, needed.name).to.include(needed.urn);
       }
     });
 
@@ -336,6 +341,20 @@ describe("infra stack: a code change rolls the worker service", function () {
     expect(two.key).to.not.equal(one.key);
     expect(two.containers).to.not.equal(one.containers);
     expect(two.containers).to.include(two.sha256);
+  });
+});
+
+describe("infra stack: the worker's subnets are only in zones where Fargate runs", function () {
+  this.timeout(120_000);
+  it("leaves out us-west-1's usw1-az2 and ap-northeast-1's apne1-az3 by zone ID (the mocks map a → az1, b → az2, c → az3)", async () => {
+    const stack = new Stack((await buildStack({ regions: ["us-west-1", "ap-northeast-1"], worker: "ecs", workerNetwork: "nat" }, bundleOptions())).resources);
+    for (const [region, unsupported] of [["us-west-1", "us-west-1b"], ["ap-northeast-1", "ap-northeast-1c"]] as const) {
+      const [service] = stack.inRegion(W.service, region);
+      const taskSubnets = (service!.inputs.networkConfiguration as { subnets: string[] }).subnets;
+      const zones = stack.inRegion(W.subnet, region).filter((s) => taskSubnets.includes(s.id)).map((s) => s.inputs.availabilityZone);
+      expect(zones, region).to.have.length(2).and.not.include(unsupported);
+      expect(new Set(zones).size, region).to.equal(2);
+    }
   });
 });
 
