@@ -142,6 +142,37 @@ describe("web conversations: the controller's rename, delete and a conversation 
     expect(h.notices.at(-1)).to.match(/This conversation was deleted/);
   });
 
+  it("a not_found naming nothing while the open conversation loads (a delete of a conversation already gone elsewhere) does not close it: the list says it exists", () => {
+    const h = harness();
+    h.feed(sessions(session("s1", "One"), session("s2", "Two")));
+    h.controller.openSession("s1");
+    // Tab 1 deleted s2 already; this tab's list is stale, and s1's history is still being read.
+    h.controller.deleteSession("s2");
+    const before = h.sent.length;
+    h.feed({ type: "error", code: "not_found", message: "session not found" });
+    expect(h.controller.currentSessionId).to.equal("s1");
+    expect(h.sent.slice(before)).to.deep.equal([{ action: "sessions" }]);
+    h.feed(sessions(session("s1", "One")));
+    expect(h.sent.slice(before)).to.deep.equal([{ action: "sessions" }], "listed: no check of its history");
+    h.feed({ type: "history", sessionId: "s1", turns: [{ turnId: "t1", sessionId: "s1", role: "user", text: "Hi", status: "complete", createdAt: "a", updatedAt: "a" }] });
+    expect(h.controller.currentSessionId).to.equal("s1");
+    expect(h.notices.filter((n) => /was deleted/.test(n))).to.deep.equal([]);
+  });
+
+  it("a not_found naming nothing while the open conversation loads, and a list without it: history confirms before it closes", () => {
+    const h = harness();
+    h.feed(sessions(session("s1", "One"), session("s2", "Two")));
+    h.controller.openSession("s1");
+    const before = h.sent.length;
+    h.feed({ type: "error", code: "not_found", message: "session not found" });
+    expect(h.controller.currentSessionId).to.equal("s1");
+    h.feed(sessions(session("s2", "Two")));
+    expect(h.sent.slice(before)).to.deep.equal([{ action: "sessions" }, { action: "history", sessionId: "s1" }]);
+    h.feed({ type: "error", code: "not_found", message: "session not found" });
+    expect(h.controller.currentSessionId).to.equal(null);
+    expect(h.notices.at(-1)).to.match(/This conversation was deleted/);
+  });
+
   it("a list without the open conversation that still exists (older than the list) keeps it open", () => {
     const h = harness();
     h.controller.openSession("old");

@@ -105,6 +105,10 @@ export class ChatController {
   private streamingPolls = 0;
   /** The session whose absence from the list is being checked against history (./controller.ts checkStillListed). */
   private goneCheck: string | null = null;
+  /** The history read in flight was sent to check that the open conversation still exists: its not_found closes it. */
+  private confirmingGone = false;
+  /** A not_found naming nothing came while the open conversation's history was read: the next list decides. */
+  private goneSuspect: string | null = null;
   private readonly newId: () => string;
 
   constructor(private readonly options: ChatOptions) {
@@ -288,6 +292,7 @@ export class ChatController {
     const sessionId = this.sessionId;
     if (sessionId === null) return;
     this.goneCheck = null;
+    this.goneSuspect = null;
     this.sessionList = this.sessionList.filter((s) => s.sessionId !== sessionId);
     this.openSession(null);
     this.options.conversation.notice("This conversation was deleted, maybe in another tab or on another device. Start a new chat or pick another conversation.");
@@ -296,11 +301,15 @@ export class ChatController {
   /** A `sessions` list without the open conversation: asks history whether it still exists (not_found: it is gone). */
   private checkStillListed(): void {
     const sessionId = this.sessionId;
+    const suspect = sessionId !== null && this.goneSuspect === sessionId;
+    this.goneSuspect = null;
     if (sessionId === null || this.sessionList.some((s) => s.sessionId === sessionId)) return;
-    // The list holds the newest SESSIONS_SHOWN only: an older conversation may simply not be in it.
-    if (this.sessionList.length >= SESSIONS_SHOWN || this.goneCheck === sessionId) return;
+    // The list holds the newest SESSIONS_SHOWN only: an older conversation may simply not be in it (unless its
+    // history read was just refused).
+    if (!suspect && (this.sessionList.length >= SESSIONS_SHOWN || this.goneCheck === sessionId)) return;
     this.goneCheck = sessionId;
     this.requestHistory(sessionId);
+    this.confirmingGone = true;
   }
 
   loadMore(): void {
@@ -470,9 +479,14 @@ export class ChatController {
   }
 
   private onError(frame: ErrorFrame): void {
-    // not_found naming nothing, while the open conversation's history is read: the conversation is gone.
-    if (frame.code === "not_found" && frame.turnId === undefined && frame.clientMessageId === undefined && this.history?.loading === true && this.history.sessionId === this.sessionId) {
-      return this.sessionGone();
+    const namesNothing = frame.turnId === undefined && frame.clientMessageId === undefined;
+    if (frame.code === "not_found" && namesNothing && this.history?.loading === true && this.history.sessionId === this.sessionId) {
+      // The read sent to check that the conversation still exists was refused: it is gone.
+      if (this.confirmingGone) return this.sessionGone();
+      // Otherwise the refusal may be another request's (a rename or delete of another conversation, a continue or a
+      // regenerate: they name nothing either), so the session list decides whether to check (checkStillListed).
+      this.goneSuspect = this.sessionId;
+      this.options.send({ action: "sessions" });
     }
     // A message into a conversation that is gone: after the usual words, check whether the conversation still exists.
     if (frame.code === "not_found" && frame.clientMessageId !== undefined && this.pendingSends.has(frame.clientMessageId) && this.sessionId !== null) {
@@ -549,6 +563,9 @@ export class ChatController {
   private onHistory(frame: HistoryFrameOut): void {
     const history = this.history;
     if (history === null || frame.sessionId !== history.sessionId || frame.sessionId !== this.sessionId) return;
+    // It exists.
+    this.confirmingGone = false;
+    this.goneSuspect = null;
     for (const record of frame.turns) history.records.set(record.turnId, foldRecord(history.records.get(record.turnId), record));
     history.pages += 1;
     history.cursor = frame.cursor;
@@ -562,6 +579,7 @@ export class ChatController {
   // ---- internals -----------------------------------------------------------------------------------------------
 
   private requestHistory(sessionId: string, cursor?: string): void {
+    this.confirmingGone = false;
     if (cursor === undefined) this.history = { sessionId, records: new Map(), pages: 0, loading: true };
     else if (this.history !== null) this.history.loading = true;
     this.options.send({ action: "history", sessionId, ...(cursor !== undefined ? { cursor } : {}) });
@@ -663,6 +681,8 @@ export class ChatController {
     this.generatingKey = null;
     this.turns = [];
     this.history = null;
+    this.confirmingGone = false;
+    this.goneSuspect = null;
   }
 
   private lastAnswerKey(): string | null {
