@@ -122,6 +122,44 @@ describe("web chat controller", () => {
     ]);
   });
 
+  it("a regenerate refused with an error naming no turn (as the server refuses before a new turn starts) puts the answer back", () => {
+    const h = harness();
+    h.controller.sendMessage("q");
+    h.feed(started("a1", "cm1", "u1"), { type: "delta", turnId: "a1", seq: 0, text: "first" }, done("a1"));
+    h.controller.regenerate();
+    h.feed({ type: "error", code: "busy", message: "that answer is still being generated; stop it first" });
+    expect(h.last().turns.map((t) => [t.turnId, t.text, t.status])).to.deep.equal([
+      ["u1", "q", "complete"],
+      ["a1", "first", "complete"],
+    ]);
+    expect(h.last().generatingKey).to.equal(null);
+    expect(h.notices).to.deep.equal(["That answer is still being generated. Stop it first."]);
+  });
+
+  it("a regenerate refused with not_found naming nothing while history is re-read: the answer comes back, the conversation stays open", () => {
+    const h = harness();
+    h.controller.openSession("s1");
+    h.feed({
+      type: "history",
+      sessionId: "s1",
+      turns: [
+        { turnId: "t1", sessionId: "s1", role: "user", text: "q", status: "complete", createdAt: "a", updatedAt: "a" },
+        { turnId: "t2", sessionId: "s1", role: "assistant", text: "first", status: "complete", parentTurnId: "t1", createdAt: "a", updatedAt: "a" },
+      ],
+    });
+    h.controller.connected(true);
+    h.controller.regenerate();
+    expect(h.sent.at(-1)).to.deep.equal({ action: "regenerate", turnId: "t2" });
+    h.feed({ type: "error", code: "not_found", message: "turn not found" });
+    expect(h.controller.currentSessionId).to.equal("s1");
+    expect(h.last().turns.map((t) => [t.turnId, t.text])).to.deep.equal([
+      ["t1", "q"],
+      ["t2", "first"],
+    ]);
+    expect(h.last().generatingKey).to.equal(null);
+    expect(h.notices.filter((n) => /was deleted/.test(n))).to.deep.equal([]);
+  });
+
   it("shows a refused message's error on it and hands its text back", () => {
     const h = harness();
     h.controller.sendMessage("too fast");

@@ -88,7 +88,8 @@ export class ChatController {
   private readonly pendingSends = new Map<string, { userKey: string; answerKey: string; epoch: number }>();
   /** Counts reconnections: a message sent on an earlier connection streams to that one unless resumed here. */
   private epoch = 0;
-  private pendingRegenerate: { answerKey: string; previous: TurnView } | null = null;
+  /** A regenerate not yet answered: the answer it replaces (`turnId`) as shown before, put back if it is refused. */
+  private pendingRegenerate: { answerKey: string; turnId: string; previous: TurnView } | null = null;
   // ---- edit, continue and versions of an answer ----
   /** Edits not yet answered: the turns shown before, put back if the edit is refused. */
   private readonly pendingEdits = new Map<string, TurnView[]>();
@@ -176,7 +177,7 @@ export class ChatController {
       version: { index: previous.count + 1, count: previous.count + 1 },
       createdAt: new Date().toISOString(),
     };
-    this.pendingRegenerate = { answerKey, previous: turn };
+    this.pendingRegenerate = { answerKey, turnId: target, previous: turn };
     this.generatingKey = answerKey;
     this.stopWanted = false;
     this.options.send({ action: "regenerate", turnId: target });
@@ -546,7 +547,9 @@ export class ChatController {
       this.render();
       return;
     }
-    if (this.pendingRegenerate !== null && frame.clientMessageId === undefined && frame.turnId !== undefined) {
+    // Refusals of a regenerate name no turn, as a continue's do (a server before that named the answer to replace).
+    const namesRegenerate = frame.clientMessageId === undefined && (frame.turnId === undefined || frame.turnId === this.pendingRegenerate?.turnId);
+    if (this.pendingRegenerate !== null && namesRegenerate) {
       // The regenerate was refused before a turn started (e.g. busy): the previous answer comes back.
       const { answerKey, previous } = this.pendingRegenerate;
       this.pendingRegenerate = null;
