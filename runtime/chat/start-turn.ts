@@ -268,7 +268,9 @@ export async function touch(deps: StartTurnDeps, sessionId: string, at: string, 
 
 export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: StartTurnDeps): Promise<void> {
   const { connection } = caller;
-  const ids = { turnId: frame.turnId };
+  // A refusal names no turn: an error naming a turn reads as that turn's end (as for `stop` and `continue`), and the
+  // answer asked about may be streaming here or in another tab. Only a failure after `turn.started` names the new turn.
+  const ids = {};
   const sessionId = sessionOfTurn(frame.turnId);
   const old = sessionId ? await deps.history.getTurn(sessionId, frame.turnId) : undefined;
   if (!sessionId || !old || old.userId !== connection.userId || old.role !== "assistant" || !old.parentTurnId || old.droppedBy) {
@@ -304,7 +306,8 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
   } catch (error) {
     await deps.history.deleteTurn(sessionId, turnId).catch(() => undefined);
     await releaseAdmission(deps, caller, turnId);
-    throw error;
+    // Nothing started: a refusal from the store (the answer was dropped, or started streaming meanwhile) names no turn.
+    throw error instanceof ChatError ? new ChatError(error.code, error.message, ids, error.retryAfterMs) : error;
   }
   if (winner !== turnId) {
     // A concurrent regenerate of the same answer won: drop ours and point at theirs.

@@ -461,8 +461,9 @@ export class DynamoHistoryStore implements HistoryStore {
     if (done) return newTurnId;
     const current = await this.getTurn(sessionId, turnId);
     if (current?.supersededBy) return current.supersededBy;
-    if (!current || current.droppedBy) throw new ChatError("not_found", "turn not found", { turnId });
-    throw new ChatError("busy", "that answer is still being generated; stop it first", { turnId });
+    // No ids: nothing started, and an error naming the old answer would read as its end (runtime/chat/start-turn.ts).
+    if (!current || current.droppedBy) throw new ChatError("not_found", "turn not found");
+    throw new ChatError("busy", "that answer is still being generated; stop it first");
   }
 
   async dropTurn(sessionId: string, turnId: string, byTurnId: string, at: string): Promise<boolean> {

@@ -219,7 +219,7 @@ describe("runtime/chat/generate: the worker", () => {
   it("regenerate: refuses a streaming answer (busy), someone else's or a user turn (not_found); a repeat re-announces", async () => {
     const { w, c, turn } = await started({ scripts: [[text("x"), ...endTurn]] });
     await w.frame(c, { action: "regenerate", turnId: turn.turnId });
-    expect(w.sender.of("error").at(-1)).to.include({ code: "busy", turnId: turn.turnId });
+    expect(w.sender.of("error").at(-1)).to.include({ code: "busy" }).and.not.have.property("turnId");
     await w.runJobs();
     const bob = await w.connect("c2", "bob");
     await w.frame(bob, { action: "regenerate", turnId: turn.turnId });
@@ -232,6 +232,36 @@ describe("runtime/chat/generate: the worker", () => {
     expect(announced).to.have.length(2);
     expect(announced[0]!.turnId).to.equal(announced[1]!.turnId);
     expect(w.queue.jobs).to.have.length(1);
+  });
+
+  it("regenerate: a refusal before a new turn starts names no turn (it would read as the answer's end); a failure after turn.started names the new turn", async () => {
+    const { w, c, turn } = await started({ scripts: [[text("x"), ...endTurn]], maxConcurrentPerUser: 1 });
+    // A protocol client following the answer asks to regenerate it while it streams: the answer still ends once.
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    await w.runJobs();
+    expect(endings(w, turn.turnId).map((f) => f.type)).to.deep.equal(["turn.done"]);
+    const bob = await w.connect("c2", "bob");
+    await w.frame(bob, { action: "regenerate", turnId: turn.turnId });
+    await w.frame(c, { action: "regenerate", turnId: turn.userTurnId! });
+    // Another answer takes the user's one slot: the admission refuses.
+    await w.frame(c, send("meanwhile"));
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    const refusals = w.sender.frames.map((f) => f.frame).filter((f) => f.type === "error");
+    expect(refusals.map((e) => [e.code, e.turnId, e.clientMessageId])).to.deep.equal([
+      ["busy", undefined, undefined],
+      ["not_found", undefined, undefined],
+      ["not_found", undefined, undefined],
+      ["rate_limited", undefined, undefined],
+    ]);
+    await w.runJobs();
+    w.queue.failWith = new Error("invoke failed");
+    await w.frame(c, { action: "regenerate", turnId: turn.turnId });
+    const again = w.sender.of("turn.started").at(-1)!;
+    expect(again.turnId).to.not.equal(turn.turnId);
+    expect(endings(w, again.turnId)).to.deep.equal([
+      { type: "error", code: "internal", message: "the answer could not be started", turnId: again.turnId, clientMessageId: turn.clientMessageId },
+    ]);
+    expect(endings(w, turn.turnId)).to.have.length(1);
   });
 
   it("regenerate: two concurrent requests for one answer make one new answer; the loser drops its own", async () => {
