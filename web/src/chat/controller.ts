@@ -17,6 +17,7 @@ import { MAX_TEXT_BYTES } from "../../../runtime/protocol";
 import { DeltaSequencer } from "./sequencer";
 import { describeError } from "./errors";
 import { canContinue, foldRecord, statusFromStopReason, turnsFromHistory, type TurnView } from "./turns";
+import { HISTORY_PAGE_BURST, HISTORY_PAGES_PER_SECOND, Pacer, systemTimers, type TimerHandle, type Timers } from "./pacing";
 
 export interface ConversationSnapshot {
   sessionId: string | null;
@@ -53,6 +54,8 @@ export interface ChatOptions {
   /** The open session changed (new chat, opened from the list, or created by the first message). */
   onSessionChange: (sessionId: string | null) => void;
   newId?: () => string;
+  /** The clock and timers (tests move time themselves). */
+  timers?: Timers;
 }
 
 /**
@@ -75,9 +78,42 @@ const MAX_STREAMING_POLLS = 60;
 
 interface LiveTurn {
   sequencer: DeltaSequencer;
-  gapTimer: ReturnType<typeof setTimeout> | null;
-  stallTimer: ReturnType<typeof setTimeout> | null;
+  gapTimer: TimerHandle | null;
+  stallTimer: TimerHandle | null;
   stalled: boolean;
+}
+
+/** Where a history page read began: a re-read of the turns from one of them on starts there. */
+interface PageStart {
+  /** The cursor it was asked with (undefined: the first page). */
+  cursor?: string;
+  /** Its first turn, when the page begins with one (not with the rest of a turn cut by the page before). */
+  first?: string;
+}
+
+/** The open session's history as read so far, and the read in progress. */
+interface HistoryRead {
+  sessionId: string;
+  /** What the conversation is built from. */
+  records: Map<string, TurnRecord>;
+  /**
+   * A re-read's pages until it has read to the end, when they replace `records` (so the view never shows a
+   * conversation half read again, also when a page is refused); null: pages fold into `records` as they come.
+   */
+  incoming: Map<string, TurnRecord> | null;
+  pages: number;
+  starts: PageStart[];
+  /** The next page's cursor (undefined once read to the end). */
+  cursor?: string;
+  loading: boolean;
+  /** The cursor of the page asked for, which request that was, and the last request sent (one may wait for the pace). */
+  asked?: string;
+  request: number;
+  sent: number;
+  /** The request in flight when the frame budget refused a frame (it may have been that one). */
+  refused?: number;
+  /** A re-read from a later page: the turn its first page should begin with (else it reads from the start). */
+  expectFirst?: string;
 }
 
 export class ChatController {
@@ -85,7 +121,8 @@ export class ChatController {
   private turns: TurnView[] = [];
   private sessionList: SessionSummary[] = [];
   private readonly live = new Map<string, LiveTurn>();
-  private readonly pendingSends = new Map<string, { userKey: string; answerKey: string; epoch: number }>();
+  /** Messages (sends and edits) not yet answered, with their frame (asked again after the frame budget's refusal). */
+  private readonly pendingSends = new Map<string, { userKey: string; answerKey: string; epoch: number; frame: ClientFrame }>();
   /** Counts reconnections: a message sent on an earlier connection streams to that one unless resumed here. */
   private epoch = 0;
   /** A regenerate not yet answered: the answer it replaces (`turnId`) as shown before, put back if it is refused. */
@@ -101,8 +138,13 @@ export class ChatController {
   private readonly chosenVersions = new Map<string, number>();
   private generatingKey: string | null = null;
   private stopWanted = false;
-  private history: { sessionId: string; records: Map<string, TurnRecord>; pages: number; cursor?: string; loading: boolean } | null = null;
-  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private history: HistoryRead | null = null;
+  private pollTimer: TimerHandle | null = null;
+  /** History pages go out at this pace; `pageTimer` holds the one waiting for it. */
+  private readonly pagePacer = new Pacer(HISTORY_PAGE_BURST, HISTORY_PAGES_PER_SECOND);
+  private pageTimer: TimerHandle | null = null;
+  /** Asks again what the frame budget may have refused (retryAfterBudget). */
+  private budgetRetry: TimerHandle | null = null;
   private streamingPolls = 0;
   /** The session whose absence from the list is being checked against history (./controller.ts checkStillListed). */
   private goneCheck: string | null = null;
@@ -111,9 +153,11 @@ export class ChatController {
   /** A not_found naming nothing came while the open conversation's history was read: the next list decides. */
   private goneSuspect: string | null = null;
   private readonly newId: () => string;
+  private readonly timers: Timers;
 
   constructor(private readonly options: ChatOptions) {
     this.newId = options.newId ?? (() => crypto.randomUUID());
+    this.timers = options.timers ?? systemTimers;
   }
 
   get currentSessionId(): string | null {
@@ -140,10 +184,11 @@ export class ChatController {
     const createdAt = new Date().toISOString();
     this.turns.push({ key: userKey, role: "user", text: trimmed, status: "pending", createdAt });
     this.turns.push({ key: answerKey, role: "assistant", text: "", status: "pending", parentKey: userKey, createdAt });
-    this.pendingSends.set(clientMessageId, { userKey, answerKey, epoch: this.epoch });
+    const frame: ClientFrame = { action: "send", clientMessageId, text: trimmed, ...(this.sessionId !== null ? { sessionId: this.sessionId } : {}) };
+    this.pendingSends.set(clientMessageId, { userKey, answerKey, epoch: this.epoch, frame });
     this.generatingKey = answerKey;
     this.stopWanted = false;
-    this.options.send({ action: "send", clientMessageId, text: trimmed, ...(this.sessionId !== null ? { sessionId: this.sessionId } : {}) });
+    this.options.send(frame);
     this.render();
     return null;
   }
@@ -207,10 +252,11 @@ export class ChatController {
       { key: userKey, role: "user", text: trimmed, status: "pending", createdAt },
       { key: answerKey, role: "assistant", text: "", status: "pending", parentKey: userKey, createdAt },
     ];
-    this.pendingSends.set(clientMessageId, { userKey, answerKey, epoch: this.epoch });
+    const frame: ClientFrame = { action: "edit", turnId: turn.turnId, text: trimmed, clientMessageId };
+    this.pendingSends.set(clientMessageId, { userKey, answerKey, epoch: this.epoch, frame });
     this.generatingKey = answerKey;
     this.stopWanted = false;
-    this.options.send({ action: "edit", turnId: turn.turnId, text: trimmed, clientMessageId });
+    this.options.send(frame);
     this.render();
     return null;
   }
@@ -243,7 +289,7 @@ export class ChatController {
     this.resetConversation();
     this.sessionId = sessionId;
     this.options.onSessionChange(sessionId);
-    if (sessionId !== null) this.requestHistory(sessionId);
+    if (sessionId !== null) this.readHistory(sessionId);
     this.render();
     this.options.sessions.render(this.sessionList, this.sessionId);
   }
@@ -309,12 +355,12 @@ export class ChatController {
     // history read was just refused).
     if (!suspect && (this.sessionList.length >= SESSIONS_SHOWN || this.goneCheck === sessionId)) return;
     this.goneCheck = sessionId;
-    this.requestHistory(sessionId);
+    this.readHistory(sessionId);
     this.confirmingGone = true;
   }
 
   loadMore(): void {
-    if (this.history?.cursor !== undefined && !this.history.loading) this.requestHistory(this.history.sessionId, this.history.cursor);
+    if (this.history?.cursor !== undefined && !this.history.loading) this.askPage(this.history.cursor);
   }
 
   /**
@@ -345,7 +391,7 @@ export class ChatController {
         this.render();
       }
     }
-    if (this.sessionId !== null && (reconnected || this.history === null)) this.requestHistory(this.sessionId);
+    if (this.sessionId !== null && (reconnected || this.history === null)) this.readHistory(this.sessionId);
   }
 
   // ---- frames from the server ----------------------------------------------------------------------------------
@@ -377,8 +423,10 @@ export class ChatController {
     this.options.answered(frame.clientMessageId);
     if (this.pendingEdits.delete(frame.clientMessageId) && frame.replacesTurnId !== undefined && this.history !== null) {
       // What history holds from the edited message on is gone (the turn ids sort by time).
-      for (const turnId of [...this.history.records.keys()]) {
-        if (turnId >= frame.replacesTurnId && turnId !== frame.userTurnId && turnId !== frame.turnId) this.history.records.delete(turnId);
+      for (const records of [this.history.records, this.history.incoming ?? new Map<string, TurnRecord>()]) {
+        for (const turnId of [...records.keys()]) {
+          if (turnId >= frame.replacesTurnId && turnId !== frame.userTurnId && turnId !== frame.turnId) records.delete(turnId);
+        }
       }
     }
     const pending = this.pendingSends.get(frame.clientMessageId);
@@ -397,7 +445,7 @@ export class ChatController {
     } else {
       // A repeat (the same clientMessageId re-sent after a reconnect) or a turn this page lost track of: if it is
       // in the open session and not shown yet, history will show it (and follow it while it streams).
-      if (frame.sessionId === this.sessionId && this.findByTurnId(frame.turnId) === undefined) this.repairFromHistory();
+      if (frame.sessionId === this.sessionId && this.findByTurnId(frame.turnId) === undefined) this.repairFromHistory(frame.turnId);
       return;
     }
     const answer = this.find(answerKey);
@@ -423,7 +471,7 @@ export class ChatController {
     if (this.pendingContinue?.turnId === frame.turnId) this.pendingContinue = null;
     const turn = this.findByTurnId(frame.turnId);
     if (turn === undefined) {
-      if (frame.sessionId === this.sessionId) this.repairFromHistory();
+      if (frame.sessionId === this.sessionId) this.repairFromHistory(frame.turnId);
       return;
     }
     const short = turn.text.length < continues.offset;
@@ -437,7 +485,7 @@ export class ChatController {
     if (this.stopWanted) this.options.send({ action: "stop", turnId: frame.turnId });
     this.render();
     // This page had less of the answer than the server (another tab continued it before): history has the rest.
-    if (short) this.repairFromHistory();
+    if (short) this.repairFromHistory(frame.turnId);
   }
 
   private onDelta(frame: DeltaFrame): void {
@@ -448,14 +496,14 @@ export class ChatController {
     this.watch(frame.turnId);
     if (result.kind === "append") {
       if (live.gapTimer !== null && !live.sequencer.hasGap) {
-        clearTimeout(live.gapTimer);
+        this.timers.clearTimeout(live.gapTimer);
         live.gapTimer = null;
       }
       turn.text += result.text;
       turn.status = "streaming";
       this.options.conversation.streamText(turn.key, turn.text, result.text);
     } else if (result.kind === "held" && live.gapTimer === null) {
-      live.gapTimer = setTimeout(() => this.repairFromHistory(), GAP_REPAIR_MS);
+      live.gapTimer = this.timers.setTimeout(() => this.repairFromHistory(frame.turnId), GAP_REPAIR_MS);
     }
   }
 
@@ -474,7 +522,7 @@ export class ChatController {
     if (this.generatingKey === turn.key) this.generatingKey = null;
     this.render();
     // A gap, or a new version of an answer (history then holds every version, for "1 of N").
-    if (live?.sequencer.hasGap || (turn.version?.count ?? 1) > 1) this.repairFromHistory();
+    if (live?.sequencer.hasGap || (turn.version?.count ?? 1) > 1) this.repairFromHistory(frame.turnId);
     // The list is ordered by last activity: this session has just become the most recent.
     if (this.sessionId !== null && this.sessionList[0]?.sessionId !== this.sessionId) this.options.send({ action: "sessions" });
   }
@@ -489,6 +537,8 @@ export class ChatController {
       this.goneSuspect = this.sessionId;
       this.options.send({ action: "sessions" });
     }
+    // The frame budget's refusal names nothing: what this page still waits for is asked again (no words for that).
+    const retrying = frame.code === "rate_limited" && namesNothing && frame.retryAfterMs !== undefined && this.retryAfterBudget(frame.retryAfterMs);
     // A message into a conversation that is gone: after the usual words, check whether the conversation still exists.
     if (frame.code === "not_found" && frame.clientMessageId !== undefined && this.pendingSends.has(frame.clientMessageId) && this.sessionId !== null) {
       this.goneCheck = null;
@@ -560,32 +610,112 @@ export class ChatController {
       this.options.conversation.notice(text);
       return;
     }
-    this.options.conversation.notice(text);
+    if (!retrying) this.options.conversation.notice(text);
   }
 
   private onHistory(frame: HistoryFrameOut): void {
-    const history = this.history;
-    if (history === null || frame.sessionId !== history.sessionId || frame.sessionId !== this.sessionId) return;
+    const read = this.history;
+    if (read === null || frame.sessionId !== read.sessionId || frame.sessionId !== this.sessionId) return;
     // It exists.
     this.confirmingGone = false;
     this.goneSuspect = null;
-    for (const record of frame.turns) history.records.set(record.turnId, foldRecord(history.records.get(record.turnId), record));
-    history.pages += 1;
-    history.cursor = frame.cursor;
-    history.loading = false;
+    // The page before, again (a retry after the frame budget's refusal crossed its answer): already applied.
+    if (read.loading && frame.cursor !== undefined && frame.cursor === read.asked) return;
+    const first = frame.turns[0];
+    if (read.expectFirst !== undefined) {
+      const expected = read.expectFirst;
+      delete read.expectFirst;
+      // That page no longer begins where it did (its first turn is gone): read again from the start.
+      if (first?.turnId !== expected) return this.readHistory(read.sessionId);
+    }
+    const into = read.incoming ?? read.records;
+    for (const record of frame.turns) into.set(record.turnId, foldRecord(into.get(record.turnId), record));
+    read.starts.push({ cursor: read.asked, ...(first !== undefined && !((first.textOffset ?? 0) > 0) ? { first: first.turnId } : {}) });
+    read.pages += 1;
+    read.cursor = frame.cursor;
+    read.loading = false;
     // A turn cut at the page's end is read to its end, so no answer shows cut short.
     const cut = frame.turns[frame.turns.length - 1]?.partial === true;
-    if (frame.cursor !== undefined && (history.pages < AUTO_PAGES || cut)) this.requestHistory(history.sessionId, frame.cursor);
-    this.applyHistory();
+    if (frame.cursor !== undefined && (read.pages < AUTO_PAGES || cut)) this.askPage(frame.cursor);
+    else if (read.incoming !== null) {
+      read.records = read.incoming;
+      read.incoming = null;
+    }
+    if (read.incoming === null) this.applyHistory();
   }
 
   // ---- internals -----------------------------------------------------------------------------------------------
 
-  private requestHistory(sessionId: string, cursor?: string): void {
+  /**
+   * Reads the session's history from the start, or again from the page where `turnId` begins (the turns before it
+   * stay as read): a repair or a poll about one turn, usually the last, then reads a page or two, not all of them.
+   */
+  private readHistory(sessionId: string, turnId?: string): void {
+    const read = this.history?.sessionId === sessionId ? this.history : null;
+    if (read === null) {
+      this.history = { sessionId, records: new Map(), incoming: null, pages: 0, starts: [], loading: true, request: 0, sent: 0 };
+      return this.askPage(undefined);
+    }
+    let from = turnId === undefined ? 0 : read.starts.length - 1;
+    while (from > 0 && !(read.starts[from]!.first !== undefined && read.starts[from]!.first! <= turnId!)) from -= 1;
+    from = Math.max(from, 0);
+    const start = read.starts[from];
+    const first = from > 0 ? start?.first : undefined;
+    read.incoming = new Map(first === undefined ? [] : [...read.records].filter(([id]) => id < first));
+    read.pages = from;
+    read.starts = read.starts.slice(0, from);
+    if (first !== undefined) read.expectFirst = first;
+    else delete read.expectFirst;
+    this.askPage(first !== undefined ? start?.cursor : undefined);
+  }
+
+  /** Asks for the page at `cursor` of the read in progress, now or when the page pace allows. */
+  private askPage(cursor: string | undefined): void {
+    const read = this.history;
+    if (read === null) return;
     this.confirmingGone = false;
-    if (cursor === undefined) this.history = { sessionId, records: new Map(), pages: 0, loading: true };
-    else if (this.history !== null) this.history.loading = true;
-    this.options.send({ action: "history", sessionId, ...(cursor !== undefined ? { cursor } : {}) });
+    read.loading = true;
+    read.request += 1;
+    if (cursor === undefined) delete read.asked;
+    else read.asked = cursor;
+    if (this.pageTimer !== null) this.timers.clearTimeout(this.pageTimer);
+    this.pageTimer = null;
+    this.sendPage(read);
+  }
+
+  private sendPage(read: HistoryRead): void {
+    const wait = this.pagePacer.take(this.timers.now());
+    if (wait > 0) {
+      this.pageTimer = this.timers.setTimeout(() => {
+        this.pageTimer = null;
+        if (this.history === read && read.loading) this.sendPage(read);
+      }, wait);
+      return;
+    }
+    read.sent = read.request;
+    this.options.send({ action: "history", sessionId: read.sessionId, ...(read.asked !== undefined ? { cursor: read.asked } : {}) });
+  }
+
+  /**
+   * The frame budget refused a frame (runtime/chat/dispatch.ts, `rate_limited` naming nothing: the frame was not
+   * read). It may be the history page in flight or a message, so both are asked again once the budget allows; a
+   * repeat is harmless (a page's is dropped in onHistory, a message's by its clientMessageId on the server). A
+   * regenerate or continue is put back by its own refusal (onError). Answers whether anything will be asked again.
+   */
+  private retryAfterBudget(retryAfterMs: number): boolean {
+    const read = this.history;
+    // A page still waiting for the pace was not sent, so it was not refused.
+    const page = read !== null && read.loading && read.sent === read.request;
+    if (page) read.refused = read.request;
+    if (!page && this.pendingSends.size === 0) return false;
+    this.budgetRetry ??= this.timers.setTimeout(() => {
+      this.budgetRetry = null;
+      // Only a page still unanswered: an answer since has moved the read on.
+      const now = this.history;
+      if (now !== null && now.loading && now.refused === now.request && now.sent === now.request) this.sendPage(now);
+      for (const pending of this.pendingSends.values()) this.options.send(pending.frame);
+    }, retryAfterMs);
+    return true;
   }
 
   /**
@@ -627,19 +757,20 @@ export class ChatController {
 
   /** A turn generated for an earlier connection shows as `streaming` in history: re-read until it settles. */
   private pollWhileStreaming(): void {
-    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    const orphan = this.turns.some((t) => t.status === "streaming" && t.turnId !== undefined && (!this.live.has(t.turnId) || this.live.get(t.turnId)!.stalled));
-    if (!orphan) {
+    const orphan = this.turns.find((t) => t.status === "streaming" && t.turnId !== undefined && (!this.live.has(t.turnId) || this.live.get(t.turnId)!.stalled));
+    if (orphan === undefined) {
       this.streamingPolls = 0;
       return;
     }
     if (this.history?.cursor !== undefined || this.streamingPolls >= MAX_STREAMING_POLLS) return;
     this.streamingPolls += 1;
     const sessionId = this.history!.sessionId;
-    this.pollTimer = setTimeout(() => {
+    // From the page where the turn begins: re-reading every page each time would spend the frame budget.
+    this.pollTimer = this.timers.setTimeout(() => {
       this.pollTimer = null;
-      if (this.sessionId === sessionId) this.requestHistory(sessionId);
+      if (this.sessionId === sessionId) this.readHistory(sessionId, orphan.turnId);
     }, STREAMING_POLL_MS);
   }
 
@@ -648,18 +779,18 @@ export class ChatController {
     const live = this.live.get(turnId);
     if (live === undefined) return;
     live.stalled = false;
-    if (live.stallTimer !== null) clearTimeout(live.stallTimer);
-    live.stallTimer = setTimeout(() => {
+    if (live.stallTimer !== null) this.timers.clearTimeout(live.stallTimer);
+    live.stallTimer = this.timers.setTimeout(() => {
       live.stalled = true;
-      this.repairFromHistory();
+      this.repairFromHistory(turnId);
     }, STALL_MS);
   }
 
   private dropLive(turnId: string): void {
     const live = this.live.get(turnId);
     if (live === undefined) return;
-    if (live.gapTimer !== null) clearTimeout(live.gapTimer);
-    if (live.stallTimer !== null) clearTimeout(live.stallTimer);
+    if (live.gapTimer !== null) this.timers.clearTimeout(live.gapTimer);
+    if (live.stallTimer !== null) this.timers.clearTimeout(live.stallTimer);
     this.live.delete(turnId);
   }
 
@@ -667,14 +798,17 @@ export class ChatController {
     for (const turnId of [...this.live.keys()]) this.dropLive(turnId);
   }
 
-  private repairFromHistory(): void {
-    if (this.sessionId !== null) this.requestHistory(this.sessionId);
+  /** Re-reads history about one turn (a gap, a stall, a new version, an answer this page lost track of). */
+  private repairFromHistory(turnId: string): void {
+    if (this.sessionId !== null) this.readHistory(this.sessionId, turnId);
   }
 
   private resetConversation(): void {
     this.clearLive();
-    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    for (const timer of [this.pollTimer, this.pageTimer, this.budgetRetry]) if (timer !== null) this.timers.clearTimeout(timer);
     this.pollTimer = null;
+    this.pageTimer = null;
+    this.budgetRetry = null;
     this.streamingPolls = 0;
     this.pendingSends.clear();
     this.pendingRegenerate = null;
