@@ -122,6 +122,27 @@ describe("web chat controller: the frame budget", () => {
     expect(h.controller.sendMessage("next")).to.equal(null);
   });
 
+  it("a stop refused by the frame budget is sent again while its answer is still being generated", () => {
+    const h = harness();
+    h.controller.sendMessage("hello");
+    h.feed({ type: "turn.started", sessionId: "s1", turnId: "a1", clientMessageId: "cm1", region: "us-east-1", userTurnId: "u1" });
+    h.feed({ type: "delta", turnId: "a1", seq: 0, text: "Once" });
+    h.controller.stop();
+    h.feed({ type: "error", code: "rate_limited", message: "too many frames on this connection; slow down", retryAfterMs: 200 });
+    h.timers.advance(200);
+    expect(h.sent.filter((f) => f.action === "stop")).to.deep.equal([
+      { action: "stop", turnId: "a1" },
+      { action: "stop", turnId: "a1" },
+    ]);
+    expect(h.notices).to.deep.equal([]);
+    // Once the answer has ended, a later refusal asks nothing again (and says so).
+    h.feed({ type: "turn.done", turnId: "a1", stopReason: "stopped", usage: { inputTokens: 1, outputTokens: 1 }, ttftMs: 1 });
+    h.feed({ type: "error", code: "rate_limited", message: "too many frames on this connection; slow down", retryAfterMs: 200 });
+    h.timers.advance(200);
+    expect(h.sent.filter((f) => f.action === "stop")).to.have.length(2);
+    expect(h.notices).to.have.length(1);
+  });
+
   it("reading a conversation of 60 pages answered at once stays within the server's frame budget, and shows all of it", () => {
     const h = harness();
     const pages = conversation(60);

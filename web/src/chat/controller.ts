@@ -196,11 +196,15 @@ export class ChatController {
   stop(): void {
     const turn = this.generatingKey === null ? undefined : this.find(this.generatingKey);
     if (turn === undefined) return;
-    if (turn.turnId === undefined) {
-      this.stopWanted = true; // sent as soon as turn.started names the turn
-      return;
-    }
-    this.options.send({ action: "stop", turnId: turn.turnId });
+    // Sent as soon as turn.started names the turn, and again if the frame budget refused it (retryAfterBudget).
+    this.stopWanted = true;
+    if (turn.turnId !== undefined) this.options.send({ action: "stop", turnId: turn.turnId });
+  }
+
+  /** The answer being generated, when the user asked to stop it and the server has named it. */
+  private stopToRepeat(): string | undefined {
+    if (!this.stopWanted || this.generatingKey === null) return undefined;
+    return this.find(this.generatingKey)?.turnId;
   }
 
   regenerate(): void {
@@ -707,13 +711,16 @@ export class ChatController {
     // A page still waiting for the pace was not sent, so it was not refused.
     const page = read !== null && read.loading && read.sent === read.request;
     if (page) read.refused = read.request;
-    if (!page && this.pendingSends.size === 0) return false;
+    if (!page && this.pendingSends.size === 0 && this.stopToRepeat() === undefined) return false;
     this.budgetRetry ??= this.timers.setTimeout(() => {
       this.budgetRetry = null;
       // Only a page still unanswered: an answer since has moved the read on.
       const now = this.history;
       if (now !== null && now.loading && now.refused === now.request && now.sent === now.request) this.sendPage(now);
       for (const pending of this.pendingSends.values()) this.options.send(pending.frame);
+      // A stop is idempotent: asked again while its answer is still being generated.
+      const stop = this.stopToRepeat();
+      if (stop !== undefined) this.options.send({ action: "stop", turnId: stop });
     }, retryAfterMs);
     return true;
   }
