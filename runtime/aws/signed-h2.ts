@@ -6,8 +6,8 @@
  * a session whose stream ended cleanly is kept for the next request instead of closed, so an answer does not start
  * with a new TCP connection and TLS handshake. Kept sessions close after IDLE_MS unused, on the server's GOAWAY,
  * beyond MAX_IDLE_SESSIONS, or on `destroy()` (with the SDK client they were made from, ../model/bedrock.ts); a stream
- * aborted or failed takes its session down with it. A request whose kept session
- * fails before any answer (the server closed it meanwhile) is sent once more on a new session.
+ * aborted or failed takes its session down with it. A request whose kept session fails before any answer (the server
+ * closed it meanwhile) is sent once more on a new session.
  *
  * HTTP/2's `:authority` is signed in place of `host`. One attempt otherwise: the caller retries (the worker, before
  * the first token only). An answer other than 2xx becomes an error named as the SDK names it (./signed-http.ts).

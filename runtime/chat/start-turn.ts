@@ -306,8 +306,8 @@ export async function regenerate(frame: RegenerateFrame, caller: Caller, deps: S
   } catch (error) {
     await deps.history.deleteTurn(sessionId, turnId).catch(() => undefined);
     await releaseAdmission(deps, caller, turnId);
-    // Nothing started: a refusal from the store (the answer was dropped, or started streaming meanwhile) names no turn.
-    throw error instanceof ChatError ? new ChatError(error.code, error.message, ids, error.retryAfterMs) : error;
+    // A refusal from the store (the answer was dropped, or started streaming meanwhile) names no turn, as those above.
+    throw error;
   }
   if (winner !== turnId) {
     // A concurrent regenerate of the same answer won: drop ours and point at theirs.

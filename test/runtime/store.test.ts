@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
+import type { ChatError } from "../../runtime/chat/errors";
 import { newTurnIds } from "../../runtime/chat/ids";
 import { InvalidCursor, type ConnectionStore, type HistoryStore, type Turn, type UserLedger } from "../../runtime/chat/ports";
 import { leanDocumentClient } from "../../runtime/aws/dynamo-document-client";
@@ -152,6 +153,8 @@ for (const implementation of implementations) {
       const streaming = (await history.pageTurns(sessionId, 10)).turns.find((t) => t.status === "streaming")!;
       await history.supersede(sessionId, streaming.turnId, "later", "t5").catch((e) => (busy = e));
       expect(busy, "a streaming answer cannot be replaced").to.have.property("code", "busy");
+      // Nothing started: the refusal names no turn (an error naming the answer would read as its end).
+      expect((busy as ChatError).ids).to.deep.equal({});
       if (stores.expiresAt) expect(await stores.expiresAt("history", turnKey(sessionId, userId))).to.be.a("number");
     });
 
